@@ -1,0 +1,229 @@
+#include "analysis/analysis_json.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "util/error.h"
+
+namespace squint {
+
+using nlohmann::json;
+
+json analysis_to_json(const Analysis& a) {
+  json j;
+  j["format"] = kAnalysisFormat;
+  j["version"] = kAnalysisVersion;
+  j["model"] = {{"fingerprint", a.fingerprint},
+                {"files", a.files},
+                {"num_layers", a.num_layers},
+                {"tied_embeddings", a.tied_embeddings},
+                {"num_experts", a.num_experts},
+                {"params", a.total_params},
+                {"bytes", a.total_bytes}};
+  j["f32_output_dtype"] = float_dtype_long_name(a.f32_out_dtype);
+  json cfgs = json::array();
+  for (auto c : a.configs) cfgs.push_back({{"bits", c.bits}, {"group_size", c.group}});
+  j["configs"] = cfgs;
+  json ts = json::array();
+  for (const auto& t : a.tensors) {
+    json e;
+    e["name"] = t.name;
+    e["shape"] = t.shape;
+    e["dtype"] = dtype_name(t.dtype);
+    e["output_dtype"] = dtype_name(t.out_dtype);
+    e["params"] = t.params;
+    e["bytes"] = t.bytes;
+    e["role"] = role_name(t.role.role);
+    e["layer"] = t.role.layer;
+    e["first_layer"] = t.role.first_layer;
+    e["last_layer"] = t.role.last_layer;
+    if (t.role.expert >= 0) e["expert"] = t.role.expert;
+    if (t.role.stacked_experts) e["stacked_experts"] = true;
+    if (t.role.group_key != t.name) e["group"] = t.role.group_key;
+    e["measured"] = t.measured;
+    if (!t.reason.empty()) e["reason"] = t.reason;
+    e["keep"] = {{"bytes", t.keep_bytes}, {"nrmse", t.keep_nrmse}};
+    json rs = json::array();
+    for (const auto& r : t.results)
+      rs.push_back({{"bits", r.config.bits},
+                    {"group_size", r.config.group},
+                    {"nrmse", r.nrmse},
+                    {"sqnr_db", r.sqnr_db},
+                    {"bytes", r.bytes}});
+    e["configs"] = rs;
+    if (!t.invalid.empty()) {
+      json iv = json::array();
+      for (const auto& r : t.invalid) iv.push_back({{"bits", r.config.bits}, {"group_size", r.config.group}, {"reason", r.reason}});
+      e["invalid_configs"] = iv;
+    }
+    if (!t.features.is_null()) e["features"] = t.features;
+    ts.push_back(std::move(e));
+  }
+  j["tensors"] = ts;
+  return j;
+}
+
+namespace {
+template <class T>
+T need(const json& j, const char* key, const std::string& ctx) {
+  if (!j.is_object() || !j.contains(key)) fail(ctx + ": missing field '" + key + "'");
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    fail(ctx + ": field '" + key + "' has the wrong type");
+  }
+}
+}  // namespace
+
+Analysis analysis_from_json(const json& j, const std::string& source) {
+  if (!j.is_object()) fail(source + ": not a JSON object");
+  if (j.value("format", std::string()) != kAnalysisFormat)
+    fail(source + ": not a squint analysis (format is not '" + std::string(kAnalysisFormat) + "')");
+  int ver = need<int>(j, "version", source);
+  if (ver != kAnalysisVersion) fail(source + ": analysis version " + std::to_string(ver) + " is not supported");
+  Analysis a;
+  const json& m = j.at("model");
+  a.fingerprint = need<std::string>(m, "fingerprint", source + ": model");
+  a.files = m.value("files", std::vector<std::string>{});
+  a.num_layers = m.value("num_layers", -1);
+  a.tied_embeddings = m.value("tied_embeddings", false);
+  a.num_experts = m.value("num_experts", 0);
+  a.total_params = m.value("params", uint64_t{0});
+  a.total_bytes = m.value("bytes", uint64_t{0});
+  auto od = parse_float_dtype_name(j.value("f32_output_dtype", std::string("float16")));
+  if (!od) fail(source + ": unknown f32_output_dtype");
+  a.f32_out_dtype = *od;
+  for (const auto& c : j.value("configs", json::array()))
+    a.configs.push_back({need<int>(c, "bits", source), need<int>(c, "group_size", source)});
+  if (!j.contains("tensors") || !j["tensors"].is_array()) fail(source + ": missing 'tensors' array");
+  for (const auto& e : j["tensors"]) {
+    TensorAnalysis t;
+    t.name = need<std::string>(e, "name", source + ": tensor");
+    const std::string ctx = source + ": tensor '" + t.name + "'";
+    t.shape = need<std::vector<int64_t>>(e, "shape", ctx);
+    auto dt = parse_dtype(need<std::string>(e, "dtype", ctx));
+    if (!dt) fail(ctx + ": unknown dtype");
+    t.dtype = *dt;
+    auto odt = parse_dtype(e.value("output_dtype", std::string(dtype_name(t.dtype))));
+    if (!odt) fail(ctx + ": unknown output_dtype");
+    t.out_dtype = *odt;
+    t.params = need<uint64_t>(e, "params", ctx);
+    t.bytes = need<uint64_t>(e, "bytes", ctx);
+    t.role.role = parse_role(e.value("role", std::string("other")));
+    t.role.layer = e.value("layer", -1);
+    t.role.first_layer = e.value("first_layer", false);
+    t.role.last_layer = e.value("last_layer", false);
+    t.role.expert = e.value("expert", -1);
+    t.role.stacked_experts = e.value("stacked_experts", false);
+    t.role.group_key = e.value("group", t.name);
+    t.measured = e.value("measured", false);
+    t.reason = e.value("reason", std::string());
+    if (e.contains("keep")) {
+      t.keep_bytes = e["keep"].value("bytes", t.bytes);
+      t.keep_nrmse = e["keep"].value("nrmse", 0.0);
+    } else {
+      t.keep_bytes = t.bytes;
+    }
+    for (const auto& r : e.value("configs", json::array())) {
+      ConfigResult cr;
+      cr.config = {need<int>(r, "bits", ctx), need<int>(r, "group_size", ctx)};
+      cr.nrmse = need<double>(r, "nrmse", ctx);
+      cr.sqnr_db = need<double>(r, "sqnr_db", ctx);
+      cr.bytes = need<uint64_t>(r, "bytes", ctx);
+      if (!(cr.nrmse >= 0) || !std::isfinite(cr.sqnr_db)) fail(ctx + ": config has a non-finite or negative error");
+      t.results.push_back(cr);
+    }
+    for (const auto& r : e.value("invalid_configs", json::array()))
+      t.invalid.push_back({{r.value("bits", 0), r.value("group_size", 0)}, r.value("reason", std::string())});
+    if (e.contains("features")) t.features = e["features"];
+    a.tensors.push_back(std::move(t));
+  }
+  return a;
+}
+
+Analysis parse_analysis(const std::string& text, const std::string& source) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) fail(source + ": not valid JSON");
+  try {
+    return analysis_from_json(j, source);
+  } catch (const json::exception& e) {
+    fail(source + ": malformed analysis (" + std::string(e.what()) + ")");
+  }
+}
+
+namespace {
+// Nearest-rank percentile on sorted values (deterministic, no interpolation surprises).
+double pct(const std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  double pos = p * static_cast<double>(v.size() - 1);
+  std::size_t lo = static_cast<std::size_t>(std::floor(pos));
+  std::size_t hi = std::min(lo + 1, v.size() - 1);
+  double f = pos - static_cast<double>(lo);
+  return v[lo] + (v[hi] - v[lo]) * f;
+}
+}  // namespace
+
+std::vector<SqnrRow> sqnr_table(const Analysis& a) {
+  std::vector<SqnrRow> rows;
+  for (QConfig c : a.configs) {
+    std::vector<double> v;
+    for (const auto& t : a.tensors)
+      if (auto* r = t.find(c)) v.push_back(r->sqnr_db);
+    std::sort(v.begin(), v.end());
+    SqnrRow row;
+    row.config = c;
+    row.tensors = v.size();
+    if (!v.empty()) {
+      row.min = v.front();
+      row.max = v.back();
+      row.p5 = pct(v, 0.05);
+      row.median = pct(v, 0.5);
+      row.p95 = pct(v, 0.95);
+    }
+    for (double x : v) {
+      row.below9 += x < 9.0;
+      row.below15 += x < 15.0;
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+std::string format_sqnr_table(const std::vector<SqnrRow>& rows) {
+  std::string out;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%-10s %8s %7s %7s %7s %7s %7s %7s %7s\n", "Config", "tensors", "Min", "P5", "Median",
+                "P95", "Max", "<9 dB", "<15 dB");
+  out += buf;
+  for (const auto& r : rows) {
+    std::string cfg = "(" + std::to_string(r.config.bits) + ", " + std::to_string(r.config.group) + ")";
+    if (r.tensors == 0) {
+      std::snprintf(buf, sizeof buf, "%-10s %8zu %7s %7s %7s %7s %7s %7s %7s\n", cfg.c_str(), r.tensors, "-", "-", "-", "-",
+                    "-", "-", "-");
+    } else {
+      std::snprintf(buf, sizeof buf, "%-10s %8zu %7.1f %7.1f %7.1f %7.1f %7.1f %7zu %7zu\n", cfg.c_str(), r.tensors,
+                    r.min, r.p5, r.median, r.p95, r.max, r.below9, r.below15);
+    }
+    out += buf;
+  }
+  return out;
+}
+
+json sqnr_table_json(const std::vector<SqnrRow>& rows) {
+  json a = json::array();
+  for (const auto& r : rows)
+    a.push_back({{"bits", r.config.bits},
+                 {"group_size", r.config.group},
+                 {"tensors", r.tensors},
+                 {"min", r.min},
+                 {"p5", r.p5},
+                 {"median", r.median},
+                 {"p95", r.p95},
+                 {"max", r.max},
+                 {"below_9db", r.below9},
+                 {"below_15db", r.below15}});
+  return a;
+}
+
+}  // namespace squint

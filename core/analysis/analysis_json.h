@@ -1,0 +1,27 @@
+#pragma once
+// analysis.json: the document `squint analyze -o` writes and `squint plan` / the page read.
+// Schema: docs/analysis-schema.md.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "analysis/analysis.h"
+
+namespace squint {
+
+nlohmann::json analysis_to_json(const Analysis& a);
+// Throws squint::Error naming `source` on a malformed document.
+Analysis analysis_from_json(const nlohmann::json& j, const std::string& source);
+Analysis parse_analysis(const std::string& text, const std::string& source);
+
+// The articles' table: one row per config with min/P5/median/P95/max SQNR and counts below 9 and 15 dB.
+struct SqnrRow {
+  QConfig config;
+  std::size_t tensors = 0;
+  double min = 0, p5 = 0, median = 0, p95 = 0, max = 0;
+  std::size_t below9 = 0, below15 = 0;
+};
+std::vector<SqnrRow> sqnr_table(const Analysis& a);
+std::string format_sqnr_table(const std::vector<SqnrRow>& rows);
+nlohmann::json sqnr_table_json(const std::vector<SqnrRow>& rows);
+
+}  // namespace squint

@@ -1,0 +1,194 @@
+#include "analysis/analysis.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "util/error.h"
+
+namespace squint {
+
+namespace {
+// Rows per chunk: ~64K elements, so a chunk's float copy stays in L2 while all configs sweep it.
+constexpr uint64_t kChunkElems = 1 << 16;
+}  // namespace
+
+DType output_dtype_for(DType src, DType f32_out_dtype) { return src == DType::F32 ? f32_out_dtype : src; }
+
+double canonical_nrmse(double x) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return std::strtod(buf, nullptr);
+}
+
+double canonical_db(double x) {
+  if (x > kMaxSqnrDb) return kMaxSqnrDb;
+  return std::round(x * 1e6) / 1e6;
+}
+
+double sqnr_db_from(double signal, double err) {
+  if (err <= 0.0) return kMaxSqnrDb;
+  if (signal <= 0.0) return -kMaxSqnrDb;
+  return canonical_db(10.0 * std::log10(signal / err));
+}
+
+TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const AnalyzeOptions& opt) {
+  TensorAnalysis ta;
+  ta.name = t.name;
+  ta.shape = t.shape;
+  ta.dtype = t.dtype;
+  ta.params = t.numel();
+  ta.bytes = t.nbytes;
+  ta.role = classify_tensor(t, ck.config);
+  const bool floaty = is_float_measurable(t.dtype);
+  ta.out_dtype = floaty ? output_dtype_for(t.dtype, opt.f32_out_dtype) : t.dtype;
+  ta.keep_bytes = floaty ? ta.params * (dtype_bits(ta.out_dtype) / 8) : t.nbytes;
+
+  if (!floaty) {
+    ta.reason = std::string("dtype ") + dtype_name(t.dtype) + " is not a float weight (F32/F16/BF16); kept as is";
+    return ta;
+  }
+  if (t.shape.size() < 2) {
+    ta.reason = t.shape.empty() ? "scalar; always kept" : "1-D tensor; always kept";
+  } else if (ta.params == 0) {
+    ta.reason = "empty tensor (a zero dimension); kept";
+  }
+  const uint64_t cols = t.cols();
+  std::vector<QConfig> valid;
+  if (ta.reason.empty()) {
+    for (QConfig c : opt.configs) {
+      if (cols % static_cast<uint64_t>(c.group) != 0)
+        ta.invalid.push_back({c, "group size " + std::to_string(c.group) + " does not divide the input dimension " +
+                                     std::to_string(cols)});
+      else
+        valid.push_back(c);
+    }
+    if (valid.empty()) ta.reason = "no candidate group size divides the input dimension " + std::to_string(cols) + "; kept";
+  }
+  const bool cast = ta.out_dtype != t.dtype;
+  if (!ta.reason.empty() && !cast) return ta;
+
+  // Chunks never straddle two experts of a 3-D stack, so per-expert sums fall out of the chunk sums.
+  const uint64_t rows = t.rows();
+  const uint64_t rows_per_expert = t.shape.size() >= 3 ? static_cast<uint64_t>(t.shape[t.shape.size() - 2]) : rows;
+  const uint64_t experts = rows_per_expert ? rows / rows_per_expert : 0;
+  const uint64_t rpc = std::max<uint64_t>(1, std::min<uint64_t>(rows_per_expert, kChunkElems / std::max<uint64_t>(cols, 1)));
+  const uint64_t chunks_per_expert = rows_per_expert ? (rows_per_expert + rpc - 1) / rpc : 0;
+  const std::size_t nchunks = static_cast<std::size_t>(experts * chunks_per_expert);
+  const std::size_t nv = valid.size();
+  const std::size_t esize = dtype_bits(t.dtype) / 8;
+
+  struct ChunkOut {
+    double signal = 0, cast_err = 0;
+    std::vector<double> err;
+    bool finite = true;
+  };
+  std::vector<ChunkOut> outs(nchunks);
+  auto body = [&](std::size_t ci) {
+    const uint64_t e = ci / chunks_per_expert, k = ci % chunks_per_expert;
+    const uint64_t r0 = e * rows_per_expert + k * rpc;
+    const uint64_t r1 = std::min<uint64_t>(r0 + rpc, (e + 1) * rows_per_expert);
+    const uint64_t n = (r1 - r0) * cols;
+    std::vector<uint8_t> raw(n * esize);
+    ck.sources.at(t.file)->read(t.offset + r0 * cols * esize, raw.size(), raw.data());
+    std::vector<float> ref(n);
+    ChunkOut& o = outs[ci];
+    o.finite = to_f32(t.dtype, raw.data(), n, ref.data());
+    if (!o.finite) return;
+    const float* w = ref.data();
+    std::vector<float> wc;
+    if (cast) {
+      wc.resize(n);
+      double ce = 0;
+      for (uint64_t i = 0; i < n; ++i) {
+        wc[i] = round_to_dtype(ref[i], ta.out_dtype);
+        double d = static_cast<double>(ref[i]) - wc[i];
+        ce += d * d;
+      }
+      o.cast_err = ce;
+      w = wc.data();
+    }
+    o.err.assign(nv, 0.0);
+    if (nv)
+      o.signal = measure_rows(w, ref.data(), r1 - r0, cols, valid.data(), nv, ta.out_dtype, o.err.data());
+    else
+      for (uint64_t i = 0; i < n; ++i) o.signal += static_cast<double>(ref[i]) * ref[i];
+  };
+  opt.parallel(nchunks, body);
+
+  for (const auto& o : outs)
+    if (!o.finite) {
+      ta.results.clear();
+      ta.invalid.clear();
+      ta.keep_nrmse = 0;
+      ta.reason = "contains NaN or Inf values; not measured, kept as is";
+      return ta;
+    }
+
+  double signal = 0, cast_err = 0;
+  for (const auto& o : outs) {
+    signal += o.signal;
+    cast_err += o.cast_err;
+  }
+  ta.keep_nrmse = signal > 0 ? canonical_nrmse(std::sqrt(cast_err / signal)) : 0.0;
+  if (!ta.reason.empty()) return ta;
+
+  for (std::size_t vi = 0; vi < nv; ++vi) {
+    ConfigResult r;
+    r.config = valid[vi];
+    r.bytes = quantized_bytes(ta.params, valid[vi], ta.out_dtype);
+    if (experts <= 1) {
+      double err = 0;
+      for (const auto& o : outs) err += o.err[vi];
+      r.nrmse = signal > 0 ? canonical_nrmse(std::sqrt(err / signal)) : 0.0;
+      r.sqnr_db = sqnr_db_from(signal, err);
+    } else {
+      double sum_nrmse = 0, min_db = kMaxSqnrDb;
+      for (uint64_t e = 0; e < experts; ++e) {
+        double se = 0, ee = 0;
+        for (uint64_t k = 0; k < chunks_per_expert; ++k) {
+          se += outs[e * chunks_per_expert + k].signal;
+          ee += outs[e * chunks_per_expert + k].err[vi];
+        }
+        sum_nrmse += se > 0 ? std::sqrt(ee / se) : 0.0;
+        min_db = std::min(min_db, sqnr_db_from(se, ee));
+      }
+      r.nrmse = canonical_nrmse(sum_nrmse / static_cast<double>(experts));
+      r.sqnr_db = min_db;
+    }
+    ta.results.push_back(r);
+  }
+  ta.measured = true;
+  return ta;
+}
+
+Analysis analyze_checkpoint(Checkpoint& ck, const AnalyzeOptions& opt) {
+  Analysis a;
+  a.fingerprint = ck.fingerprint;
+  a.location = ck.location;
+  a.files = ck.files;
+  a.f32_out_dtype = opt.f32_out_dtype;
+  a.configs = opt.configs;
+  a.num_layers = ck.config.num_layers;
+  a.tied_embeddings = ck.config.tied_embeddings;
+  a.num_experts = ck.config.num_experts;
+  a.total_params = ck.total_params();
+  a.total_bytes = ck.total_bytes();
+  AnalyzeProgress p;
+  p.tensors_total = ck.tensors.size();
+  p.bytes_total = a.total_bytes;
+  for (const auto& t : ck.tensors) {
+    if (opt.cancelled && opt.cancelled()) fail("analysis cancelled");
+    p.current = &t.name;
+    TensorAnalysis ta = analyze_tensor(ck, t, opt);
+    if (opt.per_tensor_hook && ta.measured) opt.per_tensor_hook(ck, t, ta);
+    a.tensors.push_back(std::move(ta));
+    ++p.tensors_done;
+    p.bytes_done += t.nbytes;
+    if (opt.progress) opt.progress(p);
+  }
+  return a;
+}
+
+}  // namespace squint

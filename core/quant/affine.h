@@ -1,0 +1,75 @@
+#pragma once
+// MLX-compatible affine round-to-nearest quantization (formats.md A.1/A.2), bit-exact with MLX's CPU
+// kernel: signed scale, zero-exact edge, ties to even; scale/bias rounded to the stored float dtype.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "io/dtype.h"
+
+namespace squint {
+
+struct QConfig {
+  int bits = 4;
+  int group = 64;
+  bool operator==(const QConfig&) const = default;
+};
+
+constexpr int kAllBits[] = {2, 3, 4, 5, 6, 8};
+constexpr int kAllGroups[] = {32, 64, 128};
+std::vector<QConfig> all_configs();  // the 18 (b, g), ordered by g then b
+
+struct GroupParams {
+  float scale;  // float32 scale used to compute the codes (may be negative)
+  float bias;
+};
+
+// MLX CPU `quantize<T,U>` group parameters for a group with minimum lo and maximum hi.
+inline GroupParams mlx_group_params(float lo, float hi, int bits);
+
+// Quantizes a [rows, cols] row-major matrix. `packed` receives rows * cols*bits/8 bytes (each row one
+// little-endian bit stream); `scales`/`biases` receive rows*cols/group floats already rounded to `sdt`
+// (what is stored). Codes are computed from the unrounded float32 parameters, as MLX does.
+void quantize_rows(const float* w, std::size_t rows, std::size_t cols, QConfig c, DType sdt, uint8_t* packed,
+                   float* scales, float* biases);
+
+// ŵ = scale·q + bias in float32, from packed codes and stored (rounded) scales/biases.
+void dequantize_rows(const uint8_t* packed, const float* scales, const float* biases, std::size_t rows,
+                     std::size_t cols, QConfig c, float* out);
+
+// Packs / unpacks one row's codes (cols values in [0, 2^bits)).
+void pack_codes(const uint8_t* codes, std::size_t n, int bits, uint8_t* out);
+void unpack_codes(const uint8_t* packed, std::size_t n, int bits, uint8_t* codes);
+
+// Squared error Σ(ref − ŵ)² of quantizing `w` (the quantizer input) for several configs at once, over a
+// [rows, cols] block; ref may equal w. Each configs[i].group must divide cols. err_out[i] is accumulated
+// in double, group by group in row-major order. Returns Σ ref² (double) too.
+double measure_rows(const float* w, const float* ref, std::size_t rows, std::size_t cols, const QConfig* configs,
+                    std::size_t nconfigs, DType sdt, double* err_out);
+
+// Bytes of one quantized tensor of n elements: packed codes + scales + biases in `sdt`.
+inline uint64_t quantized_bytes(uint64_t n, QConfig c, DType sdt) {
+  return n * static_cast<uint64_t>(c.bits) / 8 + 2 * (n / static_cast<uint64_t>(c.group)) * (dtype_bits(sdt) / 8);
+}
+
+// ---- inline definitions ----
+inline float rint_f(float x) { return __builtin_rintf(x); }
+
+inline GroupParams mlx_group_params(float lo, float hi, int bits) {
+  const float n_bins = static_cast<float>((1 << bits) - 1);
+  const float eps = 1e-7f;
+  const bool mask = __builtin_fabsf(lo) > __builtin_fabsf(hi);
+  float scale = (hi - lo) / n_bins;
+  scale = scale < eps ? eps : scale;
+  scale = mask ? scale : -scale;
+  const float edge = mask ? lo : hi;
+  const float q0 = rint_f(edge / scale);
+  float bias = 0.0f;
+  if (q0 != 0.0f) {
+    scale = edge / q0;
+    bias = edge;
+  }
+  return {scale, bias};
+}
+
+}  // namespace squint

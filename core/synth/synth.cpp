@@ -1,0 +1,163 @@
+#include "synth/synth.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "util/error.h"
+
+namespace squint {
+
+namespace {
+
+inline uint64_t mix(uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+uint64_t hash_name(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Approximately standard normal from one 64-bit draw (Irwin–Hall of four 16-bit uniforms).
+inline float normalish(uint64_t r) {
+  float s = static_cast<float>(r & 0xffff) + static_cast<float>((r >> 16) & 0xffff) +
+            static_cast<float>((r >> 32) & 0xffff) + static_cast<float>(r >> 48);
+  return (s * (1.0f / 65536.0f) - 2.0f) * 1.7320508f;
+}
+
+}  // namespace
+
+SynthSpec synth_preset(const std::string& name) {
+  SynthSpec s;
+  if (name == "demo") return s;
+  if (name == "tiny") {
+    s.hidden = 64;
+    s.intermediate = 192;
+    s.layers = 2;
+    s.heads = 4;
+    s.kv_heads = 2;
+    s.vocab = 256;
+    return s;
+  }
+  if (name == "llama3-8b") {
+    s.hidden = 4096;
+    s.intermediate = 14336;
+    s.layers = 2;
+    s.heads = 32;
+    s.kv_heads = 8;
+    s.vocab = 128256;
+    return s;
+  }
+  if (name == "moe") {
+    s.hidden = 128;
+    s.intermediate = 256;
+    s.layers = 2;
+    s.heads = 4;
+    s.kv_heads = 2;
+    s.vocab = 512;
+    s.experts = 4;
+    return s;
+  }
+  fail("unknown synth preset '" + name + "' (choose demo, tiny, llama3-8b, moe)");
+}
+
+std::vector<std::string> synth_preset_names() { return {"demo", "tiny", "llama3-8b", "moe"}; }
+
+std::vector<TensorSpec> synth_tensors(const SynthSpec& s) {
+  const int64_t h = s.hidden, hd = s.hidden / s.heads, kv = static_cast<int64_t>(s.kv_heads) * hd, im = s.intermediate;
+  std::vector<TensorSpec> t;
+  t.push_back({"model.embed_tokens.weight", s.dtype, {s.vocab, h}});
+  for (int l = 0; l < s.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    t.push_back({p + "input_layernorm.weight", s.dtype, {h}});
+    t.push_back({p + "self_attn.q_proj.weight", s.dtype, {h, h}});
+    t.push_back({p + "self_attn.k_proj.weight", s.dtype, {kv, h}});
+    t.push_back({p + "self_attn.v_proj.weight", s.dtype, {kv, h}});
+    t.push_back({p + "self_attn.o_proj.weight", s.dtype, {h, h}});
+    t.push_back({p + "post_attention_layernorm.weight", s.dtype, {h}});
+    if (s.experts > 0) {
+      t.push_back({p + "block_sparse_moe.gate.weight", s.dtype, {s.experts, h}});
+      for (int e = 0; e < s.experts; ++e) {
+        const std::string q = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
+        t.push_back({q + "w1.weight", s.dtype, {im, h}});
+        t.push_back({q + "w2.weight", s.dtype, {h, im}});
+        t.push_back({q + "w3.weight", s.dtype, {im, h}});
+      }
+    } else {
+      t.push_back({p + "mlp.gate_proj.weight", s.dtype, {im, h}});
+      t.push_back({p + "mlp.up_proj.weight", s.dtype, {im, h}});
+      t.push_back({p + "mlp.down_proj.weight", s.dtype, {h, im}});
+    }
+  }
+  t.push_back({"model.norm.weight", s.dtype, {h}});
+  if (!s.tied) t.push_back({"lm_head.weight", s.dtype, {s.vocab, h}});
+  return t;
+}
+
+nlohmann::json synth_config(const SynthSpec& s) {
+  nlohmann::json c = {
+      {"architectures", {s.experts > 0 ? "MixtralForCausalLM" : "LlamaForCausalLM"}},
+      {"model_type", s.experts > 0 ? "mixtral" : "llama"},
+      {"hidden_size", s.hidden},
+      {"intermediate_size", s.intermediate},
+      {"num_hidden_layers", s.layers},
+      {"num_attention_heads", s.heads},
+      {"num_key_value_heads", s.kv_heads},
+      {"head_dim", s.hidden / s.heads},
+      {"vocab_size", s.vocab},
+      {"max_position_embeddings", 2048},
+      {"rms_norm_eps", 1e-5},
+      {"rope_theta", 10000.0},
+      {"hidden_act", "silu"},
+      {"tie_word_embeddings", s.tied},
+      {"bos_token_id", 1},
+      {"eos_token_id", 2},
+      {"torch_dtype", float_dtype_long_name(s.dtype)},
+      {"squint_synthetic", {{"seed", s.seed}}},
+  };
+  if (s.experts > 0) {
+    c["num_local_experts"] = s.experts;
+    c["num_experts_per_tok"] = 2;
+  }
+  return c;
+}
+
+void synth_fill(const SynthSpec& s, const TensorSpec& t, uint64_t begin, uint64_t n, uint8_t* out) {
+  const uint64_t key = mix(s.seed ^ hash_name(t.name));
+  const bool is_norm = t.shape.size() == 1;
+  const uint64_t cols = t.shape.empty() ? 1 : static_cast<uint64_t>(t.shape.back());
+  // Like trained weights: std ~ 1/sqrt(fan_in), a few input channels with 3–10x larger scale (the outlier
+  // features of real LLMs), and rare isolated spikes, so per-group kurtosis varies across tensors.
+  const float base = is_norm ? 0.05f : 1.0f / std::sqrt(static_cast<float>(cols));
+  const float layer_tilt = 1.0f + 0.25f * static_cast<float>(key % 7) / 7.0f;
+  const std::size_t esize = dtype_bits(t.dtype) / 8;
+  float buf[256];
+  uint64_t i = 0;
+  while (i < n) {
+    const uint64_t m = std::min<uint64_t>(256, n - i);
+    for (uint64_t k = 0; k < m; ++k) {
+      const uint64_t idx = begin + i + k;
+      const uint64_t col = idx % cols;
+      const uint64_t r = mix(key + idx);
+      float v;
+      if (is_norm) {
+        v = 1.0f + base * normalish(r);
+      } else {
+        const uint64_t cr = mix(key ^ (col * 0x2545f4914f6cdd1dull));
+        float cs = (cr % 61 == 0) ? 3.0f + static_cast<float>((cr >> 8) % 8) : 1.0f;
+        float z = normalish(r);
+        if (((r >> 20) & 0x3fff) == 0) z *= 12.0f;  // ~1 in 16K: an isolated spike
+        v = base * layer_tilt * cs * z;
+      }
+      buf[k] = v;
+    }
+    from_f32(t.dtype, buf, m, out + i * esize);
+    i += m;
+  }
+}
+
+}  // namespace squint

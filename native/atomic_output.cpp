@@ -1,0 +1,108 @@
+#include "atomic_output.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "util/error.h"
+
+namespace squint {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string tmp_name(const std::string& target) {
+  std::random_device rd;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, ".tmp-%08x", rd());
+  fs::path p(target);
+  return (p.parent_path() / ("." + p.filename().string() + buf)).string();
+}
+}  // namespace
+
+void check_writable_parent(const std::string& path) {
+  fs::path p = fs::absolute(path);
+  fs::path parent = p.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) fail(path + ": cannot write: folder " + parent.string() + " does not exist");
+  if (access(parent.c_str(), W_OK) != 0) fail(path + ": cannot write: folder " + parent.string() + " is not writable");
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  check_writable_parent(path);
+  std::string tmp = tmp_name(path);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) fail(path + ": cannot write (" + std::strerror(errno) + ")");
+  std::size_t off = 0;
+  while (off < content.size()) {
+    ssize_t w = ::write(fd, content.data() + off, content.size() - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail(path + ": write failed (" + std::strerror(e) + ")");
+    }
+    off += static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    fail(path + ": write failed (" + std::strerror(errno) + ")");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    fail(path + ": cannot rename into place (" + std::strerror(e) + ")");
+  }
+}
+
+AtomicDir::AtomicDir(std::string target, bool overwrite, const std::string& overwrite_flag)
+    : target_(std::move(target)), overwrite_(overwrite) {
+  std::error_code ec;
+  if (fs::exists(target_, ec) && !overwrite_)
+    fail(target_ + ": already exists (pass " + overwrite_flag + " to replace it)");
+  check_writable_parent(target_);
+  tmp_ = tmp_name(target_);
+  if (!fs::create_directory(tmp_, ec)) fail(target_ + ": cannot create temporary folder " + tmp_ + " (" + ec.message() + ")");
+}
+
+AtomicDir::~AtomicDir() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(tmp_, ec);
+  }
+}
+
+void AtomicDir::commit() {
+  std::error_code ec;
+  // fsync every file so that a crash after the rename cannot expose a folder of empty files.
+  for (const auto& e : fs::directory_iterator(tmp_, ec)) {
+    int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+  if (fs::exists(target_, ec)) {
+    if (!overwrite_) fail(target_ + ": appeared while writing; not replaced");
+    std::string old = tmp_name(target_);
+    fs::rename(target_, old, ec);
+    if (ec) fail(target_ + ": cannot move the old output aside (" + ec.message() + ")");
+    fs::rename(tmp_, target_, ec);
+    if (ec) {
+      fs::rename(old, target_);
+      fail(target_ + ": cannot rename into place (" + ec.message() + ")");
+    }
+    fs::remove_all(old, ec);
+  } else {
+    fs::rename(tmp_, target_, ec);
+    if (ec) fail(target_ + ": cannot rename into place (" + ec.message() + ")");
+  }
+  committed_ = true;
+}
+
+}  // namespace squint

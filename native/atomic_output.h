@@ -1,0 +1,31 @@
+#pragma once
+// Outputs appear whole or not at all: everything is written under a temporary name beside the target and
+// renamed at the end; on any error (or a destructor without commit) the temporary is removed.
+#include <string>
+
+namespace squint {
+
+// A file written atomically.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// A directory written atomically: create(), write files into path(), then commit().
+class AtomicDir {
+ public:
+  // Fails if `target` exists and !overwrite (the message names the flag to pass).
+  AtomicDir(std::string target, bool overwrite, const std::string& overwrite_flag = "--force");
+  ~AtomicDir();
+  AtomicDir(const AtomicDir&) = delete;
+  AtomicDir& operator=(const AtomicDir&) = delete;
+  const std::string& path() const { return tmp_; }
+  std::string file(const std::string& name) const { return tmp_ + "/" + name; }
+  void commit();
+
+ private:
+  std::string target_, tmp_;
+  bool overwrite_, committed_ = false;
+};
+
+// Checks that a file can be created at `path` before long work starts (clear error if not).
+void check_writable_parent(const std::string& path);
+
+}  // namespace squint

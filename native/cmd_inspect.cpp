@@ -1,0 +1,90 @@
+// squint inspect MODEL: what is in a checkpoint (tensors, dtypes, shapes, params, bytes, roles, files).
+#include <fmt/core.h>
+
+#include <map>
+
+#include "analysis/roles.h"
+#include "command.h"
+#include "file_source.h"
+#include "model_input.h"
+#include "util/units.h"
+
+namespace squint {
+
+namespace {
+
+struct InspectCli {
+  std::string model;
+  bool json = false;
+  bool features = false;
+};
+
+int run_inspect(const InspectCli& o) {
+  Checkpoint ck = open_model(o.model);
+  nlohmann::json fj;  // features by tensor name, when asked
+  if (o.features) {
+    AnalyzeCli ac;
+    ac.features = true;
+    Analysis a = run_analysis(ck, ac);
+    for (const auto& t : a.tensors)
+      if (!t.features.is_null()) fj[t.name] = t.features;
+  }
+  if (o.json) {
+    nlohmann::json j;
+    j["location"] = ck.location;
+    j["fingerprint"] = ck.fingerprint;
+    j["files"] = ck.files;
+    j["params"] = ck.total_params();
+    j["bytes"] = ck.total_bytes();
+    j["warnings"] = ck.warnings;
+    nlohmann::json ts = nlohmann::json::array();
+    for (const auto& t : ck.tensors) {
+      TensorRole r = classify_tensor(t, ck.config);
+      nlohmann::json e = {{"name", t.name},   {"dtype", dtype_name(t.dtype)}, {"shape", t.shape},
+                          {"params", t.numel()}, {"bytes", t.nbytes},       {"file", ck.files[t.file]},
+                          {"role", role_name(r.role)}, {"layer", r.layer}};
+      if (fj.contains(t.name)) e["features"] = fj[t.name];
+      ts.push_back(e);
+    }
+    j["tensors"] = ts;
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("{}  ({} file(s), fingerprint {})\n", ck.location, ck.files.size(), ck.fingerprint);
+  for (const auto& w : ck.warnings) fmt::print("warning: {}\n", w);
+  fmt::print("{:<56} {:<6} {:<18} {:>12} {:>12} {:<12} {:>5}\n", "tensor", "dtype", "shape", "params", "bytes", "role", "layer");
+  std::map<std::string, std::pair<uint64_t, uint64_t>> per_file;
+  std::map<std::string, uint64_t> per_dtype;
+  for (const auto& t : ck.tensors) {
+    TensorRole r = classify_tensor(t, ck.config);
+    std::string shape = "[";
+    for (std::size_t i = 0; i < t.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(t.shape[i]);
+    shape += "]";
+    fmt::print("{:<56} {:<6} {:<18} {:>12} {:>12} {:<12} {:>5}\n", t.name, dtype_name(t.dtype), shape, t.numel(),
+               t.nbytes, role_name(r.role), r.layer >= 0 ? std::to_string(r.layer) : "-");
+    if (fj.contains(t.name)) fmt::print("    features: {}\n", fj[t.name].dump());
+    auto& pf = per_file[ck.files[t.file]];
+    pf.first += t.numel();
+    pf.second += t.nbytes;
+    per_dtype[dtype_name(t.dtype)] += t.numel();
+  }
+  fmt::print("\nfiles:\n");
+  for (const auto& [f, v] : per_file) fmt::print("  {:<40} {:>14} params {:>12}\n", f, v.first, human_size(v.second));
+  fmt::print("dtypes:");
+  for (const auto& [d, n] : per_dtype) fmt::print("  {} {} params", d, n);
+  fmt::print("\ntotal: {} tensors, {} params, {}\n", ck.tensors.size(), ck.total_params(), human_size(ck.total_bytes()));
+  return 0;
+}
+
+RegisterCommand reg("inspect", 20, [](CLI::App& app) {
+  auto o = std::make_shared<InspectCli>();
+  app.description("list a checkpoint's tensors, dtypes, shapes, parameters, bytes and roles");
+  app.add_option("MODEL", o->model, "model folder or .safetensors file")->required();
+  app.add_flag("--json", o->json, "print JSON instead of a table");
+  app.add_flag("--features", o->features, "also compute per-tensor sensitivity features");
+  return [o] { return run_inspect(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint

@@ -1,0 +1,117 @@
+// squint synth OUT: writes a seeded, Llama-shaped demo checkpoint with heavy-tailed weights.
+#include <fmt/core.h>
+
+#include <fstream>
+
+#include "atomic_output.h"
+#include "command.h"
+#include "parallel.h"
+#include "progress.h"
+#include "safetensors_writer.h"
+#include "synth/synth.h"
+#include "util/error.h"
+#include "util/units.h"
+
+namespace squint {
+
+namespace {
+
+struct SynthCli {
+  std::string out;
+  std::string preset = "demo";
+  int layers = -1;
+  std::string dtype = "bfloat16";
+  uint64_t seed = 42;
+  std::string shard_size = "5GiB";
+  bool tied = false;
+  bool force = false;
+};
+
+int run_synth(const SynthCli& o) {
+  SynthSpec s = synth_preset(o.preset);
+  if (o.layers > 0) s.layers = o.layers;
+  s.dtype = *parse_float_dtype_name(o.dtype);
+  s.seed = o.seed;
+  s.tied = s.tied || o.tied;
+  auto shard = parse_size(o.shard_size);
+  if (!shard || *shard == 0) fail("--shard-size: cannot read '" + o.shard_size + "' as a size (e.g. 5GiB, 900MB)");
+
+  auto tensors = synth_tensors(s);
+  std::vector<std::vector<TensorSpec>> shards(1);
+  uint64_t cur = 0, total = 0, params = 0;
+  for (const auto& t : tensors) {
+    if (cur > 0 && cur + t.nbytes() > *shard) {
+      shards.emplace_back();
+      cur = 0;
+    }
+    shards.back().push_back(t);
+    cur += t.nbytes();
+    total += t.nbytes();
+    params += t.nbytes() * 8 / dtype_bits(t.dtype);
+  }
+
+  AtomicDir dir(o.out, o.force);
+  auto pool = make_thread_pool(global_options().threads);
+  Progress prog("synth", !global_options().quiet);
+  nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", nlohmann::json::object()}};
+  uint64_t done = 0;
+  const std::size_t esize = dtype_bits(s.dtype) / 8;
+  std::vector<uint8_t> buf;
+  for (std::size_t si = 0; si < shards.size(); ++si) {
+    std::string name = shards.size() == 1 ? "model.safetensors"
+                                          : fmt::format("model-{:05d}-of-{:05d}.safetensors", si + 1, shards.size());
+    SafetensorsWriter w(dir.file(name), shards[si], {{"format", "pt"}});
+    for (const auto& t : shards[si]) {
+      const uint64_t n = t.nbytes() / esize;
+      const uint64_t block = 1 << 22;  // elements per write
+      for (uint64_t b = 0; b < n; b += block) {
+        const uint64_t m = std::min(block, n - b);
+        buf.resize(m * esize);
+        const uint64_t piece = 1 << 16;
+        pool((m + piece - 1) / piece, [&](std::size_t k) {
+          uint64_t s0 = k * piece, c = std::min(piece, m - s0);
+          synth_fill(s, t, b + s0, c, buf.data() + s0 * esize);
+        });
+        w.write(buf.data(), buf.size());
+        done += buf.size();
+        prog.update(done, total, done, t.name);
+      }
+      index["weight_map"][t.name] = name;
+    }
+    w.finish();
+  }
+  prog.finish();
+  if (shards.size() > 1) {
+    std::ofstream f(dir.file("model.safetensors.index.json"));
+    f << index.dump(2) << "\n";
+  }
+  {
+    std::ofstream f(dir.file("config.json"));
+    f << synth_config(s).dump(2) << "\n";
+  }
+  dir.commit();
+  if (!global_options().quiet)
+    fmt::print("wrote {} ({} tensors, {} params, {}, {} file(s), preset {}, seed {})\n", o.out, tensors.size(), params,
+               human_size(total), shards.size(), o.preset, o.seed);
+  return 0;
+}
+
+RegisterCommand reg("synth", 10, [](CLI::App& app) {
+  auto o = std::make_shared<SynthCli>();
+  app.description("write a seeded synthetic Llama-shaped checkpoint (demo model, benchmarks)");
+  app.add_option("OUT", o->out, "output folder")->required();
+  app.add_option("--preset", o->preset, "demo | tiny | llama3-8b | moe")->capture_default_str();
+  app.add_option("--layers", o->layers, "number of transformer layers (overrides the preset)");
+  app.add_option("--dtype", o->dtype, "bfloat16 | float16 | float32")
+      ->check(CLI::IsMember({"bfloat16", "float16", "float32"}))
+      ->capture_default_str();
+  app.add_option("--seed", o->seed, "RNG seed")->capture_default_str();
+  app.add_option("--shard-size", o->shard_size, "start a new shard past this size")->capture_default_str();
+  app.add_flag("--tied", o->tied, "tie lm_head to the embedding (no lm_head tensor)");
+  app.add_flag("-f,--force", o->force, "replace OUT if it exists");
+  return [o] { return run_synth(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint

@@ -1,0 +1,33 @@
+#pragma once
+// One file per verb (cmd_*.cpp), each registering itself here; main.cpp only dispatches.
+// Exit codes across verbs: 0 success, 1 a verdict that failed (e.g. the SQNR gate), 2 an error.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace squint {
+
+struct Command {
+  std::string name;
+  int order;  // position in --help
+  // Adds the subcommand and its options; returns the function that runs it (an exit code).
+  std::function<std::function<int()>(CLI::App&)> setup;
+};
+
+std::vector<Command>& command_registry();
+
+struct RegisterCommand {
+  RegisterCommand(std::string name, int order, std::function<std::function<int()>(CLI::App&)> setup) {
+    command_registry().push_back({std::move(name), order, std::move(setup)});
+  }
+};
+
+// Global flags every verb sees.
+struct GlobalOptions {
+  bool quiet = false;
+  int threads = 0;  // 0 = all cores
+};
+GlobalOptions& global_options();
+
+}  // namespace squint

@@ -1,0 +1,113 @@
+#include "file_source.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace squint {
+
+namespace fs = std::filesystem;
+
+MmapSource::MmapSource(const std::string& path) : name_(fs::path(path).filename().string()) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path + ": cannot open (" + std::strerror(errno) + ")");
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path + ": not a regular file");
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      fail(path + ": mmap failed (" + std::strerror(errno) + ")");
+    }
+    madvise(p, size_, MADV_SEQUENTIAL);
+    data_ = static_cast<const uint8_t*>(p);
+  }
+  ::close(fd);
+}
+
+MmapSource::~MmapSource() {
+  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+void MmapSource::read(uint64_t offset, uint64_t len, uint8_t* dst) {
+  if (offset > size_ || len > size_ - offset)
+    fail(name_ + ": read of " + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
+         " runs past the end of the file (" + std::to_string(size_) + " bytes)");
+  if (len) std::memcpy(dst, data_ + offset, len);
+  // Streamed data is used once: drop it from our mapping so RSS stays bounded by the working chunk.
+  if (len >= (1u << 22)) {
+    uint64_t page = 4096, a = (offset + page - 1) / page * page, b = (offset + len) / page * page;
+    if (b > a) madvise(const_cast<uint8_t*>(data_) + a, b - a, MADV_DONTNEED);
+  }
+}
+
+bool DirProvider::exists(const std::string& file) const {
+  std::error_code ec;
+  return fs::is_regular_file(fs::path(dir_) / file, ec);
+}
+
+std::unique_ptr<ByteSource> DirProvider::open(const std::string& file) const {
+  return std::make_unique<MmapSource>((fs::path(dir_) / file).string());
+}
+
+std::vector<std::string> DirProvider::list() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec))
+    if (e.is_regular_file()) out.push_back(e.path().filename().string());
+  return out;
+}
+
+ModelPath resolve_model_path(const std::string& path) {
+  std::error_code ec;
+  ModelPath mp;
+  if (fs::is_directory(path, ec)) {
+    mp.provider = std::make_unique<DirProvider>(path);
+  } else if (fs::is_regular_file(path, ec)) {
+    fs::path p(path);
+    std::string parent = p.parent_path().empty() ? "." : p.parent_path().string();
+    mp.provider = std::make_unique<DirProvider>(parent);
+    if (p.filename() != "model.safetensors.index.json") mp.single_file = p.filename().string();
+  } else {
+    fail(path + ": no such file or directory");
+  }
+  return mp;
+}
+
+Checkpoint open_model(const std::string& path) {
+  ModelPath mp = resolve_model_path(path);
+  return open_checkpoint(*mp.provider, mp.single_file);
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool is_directory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+bool path_exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+}  // namespace squint

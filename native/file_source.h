@@ -1,0 +1,52 @@
+#pragma once
+// Native byte sources: files are mmapped read-only (never written), folders are FileProviders.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "io/byte_source.h"
+#include "io/checkpoint.h"
+
+namespace squint {
+
+class MmapSource : public ByteSource {
+ public:
+  explicit MmapSource(const std::string& path);
+  ~MmapSource() override;
+  uint64_t size() const override { return size_; }
+  void read(uint64_t offset, uint64_t len, uint8_t* dst) override;
+  const std::string& name() const override { return name_; }
+  const uint8_t* data() const { return data_; }
+
+ private:
+  std::string name_;
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+class DirProvider : public FileProvider {
+ public:
+  explicit DirProvider(std::string dir) : dir_(std::move(dir)) {}
+  bool exists(const std::string& file) const override;
+  std::unique_ptr<ByteSource> open(const std::string& file) const override;
+  std::vector<std::string> list() const override;
+  std::string location() const override { return dir_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+// MODEL is a folder or one .safetensors file (whose folder then supplies config.json).
+struct ModelPath {
+  std::unique_ptr<DirProvider> provider;
+  std::optional<std::string> single_file;
+};
+ModelPath resolve_model_path(const std::string& path);
+Checkpoint open_model(const std::string& path);
+
+std::string read_text_file(const std::string& path);
+bool is_directory(const std::string& path);
+bool path_exists(const std::string& path);
+
+}  // namespace squint

@@ -1,0 +1,74 @@
+#include "model_input.h"
+
+#include <algorithm>
+
+#include "analysis/analysis_json.h"
+#include "command.h"
+#include "file_source.h"
+#include "parallel.h"
+#include "progress.h"
+#include "util/error.h"
+
+namespace squint {
+
+FeatureHookFactory& feature_hook_factory() {
+  static FeatureHookFactory f;
+  return f;
+}
+
+void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features) {
+  app.add_option("--dtype", o.dtype, "dtype F32 tensors are written as (scales/biases and kept tensors)")
+      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
+      ->capture_default_str();
+  app.add_option("--bits", o.bits, "candidate bit widths (default 2,3,4,5,6,8)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
+  app.add_option("--group-sizes", o.groups, "candidate group sizes (default 32,64,128)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({32, 64, 128}));
+  if (with_features) app.add_flag("--features", o.features, "also compute sensitivity features (slower)");
+}
+
+AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string&) {
+  AnalyzeOptions opt;
+  opt.f32_out_dtype = *parse_float_dtype_name(o.dtype);
+  opt.configs.clear();
+  for (QConfig c : all_configs()) {
+    bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
+    bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();
+    if (bok && gok) opt.configs.push_back(c);
+  }
+  opt.parallel = make_thread_pool(global_options().threads);
+  return opt;
+}
+
+bool is_analysis_file(const std::string& path) {
+  if (is_directory(path)) return false;
+  return path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0 &&
+         path.find("model.safetensors.index.json") == std::string::npos;
+}
+
+Analysis run_analysis(Checkpoint& ck, const AnalyzeCli& o) {
+  AnalyzeOptions opt = make_analyze_options(o, "analyze");
+  auto prog = std::make_shared<Progress>("analyze", !global_options().quiet);
+  opt.progress = [prog](const AnalyzeProgress& p) {
+    prog->update(p.tensors_done, p.tensors_total, p.bytes_done, p.current ? *p.current : "");
+  };
+  if (o.features) {
+    if (!feature_hook_factory()) fail("--features: this build has no sensitivity-feature module");
+    opt.per_tensor_hook = feature_hook_factory()();
+  }
+  Analysis a = analyze_checkpoint(ck, opt);
+  prog->finish();
+  return a;
+}
+
+Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o) {
+  if (is_analysis_file(path)) return parse_analysis(read_text_file(path), path);
+  Checkpoint ck = open_model(path);
+  for (const auto& w : ck.warnings)
+    if (!global_options().quiet) std::fprintf(stderr, "squint: warning: %s\n", w.c_str());
+  return run_analysis(ck, o);
+}
+
+}  // namespace squint

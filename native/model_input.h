@@ -1,0 +1,29 @@
+#pragma once
+// Verbs that accept MODEL_OR_ANALYSIS (plan, curve, gate --plan, the page's JSON) load it through here:
+// an analysis.json is read, anything else is opened as a checkpoint and analysed first.
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "analysis/analysis.h"
+
+namespace squint {
+
+struct AnalyzeCli {
+  std::string dtype = "float16";     // what F32 tensors are written as
+  std::vector<int> bits;             // restrict candidate bits (empty = all)
+  std::vector<int> groups;           // restrict group sizes (empty = all)
+  bool features = false;
+};
+
+// Adds --dtype/--bits/--group-sizes(/--features) to a verb.
+void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features);
+AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);
+bool is_analysis_file(const std::string& path);
+Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o);
+Analysis run_analysis(Checkpoint& ck, const AnalyzeCli& o);
+
+// Hook the features module installs when it is linked in (keeps analysis free of Eigen-heavy code).
+using FeatureHookFactory = std::function<std::function<void(Checkpoint&, const TensorInfo&, TensorAnalysis&)>()>;
+FeatureHookFactory& feature_hook_factory();
+
+}  // namespace squint

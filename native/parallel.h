@@ -1,0 +1,11 @@
+#pragma once
+// Threads for core's ParallelFor: a persistent pool, work handed out by an atomic counter.
+#include "util/parallel.h"
+
+namespace squint {
+
+// threads <= 0: all hardware threads. The returned function is safe to call from one thread at a time.
+ParallelFor make_thread_pool(int threads);
+int default_threads();
+
+}  // namespace squint
