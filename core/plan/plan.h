@@ -1,0 +1,73 @@
+#pragma once
+// A plan: one choice per tensor (a (bits, group size) or keep) that fits a budget. Produced by the
+// planner (plan/solver.h), written as plan.json (docs/plan-schema.md), read by quantize/gate and the page.
+// plan.json must be byte-identical for the same analysis and options on every platform.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analysis/analysis.h"
+
+namespace squint {
+
+constexpr const char* kPlanFormat = "squint.plan";
+constexpr int kPlanVersion = 1;
+constexpr int kKeepBits = 16;  // "bits": 16 in plan.json means the tensor is kept in float
+
+struct PlanOptions {
+  // Exactly one budget form: bytes, bits per weight, or the smallest safe size.
+  std::string budget_spec;   // as the user wrote it ("24GB", "3.5 bpw", "min-safe"), recorded in plan.json
+  uint64_t budget_bytes = 0; // resolved budget (filled by the planner for --bpw / --min-safe)
+  double bpw = 0;            // > 0: budget given as average bits per weight over all parameters
+  bool min_safe = false;
+  double floor_db = 9.0;
+  std::string objective = "nrmse";  // nrmse | params | (feature-informed objectives, see docs/)
+  std::vector<QConfig> configs;     // allowed configs (empty: every config in the analysis)
+  std::vector<std::pair<std::string, double>> priors;  // --prior PATTERN=VALUE overrides, in order
+  std::string solver = "exact";     // exact | greedy
+};
+
+struct PlanTensor {
+  std::string name;
+  int bits = kKeepBits;  // 16 = keep
+  int group_size = 0;    // 0 when kept
+  uint64_t bytes = 0;
+  uint64_t params = 0;
+  double nrmse = 0;
+  double sqnr_db = 0;
+  double prior = 1;      // +inf is written as the string "inf"
+  std::string reason;
+  bool keep() const { return bits == kKeepBits; }
+};
+
+struct Plan {
+  std::string fingerprint;
+  DType f32_out_dtype = DType::F16;
+  PlanOptions options;
+  uint64_t budget_bytes = 0;
+  uint64_t total_bytes = 0;
+  uint64_t total_params = 0;
+  double bpw_nominal = 0;    // Σ bits·params / params over quantized tensors + 16 for kept (see docs)
+  double bpw_effective = 0;  // 8·total_bytes / total_params
+  double objective = 0;
+  double bound = 0;
+  double gap = 0;
+  std::string solver;
+  std::vector<PlanTensor> tensors;  // analysis order
+
+  const PlanTensor* find(const std::string& name) const {
+    for (const auto& t : tensors)
+      if (t.name == name) return &t;
+    return nullptr;
+  }
+};
+
+nlohmann::json plan_to_json(const Plan& p);
+Plan plan_from_json(const nlohmann::json& j, const std::string& source);  // throws squint::Error
+Plan parse_plan(const std::string& text, const std::string& source);
+// The exact bytes of plan.json (deterministic: same plan, same bytes, everywhere).
+std::string serialize_plan(const Plan& p);
+
+}  // namespace squint

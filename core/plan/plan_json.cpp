@@ -1,0 +1,120 @@
+#include <cmath>
+#include <limits>
+
+#include "plan/plan.h"
+#include "util/error.h"
+
+namespace squint {
+
+using nlohmann::json;
+
+namespace {
+json prior_json(double p) { return std::isinf(p) ? json("inf") : json(p); }
+double prior_from(const json& j) {
+  if (j.is_string() && j.get<std::string>() == "inf") return std::numeric_limits<double>::infinity();
+  return j.get<double>();
+}
+}  // namespace
+
+json plan_to_json(const Plan& p) {
+  json j;
+  j["format"] = kPlanFormat;
+  j["version"] = kPlanVersion;
+  j["model_fingerprint"] = p.fingerprint;
+  j["f32_output_dtype"] = float_dtype_long_name(p.f32_out_dtype);
+  json cfgs = json::array();
+  for (auto c : p.options.configs) cfgs.push_back({{"bits", c.bits}, {"group_size", c.group}});
+  json pri = json::array();
+  for (const auto& [pat, v] : p.options.priors) pri.push_back({{"pattern", pat}, {"value", prior_json(v)}});
+  j["options"] = {{"budget", p.options.budget_spec},
+                  {"floor_db", p.options.floor_db},
+                  {"objective", p.options.objective},
+                  {"configs", cfgs},
+                  {"priors", pri},
+                  {"solver", p.options.solver}};
+  j["budget_bytes"] = p.budget_bytes;
+  j["totals"] = {{"bytes", p.total_bytes},
+                 {"params", p.total_params},
+                 {"bpw_nominal", p.bpw_nominal},
+                 {"bpw_effective", p.bpw_effective}};
+  j["objective"] = p.objective;
+  j["bound"] = p.bound;
+  j["gap"] = p.gap;
+  j["solver"] = p.solver;
+  json ts = json::array();
+  for (const auto& t : p.tensors)
+    ts.push_back({{"name", t.name},
+                  {"bits", t.bits},
+                  {"group_size", t.group_size},
+                  {"bytes", t.bytes},
+                  {"params", t.params},
+                  {"nrmse", t.nrmse},
+                  {"sqnr_db", t.sqnr_db},
+                  {"prior", prior_json(t.prior)},
+                  {"reason", t.reason}});
+  j["tensors"] = ts;
+  return j;
+}
+
+Plan plan_from_json(const json& j, const std::string& source) {
+  if (!j.is_object() || j.value("format", std::string()) != kPlanFormat)
+    fail(source + ": not a squint plan (format is not '" + std::string(kPlanFormat) + "')");
+  try {
+    Plan p;
+    if (j.at("version").get<int>() != kPlanVersion) fail(source + ": plan version is not supported");
+    p.fingerprint = j.at("model_fingerprint").get<std::string>();
+    auto od = parse_float_dtype_name(j.value("f32_output_dtype", std::string("float16")));
+    if (!od) fail(source + ": unknown f32_output_dtype");
+    p.f32_out_dtype = *od;
+    const json& o = j.at("options");
+    p.options.budget_spec = o.value("budget", std::string());
+    p.options.floor_db = o.value("floor_db", 9.0);
+    p.options.objective = o.value("objective", std::string("nrmse"));
+    p.options.solver = o.value("solver", std::string("exact"));
+    for (const auto& c : o.value("configs", json::array()))
+      p.options.configs.push_back({c.at("bits").get<int>(), c.at("group_size").get<int>()});
+    for (const auto& pr : o.value("priors", json::array()))
+      p.options.priors.emplace_back(pr.at("pattern").get<std::string>(), prior_from(pr.at("value")));
+    p.budget_bytes = j.at("budget_bytes").get<uint64_t>();
+    const json& tt = j.at("totals");
+    p.total_bytes = tt.at("bytes").get<uint64_t>();
+    p.total_params = tt.at("params").get<uint64_t>();
+    p.bpw_nominal = tt.at("bpw_nominal").get<double>();
+    p.bpw_effective = tt.at("bpw_effective").get<double>();
+    p.objective = j.at("objective").get<double>();
+    p.bound = j.at("bound").get<double>();
+    p.gap = j.at("gap").get<double>();
+    p.solver = j.at("solver").get<std::string>();
+    for (const auto& e : j.at("tensors")) {
+      PlanTensor t;
+      t.name = e.at("name").get<std::string>();
+      t.bits = e.at("bits").get<int>();
+      t.group_size = e.at("group_size").get<int>();
+      t.bytes = e.at("bytes").get<uint64_t>();
+      t.params = e.value("params", uint64_t{0});
+      t.nrmse = e.at("nrmse").get<double>();
+      t.sqnr_db = e.at("sqnr_db").get<double>();
+      t.prior = prior_from(e.at("prior"));
+      t.reason = e.value("reason", std::string());
+      const bool ok_bits = t.bits == kKeepBits || t.bits == 2 || t.bits == 3 || t.bits == 4 || t.bits == 5 ||
+                           t.bits == 6 || t.bits == 8;
+      if (!ok_bits) fail(source + ": tensor '" + t.name + "': bits " + std::to_string(t.bits) + " is not 2,3,4,5,6,8 or 16 (keep)");
+      if (t.bits != kKeepBits && t.group_size != 32 && t.group_size != 64 && t.group_size != 128)
+        fail(source + ": tensor '" + t.name + "': group_size " + std::to_string(t.group_size) + " is not 32, 64 or 128");
+      p.tensors.push_back(std::move(t));
+    }
+    return p;
+  } catch (const json::exception& e) {
+    fail(source + ": malformed plan (" + std::string(e.what()) + ")");
+  }
+}
+
+Plan parse_plan(const std::string& text, const std::string& source) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) fail(source + ": not valid JSON");
+  return plan_from_json(j, source);
+}
+
+std::string serialize_plan(const Plan& p) { return plan_to_json(p).dump(1) + "\n"; }
+
+}  // namespace squint

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what squint needs on Debian 12 (idempotent; needs root or sudo for apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+need=(cmake g++ make pkg-config libeigen3-dev nlohmann-json3-dev catch2 libcli11-dev libfmt-dev libxxhash-dev
+      libsentencepiece-dev emscripten nodejs npm chromium clang libclang-rt-14-dev python3)
+missing=()
+for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# NodeSource's nodejs bundles npm: don't ask apt for Debian's npm when node already brings one.
+if command -v npm >/dev/null 2>&1; then missing=("${missing[@]/npm}"); fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ -f package.json ] && [ ! -d node_modules/playwright-core ]; then
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -1,0 +1,45 @@
+#pragma once
+// Helpers for tests: build safetensors files in memory or on disk, temp folders, run the CLI.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/byte_source.h"
+#include "io/dtype.h"
+#include "io/safetensors.h"
+
+namespace squint::test {
+
+struct FakeTensor {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::vector<float> values;  // encoded into dtype; empty = zeros
+};
+
+// A valid safetensors file holding the tensors, in order.
+std::vector<uint8_t> make_safetensors(const std::vector<FakeTensor>& ts,
+                                      const std::map<std::string, std::string>& meta = {});
+// A raw file from a header string and a data section (for malformed-file tests).
+std::vector<uint8_t> raw_safetensors(const std::string& header, const std::vector<uint8_t>& data,
+                                     int64_t declared_len = -1);
+void write_bytes(const std::filesystem::path& p, const std::vector<uint8_t>& b);
+void write_text(const std::filesystem::path& p, const std::string& s);
+
+// A fresh temporary folder removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir();
+  ~TempDir();
+  std::string str(const std::string& sub = "") const { return (path / sub).string(); }
+};
+
+// Runs a shell command; returns its exit code and captures stdout+stderr.
+int run(const std::string& cmd, std::string* output = nullptr);
+std::string cli();          // path of the built squint binary
+std::string shared_dir();   // ../shared
+std::vector<float> randn(std::size_t n, uint64_t seed, float scale = 1.0f);
+
+}  // namespace squint::test
