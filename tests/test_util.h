@@ -9,22 +9,22 @@
 #include "io/byte_source.h"
 #include "io/dtype.h"
 #include "io/safetensors.h"
+#include "test_util_core.h"
 
 namespace squint::test {
 
-struct FakeTensor {
-  std::string name;
-  DType dtype;
-  std::vector<int64_t> shape;
-  std::vector<float> values;  // encoded into dtype; empty = zeros
-};
+using FakeTensor = StTensor;
 
 // A valid safetensors file holding the tensors, in order.
-std::vector<uint8_t> make_safetensors(const std::vector<FakeTensor>& ts,
-                                      const std::map<std::string, std::string>& meta = {});
+inline std::vector<uint8_t> make_safetensors(const std::vector<FakeTensor>& ts,
+                                             const std::map<std::string, std::string>& meta = {}) {
+  return make_st(ts, meta);
+}
 // A raw file from a header string and a data section (for malformed-file tests).
-std::vector<uint8_t> raw_safetensors(const std::string& header, const std::vector<uint8_t>& data,
-                                     int64_t declared_len = -1);
+inline std::vector<uint8_t> raw_safetensors(const std::string& header, const std::vector<uint8_t>& data,
+                                            int64_t declared_len = -1) {
+  return raw_st(header, data, declared_len);
+}
 void write_bytes(const std::filesystem::path& p, const std::vector<uint8_t>& b);
 void write_text(const std::filesystem::path& p, const std::string& s);
 

@@ -8,7 +8,8 @@
 
 namespace squint {
 
-using nlohmann::json;
+// ordered_json keeps the header's tensor order (nlohmann::json would sort names).
+using json = nlohmann::ordered_json;
 
 namespace {
 
