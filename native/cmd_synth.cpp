@@ -20,6 +20,7 @@ struct SynthCli {
   std::string out;
   std::string preset = "demo";
   int layers = -1;
+  int vocab = -1;
   std::string dtype = "bfloat16";
   uint64_t seed = 42;
   std::string shard_size = "5GiB";
@@ -30,6 +31,7 @@ struct SynthCli {
 int run_synth(const SynthCli& o) {
   SynthSpec s = synth_preset(o.preset);
   if (o.layers > 0) s.layers = o.layers;
+  if (o.vocab > 0) s.vocab = o.vocab;
   s.dtype = *parse_float_dtype_name(o.dtype);
   s.seed = o.seed;
   s.tied = s.tied || o.tied;
@@ -102,6 +104,7 @@ RegisterCommand reg("synth", 10, [](CLI::App& app) {
   app.add_option("OUT", o->out, "output folder")->required();
   app.add_option("--preset", o->preset, "demo | tiny | llama3-8b | moe")->capture_default_str();
   app.add_option("--layers", o->layers, "number of transformer layers (overrides the preset)");
+  app.add_option("--vocab", o->vocab, "vocabulary size (overrides the preset; small = a model of mostly layers)");
   app.add_option("--dtype", o->dtype, "bfloat16 | float16 | float32")
       ->check(CLI::IsMember({"bfloat16", "float16", "float32"}))
       ->capture_default_str();

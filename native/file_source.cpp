@@ -1,7 +1,6 @@
 #include "file_source.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,40 +16,35 @@ namespace squint {
 
 namespace fs = std::filesystem;
 
-MmapSource::MmapSource(const std::string& path) : name_(fs::path(path).filename().string()) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path + ": cannot open (" + std::strerror(errno) + ")");
+FileSource::FileSource(const std::string& path) : name_(fs::path(path).filename().string()) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) fail(path + ": cannot open (" + std::strerror(errno) + ")");
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
     fail(path + ": not a regular file");
   }
   size_ = static_cast<uint64_t>(st.st_size);
-  if (size_ > 0) {
-    void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      fail(path + ": mmap failed (" + std::strerror(errno) + ")");
-    }
-    madvise(p, size_, MADV_SEQUENTIAL);
-    data_ = static_cast<const uint8_t*>(p);
-  }
-  ::close(fd);
+  posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
 }
 
-MmapSource::~MmapSource() {
-  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+FileSource::~FileSource() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
-void MmapSource::read(uint64_t offset, uint64_t len, uint8_t* dst) {
+void FileSource::read(uint64_t offset, uint64_t len, uint8_t* dst) {
   if (offset > size_ || len > size_ - offset)
     fail(name_ + ": read of " + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
          " runs past the end of the file (" + std::to_string(size_) + " bytes)");
-  if (len) std::memcpy(dst, data_ + offset, len);
-  // Streamed data is used once: drop it from our mapping so RSS stays bounded by the working chunk.
-  if (len >= (1u << 22)) {
-    uint64_t page = 4096, a = (offset + page - 1) / page * page, b = (offset + len) / page * page;
-    if (b > a) madvise(const_cast<uint8_t*>(data_) + a, b - a, MADV_DONTNEED);
+  uint64_t done = 0;
+  while (done < len) {
+    ssize_t r = ::pread(fd_, dst + done, len - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      fail(name_ + ": read error at offset " + std::to_string(offset + done) + " (" + std::strerror(errno) + ")");
+    }
+    if (r == 0) fail(name_ + ": file shrank while reading (offset " + std::to_string(offset + done) + ")");
+    done += static_cast<uint64_t>(r);
   }
 }
 
@@ -60,7 +54,7 @@ bool DirProvider::exists(const std::string& file) const {
 }
 
 std::unique_ptr<ByteSource> DirProvider::open(const std::string& file) const {
-  return std::make_unique<MmapSource>((fs::path(dir_) / file).string());
+  return std::make_unique<FileSource>((fs::path(dir_) / file).string());
 }
 
 std::vector<std::string> DirProvider::list() const {

@@ -1,5 +1,6 @@
 #pragma once
-// Native byte sources: files are mmapped read-only (never written), folders are FileProviders.
+// Native byte sources: files are opened read-only (never written) and read with pread, so streamed
+// tensors go through the page cache without counting towards our RSS; folders are FileProviders.
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,18 +10,18 @@
 
 namespace squint {
 
-class MmapSource : public ByteSource {
+class FileSource : public ByteSource {
  public:
-  explicit MmapSource(const std::string& path);
-  ~MmapSource() override;
+  explicit FileSource(const std::string& path);
+  ~FileSource() override;
   uint64_t size() const override { return size_; }
+  // Thread-safe (pread).
   void read(uint64_t offset, uint64_t len, uint8_t* dst) override;
   const std::string& name() const override { return name_; }
-  const uint8_t* data() const { return data_; }
 
  private:
   std::string name_;
-  const uint8_t* data_ = nullptr;
+  int fd_ = -1;
   uint64_t size_ = 0;
 };
 

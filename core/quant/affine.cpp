@@ -71,6 +71,46 @@ inline void group_minmax(const float* p, int g, float* lo, float* hi) {
   *hi = hmax(mx);
 }
 
+// Eight groups side by side, one per lane: MLX's per-group parameters computed lane-wise, with exactly the
+// operations of mlx_group_params, then the dequantizer.
+struct Lanes {
+  simd::F8 s, b, n, z, sr, br;
+  simd::F8 dequant(simd::F8 x) const {
+    using namespace simd;
+    const F8 q = round_even(min(max((x - b) / s, z), n));
+    return q * sr + br;
+  }
+};
+
+inline simd::F8 round_lanes_to(simd::F8 x, DType t) {
+  if (t == DType::F32) return x;
+#ifdef SQUINT_F8_HAS_F16C
+  if (t == DType::F16) return simd::round_to_f16(x);
+#endif
+#ifdef SQUINT_F8_HAS_BF16
+  if (t == DType::BF16) return simd::round_to_bf16(x);
+#endif
+  alignas(32) float v[8];
+  simd::store(v, x);
+  for (float& f : v) f = round_to_dtype(f, t);
+  return simd::load(v);
+}
+
+inline Lanes make_lanes(simd::F8 lo, simd::F8 hi, int bits, DType sdt) {
+  using namespace simd;
+  const F8 n_bins = set1(static_cast<float>((1 << bits) - 1)), eps = set1(1e-7f), zero = set1(0.0f);
+  const F8 mask = lt(abs(hi), abs(lo));
+  F8 scale = (hi - lo) / n_bins;
+  scale = select(lt(scale, eps), eps, scale);
+  scale = select(mask, scale, zero - scale);
+  const F8 edge = select(mask, lo, hi);
+  const F8 q0 = round_even(edge / scale);
+  const F8 nz = ne(q0, zero);
+  scale = select(nz, edge / q0, scale);
+  const F8 bias = select(nz, edge, zero);
+  return {scale, bias, n_bins, zero, round_lanes_to(scale, sdt), round_lanes_to(bias, sdt)};
+}
+
 }  // namespace
 
 void quantize_rows(const float* w, std::size_t rows, std::size_t cols, QConfig c, DType sdt, uint8_t* packed,
@@ -132,7 +172,10 @@ double measure_rows(const float* w, const float* ref, std::size_t rows, std::siz
   }
   for (std::size_t ci = 0; ci < nconfigs; ++ci) err_out[ci] = 0.0;
 
-  // One pass per group size: min/max once per group, then every bit width on the L1-resident group.
+  // Per group size: eight groups are transposed into lanes, so min/max, the parameters and the error
+  // sums are all lane-wise. Each group's error is a sequential float sum over its elements, added to the
+  // double total in group order: the result is the same for any SIMD width (native, wasm, scalar).
+  alignas(32) float tw[8 * 128], tr[8 * 128], eg[8];
   for (int g : kAllGroups) {
     int bits_for_g[8];
     std::size_t idx_for_g[8];
@@ -146,31 +189,45 @@ double measure_rows(const float* w, const float* ref, std::size_t rows, std::siz
     if (nb == 0) continue;
     const std::size_t ngroups = n / g;
     double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (std::size_t k = 0; k < ngroups; ++k) {
-      const float* p = w + k * g;
-      const float* pr = ref + k * g;
-      float lo, hi;
-      group_minmax(p, g, &lo, &hi);
-      for (int bi = 0; bi < nb; ++bi) {
-        const int b = bits_for_g[bi];
-        const GroupParams gp = mlx_group_params(lo, hi, b);
-        const F8 vs = set1(gp.scale), vb = set1(gp.bias), vn = set1(static_cast<float>((1 << b) - 1)),
-                 vz = set1(0.0f), vsr = set1(round_to_dtype(gp.scale, sdt)),
-                 vbr = set1(round_to_dtype(gp.bias, sdt));
-        F8 e0 = vz, e1 = vz;
-        for (int j = 0; j < g; j += 16) {
-          F8 x0 = load(p + j), x1 = load(p + j + 8);
-          F8 q0 = round_even(min(max((x0 - vb) / vs, vz), vn));
-          F8 q1 = round_even(min(max((x1 - vb) / vs, vz), vn));
-          F8 d0 = load(pr + j) - (q0 * vsr + vbr);
-          F8 d1 = load(pr + j + 8) - (q1 * vsr + vbr);
-          e0 = e0 + d0 * d0;
-          e1 = e1 + d1 * d1;
+    for (std::size_t blk = 0; blk < ngroups; blk += 8) {
+      const std::size_t m = std::min<std::size_t>(8, ngroups - blk);
+      for (std::size_t k = 0; k < 8; ++k) {  // a short last block repeats its last group in spare lanes
+        const std::size_t gi = blk + std::min(k, m - 1);
+        const float* src = w + gi * g;
+        const float* srr = ref + gi * g;
+        for (int j = 0; j < g; ++j) {
+          tw[j * 8 + k] = src[j];
+          tr[j * 8 + k] = srr[j];
         }
-        acc[bi] += static_cast<double>(hsum(e0 + e1));
+      }
+      F8 lo = load(tw), hi = lo;
+      for (int j = 1; j < g; ++j) {
+        const F8 x = load(tw + 8 * j);
+        lo = min(lo, x);
+        hi = max(hi, x);
+      }
+      // Two bit widths per sweep: independent dependency chains keep the divider busy.
+      int bi = 0;
+      for (; bi < nb; bi += 2) {
+        const bool two = bi + 1 < nb;
+        const Lanes la = make_lanes(lo, hi, bits_for_g[bi], sdt);
+        const Lanes lb = make_lanes(lo, hi, bits_for_g[two ? bi + 1 : bi], sdt);
+        F8 ea = set1(0.0f), eb = ea;
+        for (int j = 0; j < g; ++j) {
+          const F8 x = load(tw + 8 * j), r = load(tr + 8 * j);
+          const F8 da = r - la.dequant(x), db = r - lb.dequant(x);
+          ea = ea + da * da;
+          eb = eb + db * db;
+        }
+        store(eg, ea);
+        for (std::size_t k = 0; k < m; ++k) acc[bi] += static_cast<double>(eg[k]);
+        if (two) {
+          store(eg, eb);
+          for (std::size_t k = 0; k < m; ++k) acc[bi + 1] += static_cast<double>(eg[k]);
+        }
       }
     }
-    for (int bi = 0; bi < nb; ++bi) err_out[idx_for_g[bi]] = acc[bi];
+    for (int b = 0; b < nb; ++b) err_out[idx_for_g[b]] = acc[b];
   }
   return signal;
 }
