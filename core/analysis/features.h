@@ -1,0 +1,29 @@
+#pragma once
+// Data-free sensitivity features of one 2-D weight (method.md §5): spectral shape from a seeded randomized
+// SVD, per-group kurtosis statistics, and norm-guided output-noise amplification of the 4-bit g64 residual.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "io/dtype.h"
+
+namespace squint {
+
+struct FeatureOptions {
+  int max_rank = 256;        // k = min(256, rows, cols)
+  int power_iterations = 2;
+  int probes = 32;
+  int kurtosis_group = 128;
+  uint64_t seed = 42;
+};
+
+// w: [rows, cols] row-major (out, in). gamma: the weight of the norm feeding this linear (cols values), or
+// nullptr for γ = 1. sdt: dtype of scales/biases for the 4-bit residual.
+nlohmann::json compute_features(const float* w, uint64_t rows, uint64_t cols, const float* gamma, DType sdt,
+                                const FeatureOptions& opt = {});
+
+// Name of the norm whose output feeds `weight_name` (q/k/v ← input_layernorm, gate/up ←
+// post_attention_layernorm), or "" when there is none (γ = 1).
+std::string feeding_norm(const std::string& weight_name);
+
+}  // namespace squint
