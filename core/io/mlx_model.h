@@ -41,4 +41,24 @@ MlxModel open_mlx_model(const FileProvider& files);
 // Dequantized float32 values of a logical tensor (numel floats). Returns false on NaN/Inf.
 bool read_logical_f32(MlxModel& m, const LogicalTensor& t, float* out);
 
+// Rows [row0, row0+nrows) of the logical tensor's matrix view [prod(shape[:-1]), shape[-1]]
+// (nrows*shape[-1] floats), so that large tensors can be streamed. Returns false on NaN/Inf.
+bool read_logical_rows_f32(MlxModel& m, const LogicalTensor& t, uint64_t row0, uint64_t nrows, float* out);
+inline uint64_t logical_cols(const LogicalTensor& t) { return t.shape.empty() ? 1 : static_cast<uint64_t>(t.shape.back()); }
+inline uint64_t logical_rows(const LogicalTensor& t) {
+  uint64_t n = 1;
+  for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) n *= static_cast<uint64_t>(t.shape[i]);
+  return n;
+}
+
+// The (bits, group) config.json gives module `module_path` ("quantization" block, mlx-lm load rule):
+// nullopt = the module is float (an explicit false entry, or no scales in the weights).
+// Exposed for the writer's tests.
+struct MlxQuantConfig {
+  bool present = false;            // config.json has a "quantization" (or "quantization_config") block
+  QConfig global;
+  nlohmann::json per_module;       // the block itself (module keys -> object or bool)
+};
+MlxQuantConfig parse_mlx_quant_config(const nlohmann::json& config, const std::string& file);
+
 }  // namespace squint
