@@ -1,0 +1,207 @@
+#include "convert/gate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "analysis/analysis.h"
+#include "convert/mlx_layout.h"
+#include "util/error.h"
+
+namespace squint {
+
+using nlohmann::json;
+
+namespace {
+// Must equal kChunkElems in analysis/analyze.cpp: the analysis sums errors per chunk of this many
+// elements, and the gate sums in the same chunks to reproduce its SQNR exactly.
+constexpr uint64_t kAnalysisChunkElems = 1 << 16;
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string o = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
+  return o + "]";
+}
+}  // namespace
+
+std::pair<double, double> block_signal_error(const float* ref, const float* deq, std::size_t rows, std::size_t cols,
+                                             int group) {
+  const double signal = measure_rows(ref, ref, rows, cols, nullptr, 0, DType::F32, nullptr);
+  double err = 0;
+  const std::size_t n = rows * cols;
+  for (std::size_t g0 = 0; g0 < n; g0 += group) {
+    float e = 0.0f;
+    for (int j = 0; j < group; ++j) {
+      const float d = ref[g0 + j] - deq[g0 + j];
+      e = e + d * d;
+    }
+    err += static_cast<double>(e);
+  }
+  return {signal, err};
+}
+
+GateReport gate_models(Checkpoint& original, MlxModel& q, double floor_db, const ParallelFor& pf,
+                       const std::function<void(std::size_t, std::size_t)>& progress) {
+  GateReport r;
+  r.source = "model";
+  r.floor_db = floor_db;
+  r.min_db = kMaxSqnrDb;
+  std::map<std::string, const LogicalTensor*> by_name;
+  std::map<std::string, uint64_t> covered;  // logical tensor -> rows accounted for
+  for (const auto& t : q.tensors) by_name[t.name] = &t;
+  const std::string qloc = q.ck.location, oloc = original.location;
+
+  std::size_t done = 0;
+  for (const auto& t : original.tensors) {
+    const LogicalTensor* lt = nullptr;
+    uint64_t base_row = 0;
+    if (auto it = by_name.find(t.name); it != by_name.end()) {
+      lt = it->second;
+      if (lt->shape != t.shape)
+        fail(qloc + ": tensor '" + t.name + "' has logical shape " + shape_str(lt->shape) + " but " + oloc + " has " +
+             shape_str(t.shape));
+    } else if (auto en = expert_stack_name(t.name); en && by_name.count(en->stacked)) {
+      lt = by_name.at(en->stacked);
+      std::vector<int64_t> want = t.shape;
+      if (lt->shape.size() != want.size() + 1 || !std::equal(want.begin(), want.end(), lt->shape.begin() + 1) ||
+          en->expert >= lt->shape[0])
+        fail(qloc + ": expert stack '" + lt->name + "' has logical shape " + shape_str(lt->shape) +
+             ", which does not hold expert " + std::to_string(en->expert) + " of shape " + shape_str(t.shape) + " ('" +
+             t.name + "')");
+      base_row = static_cast<uint64_t>(en->expert) * t.rows();
+    } else {
+      fail(qloc + ": tensor '" + t.name + "' of " + oloc + " is missing");
+    }
+    covered[lt->name] += t.rows();
+    if (!lt->quant) {
+      ++r.kept;
+      if (progress) progress(++done, original.tensors.size());
+      continue;
+    }
+    if (!is_float_measurable(t.dtype))
+      fail(oloc + ": tensor '" + t.name + "' has dtype " + dtype_name(t.dtype) + " but is quantized in " + qloc);
+
+    const QConfig c = *lt->quant;
+    const uint64_t cols = t.cols(), rows = t.rows();
+    const uint64_t rpe = t.shape.size() >= 3 ? static_cast<uint64_t>(t.shape[t.shape.size() - 2]) : rows;
+    const uint64_t experts = rpe ? rows / rpe : 0;
+    const uint64_t rpc = std::max<uint64_t>(1, std::min<uint64_t>(rpe, kAnalysisChunkElems / std::max<uint64_t>(cols, 1)));
+    const uint64_t cpe = rpe ? (rpe + rpc - 1) / rpc : 0;
+    const std::size_t nchunks = static_cast<std::size_t>(experts * cpe);
+    std::vector<std::pair<double, double>> outs(nchunks);
+    std::vector<char> finite(nchunks, 1);
+    const std::size_t es = dtype_bits(t.dtype) / 8;
+    pf(nchunks, [&](std::size_t ci) {
+      const uint64_t e = ci / cpe, k = ci % cpe;
+      const uint64_t r0 = e * rpe + k * rpc, r1 = std::min<uint64_t>(r0 + rpc, (e + 1) * rpe);
+      const uint64_t n = (r1 - r0) * cols;
+      std::vector<uint8_t> raw(n * es);
+      std::vector<float> ref(n), deq(n);
+      original.sources.at(t.file)->read(t.offset + r0 * cols * es, raw.size(), raw.data());
+      bool ok = to_f32(t.dtype, raw.data(), n, ref.data());
+      ok &= read_logical_rows_f32(q, *lt, base_row + r0, r1 - r0, deq.data());
+      if (!ok) {
+        finite[ci] = 0;
+        return;
+      }
+      outs[ci] = block_signal_error(ref.data(), deq.data(), r1 - r0, cols, c.group);
+    });
+    for (char f : finite)
+      if (!f) fail(qloc + ": tensor '" + t.name + "': NaN or Inf in the original or the dequantized values");
+
+    GateTensor g;
+    g.name = t.name;
+    g.config = c;
+    g.params = t.numel();
+    if (experts <= 1) {
+      double s = 0, e = 0;
+      for (const auto& o : outs) {
+        s += o.first;
+        e += o.second;
+      }
+      g.nrmse = s > 0 ? canonical_nrmse(std::sqrt(e / s)) : 0.0;
+      g.sqnr_db = sqnr_db_from(s, e);
+    } else {
+      double sum_nrmse = 0, min_db = kMaxSqnrDb;
+      for (uint64_t x = 0; x < experts; ++x) {
+        double s = 0, e = 0;
+        for (uint64_t k = 0; k < cpe; ++k) {
+          s += outs[x * cpe + k].first;
+          e += outs[x * cpe + k].second;
+        }
+        sum_nrmse += s > 0 ? std::sqrt(e / s) : 0.0;
+        min_db = std::min(min_db, sqnr_db_from(s, e));
+      }
+      g.nrmse = canonical_nrmse(sum_nrmse / static_cast<double>(experts));
+      g.sqnr_db = min_db;
+    }
+    g.below = g.sqnr_db < floor_db;
+    r.below += g.below;
+    r.min_db = std::min(r.min_db, g.sqnr_db);
+    r.tensors.push_back(g);
+    if (progress) progress(++done, original.tensors.size());
+  }
+  for (const auto& t : q.tensors) {
+    auto it = covered.find(t.name);
+    if (it == covered.end())
+      fail(qloc + ": tensor '" + t.name + "' has no counterpart in " + oloc);
+    if (it->second != logical_rows(t))
+      fail(qloc + ": expert stack '" + t.name + "': only part of its experts exist in " + oloc);
+  }
+  return r;
+}
+
+GateReport gate_plan(const Checkpoint& original, const Plan& plan, double floor_db) {
+  if (plan.fingerprint != original.fingerprint)
+    fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + original.location +
+         " has " + original.fingerprint);
+  GateReport r;
+  r.source = "plan";
+  r.floor_db = floor_db;
+  r.min_db = kMaxSqnrDb;
+  for (const auto& pt : plan.tensors) {
+    if (!original.find(pt.name)) fail("plan names tensor '" + pt.name + "', which is not in " + original.location);
+    if (pt.keep()) {
+      ++r.kept;
+      continue;
+    }
+    GateTensor g;
+    g.name = pt.name;
+    g.config = {pt.bits, pt.group_size};
+    g.params = pt.params;
+    g.nrmse = pt.nrmse;
+    g.sqnr_db = pt.sqnr_db;
+    g.below = g.sqnr_db < floor_db;
+    r.below += g.below;
+    r.min_db = std::min(r.min_db, g.sqnr_db);
+    r.tensors.push_back(g);
+  }
+  return r;
+}
+
+std::vector<const GateTensor*> worst_tensors(const GateReport& r, std::size_t n) {
+  std::vector<const GateTensor*> v;
+  for (const auto& t : r.tensors) v.push_back(&t);
+  std::stable_sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->sqnr_db < b->sqnr_db; });
+  if (v.size() > n) v.resize(n);
+  return v;
+}
+
+json gate_report_json(const GateReport& r) {
+  json ts = json::array();
+  for (const auto& t : r.tensors)
+    ts.push_back({{"name", t.name}, {"bits", t.config.bits}, {"group_size", t.config.group}, {"params", t.params},
+                  {"nrmse", t.nrmse}, {"sqnr_db", t.sqnr_db}, {"below_floor", t.below}});
+  return {{"format", "squint.gate"},
+          {"version", 1},
+          {"source", r.source},
+          {"floor_db", r.floor_db},
+          {"pass", r.pass()},
+          {"quantized", r.tensors.size()},
+          {"kept", r.kept},
+          {"below_floor", r.below},
+          {"min_sqnr_db", r.tensors.empty() ? json(nullptr) : json(r.min_db)},
+          {"tensors", ts}};
+}
+
+}  // namespace squint

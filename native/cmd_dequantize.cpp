@@ -1,0 +1,100 @@
+// squint dequantize QUANTIZED -o OUT: an MLX model back to a plain float HF-layout checkpoint, so any tool
+// can evaluate exactly the weights the quantized model computes with.
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "atomic_output.h"
+#include "command.h"
+#include "convert/dequantize.h"
+#include "file_source.h"
+#include "parallel.h"
+#include "progress.h"
+#include "safetensors_writer.h"
+#include "util/error.h"
+#include "util/units.h"
+
+namespace squint {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DequantizeCli {
+  std::string model, out, dtype;
+  bool force = false;
+};
+
+void write_text_checked(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail(path + ": cannot create (" + std::strerror(errno) + ")");
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int e = errno;
+  if (std::fclose(f) != 0 || !ok) fail(path + ": write failed (" + std::strerror(ok ? errno : e) + ")");
+}
+
+int run_dequantize(const DequantizeCli& o) {
+  const bool quiet = global_options().quiet;
+  auto t0 = std::chrono::steady_clock::now();
+  std::optional<DType> dt;
+  if (!o.dtype.empty()) dt = parse_float_dtype_name(o.dtype);
+  ModelPath mp = resolve_model_path(o.model);
+  if (mp.single_file) fail(o.model + ": give the MLX model's folder (its config.json holds the bit widths)");
+  MlxModel m = open_mlx_model(*mp.provider);
+  DequantLayout L = plan_dequantize(m, dt);
+
+  AtomicDir dir(o.out, o.force);
+  auto pool = make_thread_pool(global_options().threads);
+  Progress prog("dequantize", !quiet);
+  uint64_t done = 0;
+  for (std::size_t s = 0; s < L.shards.size(); ++s) {
+    std::vector<TensorSpec> specs;
+    for (std::size_t i : L.shards[s]) specs.push_back({L.tensors[i].name, L.tensors[i].dtype, L.tensors[i].shape});
+    SafetensorsWriter w(dir.file(L.shard_names[s]), specs, {{"format", "pt"}});
+    for (std::size_t i : L.shards[s]) {
+      write_dequant_tensor(m, L.tensors[i], pool, [&](const uint8_t* p, std::size_t n) {
+        w.write(p, n);
+        done += n;
+        prog.update(done, L.total_bytes, done, L.tensors[i].name);
+      });
+    }
+    w.finish();
+  }
+  prog.finish();
+  if (L.shards.size() > 1) write_text_checked(dir.file("model.safetensors.index.json"), L.index.dump(2) + "\n");
+  write_text_checked(dir.file("config.json"), L.config.dump(2) + "\n");
+  for (const auto& f : mp.provider->list()) {
+    if (f == "config.json" || f == "model.safetensors.index.json" || f.starts_with(".")) continue;
+    if (f.size() >= 12 && f.compare(f.size() - 12, 12, ".safetensors") == 0) continue;
+    std::error_code ec;
+    fs::copy_file(fs::path(mp.provider->dir()) / f, dir.file(f), ec);
+    if (ec) fail(dir.file(f) + ": cannot copy " + f + " (" + ec.message() + ")");
+  }
+  dir.commit();
+  if (!quiet) {
+    std::size_t nq = 0;
+    for (const auto& t : m.tensors) nq += t.quant.has_value();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fmt::print(stderr, "wrote {}: {} tensors ({} dequantized), {} in {} file(s), {:.2f} s\n", o.out, L.tensors.size(), nq,
+               human_size(L.total_bytes), L.shards.size(), secs);
+  }
+  return 0;
+}
+
+RegisterCommand reg("dequantize", 65, [](CLI::App& app) {
+  auto o = std::make_shared<DequantizeCli>();
+  app.description("turn an MLX quantized model back into a plain float checkpoint (HF layout)");
+  app.add_option("QUANTIZED", o->model, "MLX model folder")->required();
+  app.add_option("-o,--output", o->out, "output folder (must not exist unless --force)")->required();
+  app.add_option("--dtype", o->dtype, "float16 | bfloat16 | float32 for every float tensor (default: the scales' dtype)")
+      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
+  app.add_flag("-f,--force", o->force, "replace OUT if it exists");
+  return [o] { return run_dequantize(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint

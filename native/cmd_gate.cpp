@@ -1,0 +1,71 @@
+// squint gate ORIGINAL QUANTIZED: per-tensor SQNR of an MLX model against its float original; exit 0 if every
+// quantized tensor reaches the floor, 1 if any falls below, 2 on error. With --plan: the verdict the plan
+// predicts, without a model.
+#include <fmt/core.h>
+
+#include "atomic_output.h"
+#include "command.h"
+#include "convert/gate.h"
+#include "file_source.h"
+#include "parallel.h"
+#include "progress.h"
+#include "util/error.h"
+
+namespace squint {
+
+namespace {
+
+struct GateCli {
+  std::string original, quantized, plan, json_out;
+  double floor = 9.0;
+  std::size_t top = 10;
+};
+
+int run_gate(const GateCli& o) {
+  const bool quiet = global_options().quiet;
+  if (o.quantized.empty() == o.plan.empty()) fail("gate: give either QUANTIZED or --plan plan.json (one of them)");
+  if (!o.json_out.empty()) check_writable_parent(o.json_out);
+  Checkpoint orig = open_model(o.original);
+  GateReport r;
+  if (!o.plan.empty()) {
+    r = gate_plan(orig, parse_plan(read_text_file(o.plan), o.plan), o.floor);
+  } else {
+    ModelPath mp = resolve_model_path(o.quantized);
+    if (mp.single_file) fail(o.quantized + ": give the MLX model's folder (its config.json holds the bit widths)");
+    MlxModel q = open_mlx_model(*mp.provider);
+    Progress prog("gate", !quiet);
+    auto pool = make_thread_pool(global_options().threads);
+    r = gate_models(orig, q, o.floor, pool, [&](std::size_t d, std::size_t n) { prog.update(d, n, 0); });
+    prog.finish();
+  }
+  if (!o.json_out.empty()) write_file_atomic(o.json_out, gate_report_json(r).dump(1) + "\n");
+  if (!quiet) {
+    auto worst = worst_tensors(r, o.top);
+    if (!worst.empty()) {
+      fmt::print("{:<60} {:>7} {:>10}  {}\n", "worst tensors", "config", "SQNR dB", "");
+      for (auto* t : worst)
+        fmt::print("{:<60} {:>7} {:>10.3f}  {}\n", t->name, fmt::format("{}b/g{}", t->config.bits, t->config.group),
+                   t->sqnr_db, t->below ? "BELOW FLOOR" : "");
+    }
+    fmt::print("{} ({}): {} quantized tensors, {} kept, min SQNR {}, {} below the {:.2f} dB floor\n",
+               r.pass() ? "PASS" : "FAIL", r.source == "plan" ? "predicted from plan" : "measured", r.tensors.size(),
+               r.kept, r.tensors.empty() ? std::string("n/a") : fmt::format("{:.3f} dB", r.min_db), r.below, r.floor_db);
+  }
+  return r.pass() ? 0 : 1;
+}
+
+RegisterCommand reg("gate", 60, [](CLI::App& app) {
+  auto o = std::make_shared<GateCli>();
+  app.description("SQNR quality gate: every quantized tensor >= floor (exit 0), else exit 1; errors exit 2");
+  app.add_option("ORIGINAL", o->original, "the float model the quantized one was made from")->required();
+  app.add_option("QUANTIZED", o->quantized, "MLX model folder (any mlx-lm affine model)");
+  app.add_option("--plan", o->plan, "predict the verdict from plan.json instead of a written model");
+  app.add_option("--floor", o->floor, "SQNR floor in dB")->capture_default_str();
+  app.add_option("--json", o->json_out, "write the per-tensor report here");
+  app.add_option("--top", o->top, "how many of the worst tensors to list")->capture_default_str();
+  return [o] { return run_gate(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint

@@ -1,0 +1,128 @@
+// squint quantize MODEL --plan plan.json -o OUT: writes the plan as an mlx-lm model (packed U32 codes,
+// scales/biases, per-module config), one tensor at a time, atomically.
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "atomic_output.h"
+#include "command.h"
+#include "convert/mlx_layout.h"
+#include "file_source.h"
+#include "parallel.h"
+#include "progress.h"
+#include "safetensors_writer.h"
+#include "util/error.h"
+#include "util/units.h"
+
+namespace squint {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct QuantizeCli {
+  std::string model, plan, out;
+  std::string shard_size = "5GiB";
+  bool force = false;
+};
+
+void write_text_checked(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail(path + ": cannot create (" + std::strerror(errno) + ")");
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int e = errno;
+  if (std::fclose(f) != 0 || !ok) fail(path + ": write failed (" + std::strerror(ok ? errno : e) + ")");
+}
+
+// Tokenizer and other non-weight files travel with the model. From a folder: every regular file that is
+// not a weight file, the index or config.json; from a single .safetensors file: the usual side files.
+void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
+  static const char* kKnown[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json",
+                                 "special_tokens_map.json", "generation_config.json", "vocab.json", "merges.txt",
+                                 "added_tokens.json", "chat_template.jinja", "chat_template.json"};
+  std::vector<std::string> names;
+  if (mp.single_file) {
+    for (const char* k : kKnown)
+      if (mp.provider->exists(k)) names.push_back(k);
+  } else {
+    for (const auto& f : mp.provider->list()) {
+      if (f == "config.json" || f == "model.safetensors.index.json" || f.starts_with(".")) continue;
+      if (f.size() >= 12 && f.compare(f.size() - 12, 12, ".safetensors") == 0) continue;
+      names.push_back(f);
+    }
+  }
+  for (const auto& n : names) {
+    std::error_code ec;
+    fs::copy_file(fs::path(mp.provider->dir()) / n, dir.file(n), ec);
+    if (ec) fail(dir.file(n) + ": cannot copy " + n + " (" + ec.message() + ")");
+  }
+}
+
+int run_quantize(const QuantizeCli& o) {
+  const bool quiet = global_options().quiet;
+  auto shard = parse_size(o.shard_size);
+  if (!shard || *shard == 0) fail("--shard-size: cannot read '" + o.shard_size + "' as a size (e.g. 5GiB)");
+  auto t0 = std::chrono::steady_clock::now();
+  Plan plan = parse_plan(read_text_file(o.plan), o.plan);
+  ModelPath mp = resolve_model_path(o.model);
+  Checkpoint ck = open_checkpoint(*mp.provider, mp.single_file);
+  for (const auto& w : ck.warnings)
+    if (!quiet) fmt::print(stderr, "squint: warning: {}\n", w);
+  ConvertLayout L = plan_conversion(ck, plan, *shard);
+
+  AtomicDir dir(o.out, o.force);
+  auto pool = make_thread_pool(global_options().threads);
+  Progress prog("quantize", !quiet);
+  uint64_t src_total = 0, src_done = 0;
+  for (const auto& u : L.units) src_total += u.src_bytes();
+  for (std::size_t s = 0; s < L.shards.size(); ++s) {
+    std::vector<TensorSpec> specs;
+    for (std::size_t ui : L.shards[s])
+      for (const auto& t : L.units[ui].outputs) specs.push_back(t);
+    SafetensorsWriter w(dir.file(L.shard_names[s]), specs, {{"format", "mlx"}});
+    for (std::size_t ui : L.shards[s]) {
+      const ConvertUnit& u = L.units[ui];
+      const uint64_t base = src_done;
+      write_unit(ck, u, pool, [&](const uint8_t* p, std::size_t n) { w.write(p, n); },
+                 [&](uint64_t d) { prog.update(base + d, src_total, base + d, u.name); });
+      src_done = base + u.src_bytes();
+    }
+    w.finish();
+  }
+  prog.finish();
+  write_text_checked(dir.file("model.safetensors.index.json"), L.index.dump(4) + "\n");
+  write_text_checked(dir.file("config.json"), L.config.dump(4) + "\n");
+  copy_side_files(mp, dir);
+  dir.commit();
+
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!quiet) {
+    std::size_t kept = L.units.size() - L.quantized_modules;
+    fmt::print(stderr,
+               "wrote {}: {} quantized modules ({}-bit g{} most common), {} kept, {} params, {} in {} file(s), "
+               "{:.3f} bits/weight, {:.2f} s ({:.1f} M params/s, {:.2f} GB/s written)\n",
+               o.out, L.quantized_modules, L.global.bits, L.global.group, kept, L.total_params,
+               human_size(L.total_bytes), L.shards.size(),
+               L.total_params ? 8.0 * static_cast<double>(L.total_bytes) / static_cast<double>(L.total_params) : 0.0,
+               secs, static_cast<double>(L.total_params) / secs / 1e6, static_cast<double>(L.total_bytes) / secs / 1e9);
+  }
+  return 0;
+}
+
+RegisterCommand reg("quantize", 50, [](CLI::App& app) {
+  auto o = std::make_shared<QuantizeCli>();
+  app.description("write a plan as an MLX (mlx-lm) mixed-precision model");
+  app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required();
+  app.add_option("--plan", o->plan, "plan.json (from squint plan) for this model")->required();
+  app.add_option("-o,--output", o->out, "output folder (must not exist unless --force)")->required();
+  app.add_option("--shard-size", o->shard_size, "start a new shard before this size is passed")->capture_default_str();
+  app.add_flag("-f,--force", o->force, "replace OUT if it exists");
+  return [o] { return run_quantize(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint
