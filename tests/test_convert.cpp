@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 
 #include "analysis/analysis.h"
 #include "convert/gate.h"
@@ -465,4 +466,39 @@ TEST_CASE("MoE: separate experts are stacked for MLX switch layers; gate passes 
   std::string out;
   CHECK(run(cli() + " -q quantize " + d.str("m") + " --plan " + write_plan(d, bad, "bad.json") + " -o " + d.str("q2"), &out) == 2);
   CHECK(out.find("share one") != std::string::npos);
+}
+
+TEST_CASE("shards: size limit, mlx-lm names, index and metadata; reading them back", "[convert]") {
+  TempDir d;
+  Analysis a = analyze_dir(stories());
+  Plan p = plan_from(a, [](const TensorAnalysis&, std::size_t) { return QConfig{4, 32}; });
+  const uint64_t limit = 60000;
+  REQUIRE(run(cli() + " -q quantize " + stories() + " --plan " + write_plan(d, p) + " -o " + d.str("q") +
+              " --shard-size " + std::to_string(limit)) == 0);
+  json idx = json::parse(read_text_file(d.str("q/model.safetensors.index.json")));
+  std::set<std::string> files;
+  for (auto it = idx["weight_map"].begin(); it != idx["weight_map"].end(); ++it) files.insert(it.value());
+  REQUIRE(files.size() > 2);
+  const std::size_t n = files.size();
+  char last[64];
+  std::snprintf(last, sizeof last, "model-%05zu-of-%05zu.safetensors", n, n);
+  CHECK(files.count("model-00001-of-" + std::string(last).substr(15)));
+  CHECK(files.count(last));
+  CHECK(!fs::exists(d.str("q/model.safetensors")));
+  uint64_t total = 0;
+  MlxModel q = open_mlx_dir(d.str("q"));
+  for (std::size_t f = 0; f < q.ck.files.size(); ++f) {
+    uint64_t bytes = 0;
+    std::size_t count = 0;
+    for (const auto& t : q.ck.tensors)
+      if (t.file == static_cast<int>(f)) bytes += t.nbytes, ++count;
+    // Over the limit only when a single module alone is larger (weight+scales+biases = 3 tensors).
+    CHECK((bytes <= limit || count <= 3));
+    CHECK(q.ck.headers[f].metadata.at("format") == "mlx");
+    total += bytes;
+  }
+  CHECK(idx["metadata"]["total_size"] == total);
+  Checkpoint orig = open_model(stories());
+  GateReport r = gate_models(orig, q, 9.0, serial());
+  for (const auto& g : r.tensors) CHECK(std::abs(g.sqnr_db - p.find(g.name)->sqnr_db) <= 1e-6);
 }
