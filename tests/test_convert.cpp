@@ -502,3 +502,16 @@ TEST_CASE("shards: size limit, mlx-lm names, index and metadata; reading them ba
   GateReport r = gate_models(orig, q, 9.0, serial());
   for (const auto& g : r.tensors) CHECK(std::abs(g.sqnr_db - p.find(g.name)->sqnr_db) <= 1e-6);
 }
+
+TEST_CASE("the written model does not depend on the thread count", "[convert]") {
+  TempDir d;
+  REQUIRE(run(cli() + " -q synth " + d.str("m") + " --preset tiny --seed 5") == 0);
+  Analysis a = analyze_dir(d.str("m"));
+  Plan p = plan_from(a, [](const TensorAnalysis&, std::size_t i) { return all_configs()[i % 18]; });
+  const std::string plan = write_plan(d, p);
+  REQUIRE(run(cli() + " -q -j 1 quantize " + d.str("m") + " --plan " + plan + " -o " + d.str("q1")) == 0);
+  REQUIRE(run(cli() + " -q -j 3 quantize " + d.str("m") + " --plan " + plan + " -o " + d.str("q3")) == 0);
+  for (const char* f : {"model.safetensors", "config.json", "model.safetensors.index.json"})
+    CHECK(read_text_file(d.str("q1/") + f) == read_text_file(d.str("q3/") + f));
+  CHECK(run(cli() + " -q gate " + d.str("m") + " " + d.str("q1") + " --floor -100") == 0);
+}
