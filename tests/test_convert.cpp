@@ -515,3 +515,23 @@ TEST_CASE("the written model does not depend on the thread count", "[convert]") 
     CHECK(read_text_file(d.str("q1/") + f) == read_text_file(d.str("q3/") + f));
   CHECK(run(cli() + " -q gate " + d.str("m") + " " + d.str("q1") + " --floor -100") == 0);
 }
+
+TEST_CASE("3-D expert stacks in the source: quantized along the last axis, gate = per-expert minimum", "[convert]") {
+  TempDir d;
+  auto v = randn(4 * 16 * 128, 9, 0.05f);
+  for (std::size_t k = 0; k < 16 * 128; ++k) v[2 * 16 * 128 + k] *= 0.01f + (k % 13 == 0 ? 40.0f : 0.0f);  // one odd expert
+  fs::create_directories(d.str("m"));
+  write_bytes(d.str("m/model.safetensors"),
+              make_safetensors({{"model.layers.0.mlp.switch_mlp.up_proj.weight", DType::BF16, {4, 16, 128}, v},
+                                {"model.layers.0.mlp.gate.weight", DType::BF16, {4, 128}, randn(4 * 128, 3)}}));
+  write_text(d.str("m/config.json"), R"({"model_type": "qwen2_moe", "num_experts": 4})");
+  Analysis a = analyze_dir(d.str("m"));
+  Plan p = plan_from(a, [](const TensorAnalysis&, std::size_t) { return QConfig{3, 32}; });
+  REQUIRE(run(cli() + " -q quantize " + d.str("m") + " --plan " + write_plan(d, p) + " -o " + d.str("q")) == 0);
+  MlxModel q = open_mlx_dir(d.str("q"));
+  CHECK(q.ck.find("model.layers.0.mlp.switch_mlp.up_proj.weight")->shape == std::vector<int64_t>{4, 16, 12});
+  Checkpoint orig = open_model(d.str("m"));
+  GateReport r = gate_models(orig, q, 9.0, serial());
+  REQUIRE(r.tensors.size() == 2);
+  for (const auto& g : r.tensors) CHECK(std::abs(g.sqnr_db - p.find(g.name)->sqnr_db) <= 1e-6);
+}
