@@ -16,10 +16,14 @@ FeatureHookFactory& feature_hook_factory() {
   return f;
 }
 
-void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features) {
+void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters) {
   app.add_option("--dtype", o.dtype, "dtype F32 tensors are written as (scales/biases and kept tensors)")
       ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
       ->capture_default_str();
+  if (!with_filters) {
+    if (with_features) app.add_flag("--features", o.features, "also compute sensitivity features (slower)");
+    return;
+  }
   app.add_option("--bits", o.bits, "candidate bit widths (default 2,3,4,5,6,8)")
       ->delimiter(',')
       ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));

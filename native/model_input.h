@@ -16,7 +16,8 @@ struct AnalyzeCli {
 };
 
 // Adds --dtype/--bits/--group-sizes(/--features) to a verb.
-void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features);
+// with_filters = false for verbs that restrict configs themselves (plan: --bits applies to the plan).
+void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters = true);
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);
 bool is_analysis_file(const std::string& path);
 Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o);

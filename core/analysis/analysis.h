@@ -44,6 +44,7 @@ struct TensorAnalysis {
   std::string reason;         // why not measured (1-D, dtype, NaN/Inf, no valid config)
   uint64_t keep_bytes = 0;    // kept in out_dtype
   double keep_nrmse = 0;      // error of the cast alone (0 unless F32 is written as F16/BF16)
+  double keep_sqnr_db = kMaxSqnrDb;
   std::vector<ConfigResult> results;
   std::vector<InvalidConfig> invalid;
   nlohmann::json features;    // optional sensitivity features (null when not computed)

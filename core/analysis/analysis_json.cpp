@@ -43,7 +43,7 @@ json analysis_to_json(const Analysis& a) {
     if (t.role.group_key != t.name) e["group"] = t.role.group_key;
     e["measured"] = t.measured;
     if (!t.reason.empty()) e["reason"] = t.reason;
-    e["keep"] = {{"bytes", t.keep_bytes}, {"nrmse", t.keep_nrmse}};
+    e["keep"] = {{"bytes", t.keep_bytes}, {"nrmse", t.keep_nrmse}, {"sqnr_db", t.keep_sqnr_db}};
     json rs = json::array();
     for (const auto& r : t.results)
       rs.push_back({{"bits", r.config.bits},
@@ -122,6 +122,7 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
     if (e.contains("keep")) {
       t.keep_bytes = e["keep"].value("bytes", t.bytes);
       t.keep_nrmse = e["keep"].value("nrmse", 0.0);
+      t.keep_sqnr_db = e["keep"].value("sqnr_db", kMaxSqnrDb);
     } else {
       t.keep_bytes = t.bytes;
     }

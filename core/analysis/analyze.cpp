@@ -132,6 +132,7 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
     cast_err += o.cast_err;
   }
   ta.keep_nrmse = signal > 0 ? canonical_nrmse(std::sqrt(cast_err / signal)) : 0.0;
+  ta.keep_sqnr_db = sqnr_db_from(signal, cast_err);
   if (!ta.reason.empty()) return ta;
 
   for (std::size_t vi = 0; vi < nv; ++vi) {

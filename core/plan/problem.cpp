@@ -1,0 +1,192 @@
+#include "plan/problem.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "plan/priors.h"
+#include "util/error.h"
+
+namespace squint {
+
+std::vector<std::string> objective_names() { return {"nrmse", "params", "output"}; }
+
+double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a) {
+  if (objective == "nrmse") return 1.0;
+  if (objective == "params") {
+    std::size_t n = 0;
+    for (const auto& x : a.tensors) n += x.measured;
+    return a.total_params ? static_cast<double>(t.params) * static_cast<double>(n) / static_cast<double>(a.total_params) : 1.0;
+  }
+  if (objective == "output") {
+    const auto& f = t.features;
+    if (f.is_object() && f.contains("output_noise")) {
+      const auto& on = f["output_noise"];
+      QConfig c{on["config"]["bits"].get<int>(), on["config"]["group_size"].get<int>()};
+      const ConfigResult* r = t.find(c);
+      const double fo = on["f_out"].get<double>();
+      if (r && r->nrmse > 0 && fo > 0) return fo / r->nrmse;
+    }
+    return 1.0;
+  }
+  fail("unknown objective '" + objective + "' (choose nrmse, params or output)");
+}
+
+namespace {
+
+bool allowed(const PlanOptions& opt, QConfig c) {
+  if (opt.configs.empty()) return true;
+  return std::find(opt.configs.begin(), opt.configs.end(), c) != opt.configs.end();
+}
+
+void prune_dominated(std::vector<PlanOption>& v) {
+  std::stable_sort(v.begin(), v.end(), [](const PlanOption& a, const PlanOption& b) {
+    if (a.bytes != b.bytes) return a.bytes < b.bytes;
+    if (a.cost != b.cost) return a.cost < b.cost;
+    if (a.bits != b.bits) return a.bits < b.bits;
+    return a.group < b.group;
+  });
+  std::vector<PlanOption> out;
+  for (const auto& o : v)
+    if (out.empty() || o.cost < out.back().cost) out.push_back(o);
+  v.swap(out);
+}
+
+// Lower convex hull of an item's Pareto options (bytes ascending, cost descending): indices.
+std::vector<std::size_t> lower_hull(const std::vector<PlanOption>& o) {
+  std::vector<std::size_t> h;
+  for (std::size_t k = 0; k < o.size(); ++k) {
+    while (h.size() >= 2) {
+      const auto& a = o[h[h.size() - 2]];
+      const auto& b = o[h.back()];
+      const auto& c = o[k];
+      // b is above the segment a–c (or on it): drop it. Cross-multiplied slopes, in double.
+      const double lhs = (b.cost - a.cost) * static_cast<double>(c.bytes - a.bytes);
+      const double rhs = (c.cost - a.cost) * static_cast<double>(b.bytes - a.bytes);
+      if (lhs >= rhs) h.pop_back();
+      else break;
+    }
+    h.push_back(k);
+  }
+  return h;
+}
+
+}  // namespace
+
+PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
+  PlanProblem p;
+  p.floor_db = opt.floor_db;
+  p.total_params = 0;
+  for (const auto& t : a.tensors) p.total_params += t.params;
+  (void)objective_weight(opt.objective, a.tensors.empty() ? TensorAnalysis{} : a.tensors[0], a);  // validates the name
+
+  // Items in analysis order; experts that must share a config join the item of their first member.
+  std::map<std::string, std::size_t> by_key;
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    const auto& t = a.tensors[i];
+    const std::string key = t.measured ? t.role.group_key : t.name;
+    auto it = by_key.find(key);
+    if (it == by_key.end() || !t.measured) {
+      by_key[key] = p.items.size();
+      PlanItem item;
+      item.key = key;
+      item.tensors.push_back(i);
+      p.items.push_back(std::move(item));
+    } else {
+      p.items[it->second].tensors.push_back(i);
+    }
+  }
+
+  for (auto& item : p.items) {
+    uint64_t keep_bytes = 0, params = 0;
+    double keep_d = 0, keep_db = kMaxSqnrDb, prior = 0, weight = 0;
+    bool measured = true;
+    for (std::size_t ti : item.tensors) {
+      const auto& t = a.tensors[ti];
+      keep_bytes += t.keep_bytes;
+      params += t.params;
+      keep_d += static_cast<double>(t.params) * t.keep_nrmse;
+      keep_db = std::min(keep_db, t.keep_sqnr_db);
+      prior = std::max(prior, tensor_prior(t, a.tied_embeddings, opt.priors));
+      weight += static_cast<double>(t.params) * objective_weight(opt.objective, t, a);
+      measured = measured && t.measured;
+    }
+    item.params = params;
+    item.prior = prior;
+    item.weight = params ? weight / static_cast<double>(params) : 1.0;
+    PlanOption keep;
+    keep.bytes = keep_bytes;
+    keep.d = params ? keep_d / static_cast<double>(params) : 0.0;
+    keep.sqnr_db = keep_db;
+    const auto& first = a.tensors[item.tensors.front()];
+    if (!measured) {
+      item.fixed = true;
+      item.fixed_reason = first.reason.empty() ? "not measured; kept" : first.reason;
+    } else if (std::isinf(prior)) {
+      item.fixed = true;
+      item.fixed_reason = "prior inf: always kept";
+    }
+    if (item.fixed) {
+      keep.cost = 0;
+      item.options = {keep};
+      continue;
+    }
+    keep.cost = prior * item.weight * keep.d;
+    std::vector<PlanOption> opts{keep};
+    // A config is an option only if every member measured it and every member clears the floor.
+    for (const auto& r0 : first.results) {
+      if (!allowed(opt, r0.config)) continue;
+      PlanOption o;
+      o.bits = r0.config.bits;
+      o.group = r0.config.group;
+      o.sqnr_db = kMaxSqnrDb;
+      double d = 0;
+      bool all = true;
+      for (std::size_t ti : item.tensors) {
+        const ConfigResult* r = a.tensors[ti].find(r0.config);
+        if (!r) {
+          all = false;
+          break;
+        }
+        o.bytes += r->bytes;
+        d += static_cast<double>(a.tensors[ti].params) * r->nrmse;
+        o.sqnr_db = std::min(o.sqnr_db, r->sqnr_db);
+      }
+      if (!all) continue;
+      if (o.sqnr_db < opt.floor_db) {
+        ++item.dropped_by_floor;
+        continue;
+      }
+      o.d = params ? d / static_cast<double>(params) : 0.0;
+      o.cost = prior * item.weight * o.d;
+      opts.push_back(o);
+    }
+    prune_dominated(opts);
+    item.options = std::move(opts);
+    if (item.options.size() == 1) {
+      item.fixed = true;
+      item.fixed_reason = item.dropped_by_floor ? "no config clears the SQNR floor; kept" : "no allowed config is smaller; kept";
+    }
+  }
+  for (const auto& item : p.items) {
+    p.min_bytes += item.options.front().bytes;
+    p.max_bytes += item.options.back().bytes;
+  }
+  for (std::size_t i = 0; i < p.items.size(); ++i) {
+    const auto& o = p.items[i].options;
+    if (o.size() < 2) continue;
+    auto h = lower_hull(o);
+    for (std::size_t k = 0; k + 1 < h.size(); ++k) {
+      const uint64_t db = o[h[k + 1]].bytes - o[h[k]].bytes;
+      p.segments.push_back({i, h[k], h[k + 1], (o[h[k]].cost - o[h[k + 1]].cost) / static_cast<double>(db), db});
+    }
+  }
+  std::sort(p.segments.begin(), p.segments.end(), [](const HullSegment& a, const HullSegment& b) {
+    if (a.eff != b.eff) return a.eff > b.eff;
+    if (a.item != b.item) return a.item < b.item;
+    return a.from < b.from;
+  });
+  return p;
+}
+
+}  // namespace squint

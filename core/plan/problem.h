@@ -1,0 +1,61 @@
+#pragma once
+// The allocation problem as a multiple-choice knapsack: one item per tensor (or per MoE group of experts
+// that must share a config), each with its allowed options (configs above the SQNR floor, plus keep).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/analysis.h"
+#include "plan/plan.h"
+
+namespace squint {
+
+struct PlanOption {
+  int bits = kKeepBits;  // 16 = keep
+  int group = 0;
+  uint64_t bytes = 0;
+  double d = 0;        // distortion: parameter-weighted NRMSE over the item's tensors
+  double sqnr_db = 0;  // minimum over the item's tensors
+  double cost = 0;     // π · w · d, what the solver minimises
+};
+
+struct PlanItem {
+  std::string key;                   // tensor name, or the MoE group key
+  std::vector<std::size_t> tensors;  // indices into Analysis::tensors
+  uint64_t params = 0;
+  double prior = 1;
+  double weight = 1;
+  bool fixed = false;                // a single forced option (1-D, unmeasured, prior inf, nothing valid)
+  std::string fixed_reason;
+  std::vector<PlanOption> options;   // Pareto-efficient options: bytes ascending, cost strictly descending
+  std::size_t dropped_by_floor = 0;
+};
+
+// One step along an item's lower convex hull (from option `from` to the next hull option `to`).
+struct HullSegment {
+  std::size_t item;
+  std::size_t from, to;
+  double eff;   // cost saved per extra byte
+  uint64_t db;  // extra bytes
+};
+
+struct PlanProblem {
+  std::vector<PlanItem> items;
+  uint64_t total_params = 0;
+  uint64_t min_bytes = 0;  // every item at its smallest safe option
+  uint64_t max_bytes = 0;  // every item at its lowest-cost option (more budget cannot help)
+  double floor_db = 9;
+  // Every item's hull steps, sorted by efficiency (ties: item, then step): budget-independent, so a
+  // sweep or a live re-plan reuses them.
+  std::vector<HullSegment> segments;
+};
+
+// Objective weight w for a tensor: "nrmse" (published, w = 1), "params" (share of the model's parameters,
+// times the item count so weights average ~1), "output" (feature-informed: the 4-bit output-noise
+// amplification f_out / NRMSE(4-bit), from `analyze --features`; w = 1 where features are absent).
+double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a);
+std::vector<std::string> objective_names();
+
+PlanProblem build_problem(const Analysis& a, const PlanOptions& opt);
+
+}  // namespace squint

@@ -1,0 +1,65 @@
+#include "plan_cli.h"
+
+#include <algorithm>
+
+#include "plan/priors.h"
+#include "plan/problem.h"
+#include "util/error.h"
+#include "util/units.h"
+
+namespace squint {
+
+void add_plan_options(CLI::App& app, PlanCli& o, bool with_budget) {
+  if (with_budget) {
+    auto* b = app.add_option("--budget", o.budget, "total size: 24GB, 22.5GiB, 900MB or bytes (covers every tensor)");
+    auto* w = app.add_option("--bpw", o.bpw, "average bits per weight over all parameters")->check(CLI::PositiveNumber);
+    auto* m = app.add_flag("--min-safe", o.min_safe, "the smallest plan with every tensor above the floor");
+    b->excludes(w)->excludes(m);
+    w->excludes(m);
+  }
+  app.add_option("--floor", o.floor, "SQNR floor in dB: configs below it are never chosen")->capture_default_str();
+  app.add_option("--objective", o.objective, "nrmse (published) | params | output (needs analyze --features)")
+      ->check(CLI::IsMember(objective_names()))
+      ->capture_default_str();
+  app.add_option("--preset", o.preset, "mint8: the published 7 configs + keep")->check(CLI::IsMember({"mint8", "all"}));
+  app.add_option("--bits", o.bits, "allowed bit widths, e.g. 3,4,8")->delimiter(',')->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
+  app.add_option("--group-sizes", o.groups, "allowed group sizes, e.g. 64,128")->delimiter(',')->check(CLI::IsMember({32, 64, 128}));
+  app.add_option("--prior", o.priors, "PATTERN=VALUE: override the prior of matching tensors (glob or re:REGEX; inf = keep)");
+  app.add_option("--solver", o.solver, "exact (certified optimal) | greedy (the published baseline)")
+      ->check(CLI::IsMember({"exact", "greedy"}))
+      ->capture_default_str();
+}
+
+PlanOptions make_plan_options(const PlanCli& o, bool need_budget) {
+  PlanOptions p;
+  if (need_budget) {
+    if (!o.budget.empty()) {
+      auto b = parse_size(o.budget);
+      if (!b) fail("--budget: cannot read '" + o.budget + "' as a size (e.g. 24GB, 22.5GiB, 900MB, 123456789)");
+      p.budget_bytes = *b;
+      p.budget_spec = o.budget;
+    } else if (o.bpw > 0) {
+      p.bpw = o.bpw;
+    } else if (o.min_safe) {
+      p.min_safe = true;
+    } else {
+      fail("give a budget: --budget SIZE, --bpw BITS or --min-safe");
+    }
+  }
+  p.floor_db = o.floor;
+  p.objective = o.objective;
+  p.solver = o.solver;
+  for (const auto& s : o.priors) p.priors.push_back(parse_prior_override(s));
+  std::vector<QConfig> base;
+  if (o.preset == "mint8") base = {{2, 32}, {3, 64}, {4, 32}, {4, 64}, {4, 128}, {8, 64}, {8, 128}};
+  else base = all_configs();
+  for (QConfig c : base) {
+    const bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
+    const bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();
+    if (bok && gok) p.configs.push_back(c);
+  }
+  if (p.configs.empty()) fail("--bits/--group-sizes/--preset leave no config to choose from");
+  return p;
+}
+
+}  // namespace squint

@@ -1,0 +1,293 @@
+// The planner against brute force and DP, and its rules (floor, priors, MoE, budgets, determinism).
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "plan/curve_fit.h"
+#include "plan/priors.h"
+#include "plan/solver.h"
+#include "util/error.h"
+
+using namespace squint;
+
+namespace {
+
+// A random analysis: `n` tensors with RD curves shaped like real ones (NRMSE ~ c·2^-b, smaller groups
+// better and bigger), a random subset of the 18 configs, integer byte sizes.
+Analysis random_analysis(std::mt19937_64& g, int n, int max_configs) {
+  Analysis a;
+  a.fingerprint = "xxh64:test";
+  a.configs = all_configs();
+  std::uniform_real_distribution<double> u(0.5, 2.0);
+  for (int i = 0; i < n; ++i) {
+    TensorAnalysis t;
+    t.name = "model.layers." + std::to_string(i) + ".mlp.up_proj.weight";
+    t.shape = {64, static_cast<int64_t>(64 * (1 + g() % 4))};
+    t.params = static_cast<uint64_t>(t.shape[0] * t.shape[1]);
+    t.dtype = t.out_dtype = DType::BF16;
+    t.bytes = t.keep_bytes = t.params * 2;
+    t.measured = true;
+    t.role.role = Role::MlpUp;
+    t.role.layer = i;
+    t.role.group_key = t.name;
+    auto cfgs = all_configs();
+    std::shuffle(cfgs.begin(), cfgs.end(), g);
+    const double c = u(g);
+    for (int k = 0; k < max_configs && k < static_cast<int>(cfgs.size()); ++k) {
+      ConfigResult r;
+      r.config = cfgs[k];
+      r.nrmse = c * std::pow(2.0, -r.config.bits) * (1.0 + r.config.group / 256.0) * u(g);
+      r.sqnr_db = -20 * std::log10(r.nrmse);
+      r.bytes = quantized_bytes(t.params, r.config, DType::BF16);
+      t.results.push_back(r);
+    }
+    a.tensors.push_back(t);
+    a.total_params += t.params;
+  }
+  return a;
+}
+
+double brute_force(const PlanProblem& p, uint64_t budget) {
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<std::size_t> idx(p.items.size(), 0);
+  for (;;) {
+    uint64_t b = 0;
+    double c = 0;
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+      b += p.items[i].options[idx[i]].bytes;
+      c += p.items[i].options[idx[i]].cost;
+    }
+    if (b <= budget) best = std::min(best, c);
+    std::size_t k = 0;
+    while (k < idx.size() && ++idx[k] == p.items[k].options.size()) idx[k++] = 0;
+    if (k == idx.size()) break;
+  }
+  return best;
+}
+
+// Exact DP over bytes in units of their gcd (medium instances).
+double dp_bytes(const PlanProblem& p, uint64_t budget) {
+  uint64_t gcd = 0;
+  for (const auto& it : p.items)
+    for (const auto& o : it.options) gcd = std::gcd(gcd, o.bytes);
+  const std::size_t cap = budget / gcd;
+  std::vector<double> f(cap + 1, 0.0);
+  bool first = true;
+  for (const auto& it : p.items) {
+    std::vector<double> nf(cap + 1, std::numeric_limits<double>::infinity());
+    for (std::size_t w = 0; w <= cap; ++w)
+      for (const auto& o : it.options) {
+        const std::size_t ob = o.bytes / gcd;
+        if (ob > w) continue;
+        const double prev = first ? 0.0 : f[w - ob];
+        nf[w] = std::min(nf[w], prev + o.cost);
+      }
+    f.swap(nf);
+    first = false;
+  }
+  return f[cap];
+}
+
+PlanOptions opts_bytes(uint64_t b) {
+  PlanOptions o;
+  o.budget_bytes = b;
+  o.budget_spec = std::to_string(b);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("exact solver equals brute force on small random instances and never loses to greedy", "[plan]") {
+  std::mt19937_64 g(2024);
+  int checked = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    Analysis a = random_analysis(g, 1 + static_cast<int>(g() % 8), 1 + static_cast<int>(g() % 6));
+    PlanProblem p = build_problem(a, PlanOptions{});
+    std::uniform_int_distribution<uint64_t> ub(p.min_bytes, p.max_bytes + 10);
+    const uint64_t budget = ub(g);
+    Solution ex = solve_exact(p, budget), gr = solve_greedy(p, budget);
+    const double bf = brute_force(p, budget);
+    INFO("trial " << trial);
+    REQUIRE(ex.proven);
+    CHECK(ex.bytes <= budget);
+    CHECK(ex.objective == Approx(bf).epsilon(1e-12));
+    CHECK(ex.objective <= gr.objective + 1e-15);
+    CHECK(ex.bound <= ex.objective + 1e-12);
+    ++checked;
+  }
+  CHECK(checked == 300);
+}
+
+TEST_CASE("exact solver equals a DP over exact byte sizes on medium instances", "[plan]") {
+  std::mt19937_64 g(77);
+  for (int trial = 0; trial < 20; ++trial) {
+    Analysis a = random_analysis(g, 40, 6);
+    PlanProblem p = build_problem(a, PlanOptions{});
+    const uint64_t budget = p.min_bytes + (p.max_bytes - p.min_bytes) * (1 + trial % 7) / 9;
+    Solution ex = solve_exact(p, budget);
+    REQUIRE(ex.proven);
+    CHECK(ex.objective == Approx(dp_bytes(p, budget)).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("greedy is not optimal: a two-item counterexample", "[plan]") {
+  // Item A: 10 bytes cost 10, or 20 bytes cost 0 (saves 1/byte). Item B: 10 bytes cost 10, or 11 bytes
+  // cost 8.9 (saves 1.1/byte). Budget 30: greedy takes B's upgrade first (better ratio) and then cannot
+  // afford A's (11 + 20 = 31 > 30): 10 + 8.9 = 18.9. Optimal: A upgraded, B not: 0 + 10 = 10.
+  PlanProblem p;
+  auto item = [](uint64_t b0, double c0, uint64_t b1, double c1) {
+    PlanItem it;
+    it.options = {{4, 64, b0, c0, 20, c0}, {kKeepBits, 0, b1, c1, 300, c1}};
+    it.params = 1;
+    return it;
+  };
+  p.items = {item(10, 10, 20, 0), item(10, 10, 11, 8.9)};
+  p.min_bytes = 20;
+  p.max_bytes = 31;
+  p.total_params = 2;
+  CHECK(solve_greedy(p, 30).objective == Approx(18.9));
+  CHECK(solve_exact(p, 30).objective == Approx(10.0));
+}
+
+TEST_CASE("the floor removes exactly the configs below it", "[plan]") {
+  std::mt19937_64 g(5);
+  Analysis a = random_analysis(g, 10, 18);
+  for (double floor : {0.0, 9.0, 15.0, 25.0}) {
+    PlanOptions o;
+    o.floor_db = floor;
+    PlanProblem p = build_problem(a, o);
+    for (std::size_t i = 0; i < p.items.size(); ++i) {
+      std::size_t below = 0;
+      for (const auto& r : a.tensors[i].results) below += r.sqnr_db < floor;
+      CHECK(p.items[i].dropped_by_floor == below);
+      for (const auto& op : p.items[i].options)
+        if (op.bits != kKeepBits) CHECK(op.sqnr_db >= floor);
+    }
+    o.min_safe = true;
+    Plan plan = make_plan(a, o);
+    for (const auto& t : plan.tensors) CHECK(t.sqnr_db >= floor);
+  }
+}
+
+TEST_CASE("priors move bits toward protected tensors; inf keeps them", "[plan]") {
+  std::mt19937_64 g(9);
+  Analysis a = random_analysis(g, 6, 18);
+  // Identical RD curves everywhere, so only the prior can break the symmetry.
+  Analysis base = random_analysis(g, 1, 18);
+  for (auto& t : a.tensors) {
+    t.shape = base.tensors[0].shape;
+    t.params = base.tensors[0].params;
+    t.bytes = t.keep_bytes = base.tensors[0].keep_bytes;
+    t.results = base.tensors[0].results;
+  }
+  a.total_params = base.tensors[0].params * a.tensors.size();
+  PlanProblem pp = build_problem(a, PlanOptions{});
+  PlanOptions o = opts_bytes(pp.min_bytes + (pp.max_bytes - pp.min_bytes) / 4);
+  Plan flat = make_plan(a, o);
+  o.priors = {{"model.layers.2.*", 10.0}};
+  Plan pri = make_plan(a, o);
+  CHECK(pri.tensors[2].bits >= flat.tensors[2].bits);
+  CHECK(pri.tensors[2].nrmse < flat.tensors[2].nrmse);
+  o.priors = {{"re:layers\\.3\\.", std::numeric_limits<double>::infinity()}};
+  Plan inf = make_plan(a, o);
+  CHECK(inf.tensors[3].bits == kKeepBits);
+  CHECK(inf.tensors[3].reason.find("prior inf") != std::string::npos);
+  CHECK(prior_pattern_matches("*.up_proj*", "model.layers.0.mlp.up_proj.weight"));
+  CHECK_FALSE(prior_pattern_matches("*.down_proj*", "model.layers.0.mlp.up_proj.weight"));
+  CHECK(parse_prior_override("lm_head*=inf").second == std::numeric_limits<double>::infinity());
+  CHECK_THROWS_AS(parse_prior_override("nonsense"), Error);
+}
+
+TEST_CASE("role priors follow the published table", "[plan]") {
+  TensorAnalysis t;
+  t.role.role = Role::Embedding;
+  CHECK(default_prior(t, false) == 10);
+  t.role.role = Role::Router;
+  CHECK(default_prior(t, false) == 8);
+  t.role.role = Role::AttnQ;
+  t.role.first_layer = true;
+  CHECK(default_prior(t, false) == 3);
+  t.role.first_layer = false;
+  t.role.last_layer = true;
+  CHECK(default_prior(t, false) == 2);
+  t.role.last_layer = false;
+  CHECK(default_prior(t, false) == 1);
+  t.role.role = Role::Norm;
+  CHECK(std::isinf(default_prior(t, false)));
+}
+
+TEST_CASE("MoE experts of one projection share a config", "[plan]") {
+  std::mt19937_64 g(13);
+  Analysis a = random_analysis(g, 8, 18);
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    auto& t = a.tensors[i];
+    t.name = "model.layers.0.block_sparse_moe.experts." + std::to_string(i) + ".w1.weight";
+    t.role.role = Role::MoeExpert;
+    t.role.layer = 0;
+    t.role.expert = static_cast<int>(i);
+    t.role.group_key = "model.layers.0.block_sparse_moe.experts.*.w1.weight";
+    t.shape = {64, 128};
+    t.params = 64 * 128;
+    t.keep_bytes = t.bytes = t.params * 2;
+    t.results.clear();
+    for (QConfig c : all_configs()) {
+      const double nr = (0.5 + 0.1 * static_cast<double>(i)) * std::pow(2.0, -c.bits);
+      t.results.push_back({c, nr, -20 * std::log10(nr), quantized_bytes(t.params, c, DType::BF16)});
+    }
+  }
+  a.total_params = 8 * 64 * 128;
+  PlanOptions o;
+  o.bpw = 4.6;
+  PlanProblem p = build_problem(a, o);
+  CHECK(p.items.size() == 1);
+  Plan plan = make_plan(a, o);
+  for (const auto& t : plan.tensors) {
+    CHECK(t.bits == plan.tensors[0].bits);
+    CHECK(t.group_size == plan.tensors[0].group_size);
+  }
+  CHECK(plan.total_bytes <= plan.budget_bytes);
+}
+
+TEST_CASE("budgets: infeasible names the smallest safe size, generous keeps everything", "[plan]") {
+  std::mt19937_64 g(21);
+  Analysis a = random_analysis(g, 5, 18);
+  PlanProblem p = build_problem(a, PlanOptions{});
+  PlanOptions o = opts_bytes(p.min_bytes - 1);
+  o.budget_spec = std::to_string(p.min_bytes - 1);
+  try {
+    make_plan(a, o);
+    FAIL("no error");
+  } catch (const InfeasibleError& e) {
+    CHECK_THAT(e.what(), Catch::Contains(std::to_string(p.min_bytes)));
+  }
+  PlanOptions bpw;
+  bpw.bpw = 1.0;
+  CHECK_THROWS_WITH(make_plan(a, bpw), Catch::Contains("bpw"));
+  Plan all = make_plan(a, opts_bytes(p.max_bytes * 2));
+  for (const auto& t : all.tensors) CHECK(t.bits == kKeepBits);
+  PlanOptions ms;
+  ms.min_safe = true;
+  CHECK(make_plan(a, ms).total_bytes == p.min_bytes);
+}
+
+TEST_CASE("plans are deterministic and round-trip through plan.json", "[plan]") {
+  std::mt19937_64 g(31);
+  Analysis a = random_analysis(g, 200, 18);
+  PlanOptions o;
+  o.bpw = 4.25;
+  const std::string s1 = serialize_plan(make_plan(a, o));
+  const std::string s2 = serialize_plan(make_plan(a, o));
+  CHECK(s1 == s2);
+  CHECK(serialize_plan(parse_plan(s1, "p.json")) == s1);
+  CHECK(s1.find("\"seconds\"") == std::string::npos);
+}
+
+TEST_CASE("curve fit: one point fixes b = 0.055; several points fit by least squares", "[plan]") {
+  CurveFit one = fit_curve({{0, 8.8, 0.5}});
+  CHECK(one.b == 0.055);
+  CHECK(one.predict(0.5) == Approx(8.8));
+  CurveFit two = fit_curve({{0, 8.0, 0.0}, {0, 9.0, std::exp(1.0) - 1.0}});
+  CHECK(two.a == Approx(8.0));
+  CHECK(two.b == Approx(1.0));
+}
