@@ -143,9 +143,9 @@ TEST_CASE("greedy is not optimal: a two-item counterexample", "[plan]") {
     return it;
   };
   p.items = {item(10, 10, 20, 0), item(10, 10, 11, 8.9)};
-  p.min_bytes = 20;
-  p.max_bytes = 31;
   p.total_params = 2;
+  finish_problem(p);
+  REQUIRE(p.min_bytes == 20);
   CHECK(solve_greedy(p, 30).objective == Approx(18.9));
   CHECK(solve_exact(p, 30).objective == Approx(10.0));
 }

@@ -168,6 +168,13 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
       item.fixed_reason = item.dropped_by_floor ? "no config clears the SQNR floor; kept" : "no allowed config is smaller; kept";
     }
   }
+  finish_problem(p);
+  return p;
+}
+
+void finish_problem(PlanProblem& p) {
+  p.min_bytes = p.max_bytes = 0;
+  p.segments.clear();
   for (const auto& item : p.items) {
     p.min_bytes += item.options.front().bytes;
     p.max_bytes += item.options.back().bytes;
@@ -186,7 +193,6 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
     if (a.item != b.item) return a.item < b.item;
     return a.from < b.from;
   });
-  return p;
 }
 
 }  // namespace squint

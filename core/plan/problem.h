@@ -57,5 +57,7 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
 std::vector<std::string> objective_names();
 
 PlanProblem build_problem(const Analysis& a, const PlanOptions& opt);
+// Fills min/max bytes and the sorted hull segments from the items (build_problem calls it).
+void finish_problem(PlanProblem& p);
 
 }  // namespace squint
