@@ -1,8 +1,10 @@
 // squint quantize MODEL --plan plan.json -o OUT: writes the plan as an mlx-lm model (packed U32 codes,
-// scales/biases, per-module config), one tensor at a time, atomically.
+// scales/biases, per-module config), one tensor at a time, atomically. With --budget/--bpw/--min-safe instead
+// of --plan: analyse, plan and convert in one go.
 #include <fmt/core.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -11,7 +13,10 @@
 #include "command.h"
 #include "convert/mlx_layout.h"
 #include "file_source.h"
+#include "model_input.h"
 #include "parallel.h"
+#include "plan/solver.h"
+#include "plan_cli.h"
 #include "progress.h"
 #include "safetensors_writer.h"
 #include "util/error.h"
@@ -24,9 +29,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct QuantizeCli {
-  std::string model, plan, out;
+  std::string model, plan, out, save_plan;
   std::string shard_size = "5GiB";
+  std::string dtype;  // F32 output dtype, with a budget only (a plan carries its own)
   bool force = false;
+  PlanCli budget;
 };
 
 void write_text_checked(const std::string& path, const std::string& text) {
@@ -65,12 +72,31 @@ int run_quantize(const QuantizeCli& o) {
   const bool quiet = global_options().quiet;
   auto shard = parse_size(o.shard_size);
   if (!shard || *shard == 0) fail("--shard-size: cannot read '" + o.shard_size + "' as a size (e.g. 5GiB)");
+  const bool with_budget = !o.budget.budget.empty() || o.budget.bpw > 0 || o.budget.min_safe;
+  if (with_budget == !o.plan.empty()) fail("quantize: give either --plan plan.json or a budget (--budget, --bpw, --min-safe)");
+  if (!with_budget && !o.dtype.empty()) fail("--dtype goes with a budget; a plan carries its own F32 output dtype");
+  if (!o.save_plan.empty()) check_writable_parent(o.save_plan);
+  if (path_exists(o.out) && !o.force) fail(o.out + ": already exists (pass --force to replace it)");
   auto t0 = std::chrono::steady_clock::now();
-  Plan plan = parse_plan(read_text_file(o.plan), o.plan);
   ModelPath mp = resolve_model_path(o.model);
   Checkpoint ck = open_checkpoint(*mp.provider, mp.single_file);
   for (const auto& w : ck.warnings)
     if (!quiet) fmt::print(stderr, "squint: warning: {}\n", w);
+  Plan plan;
+  if (with_budget) {
+    PlanOptions popt = make_plan_options(o.budget, true);
+    AnalyzeCli ac;
+    if (!o.dtype.empty()) ac.dtype = o.dtype;
+    for (QConfig c : popt.configs) {  // measure only what the planner may choose
+      if (std::find(ac.bits.begin(), ac.bits.end(), c.bits) == ac.bits.end()) ac.bits.push_back(c.bits);
+      if (std::find(ac.groups.begin(), ac.groups.end(), c.group) == ac.groups.end()) ac.groups.push_back(c.group);
+    }
+    Analysis a = run_analysis(ck, ac);
+    plan = make_plan(a, popt);
+    if (!o.save_plan.empty()) write_file_atomic(o.save_plan, serialize_plan(plan));
+  } else {
+    plan = parse_plan(read_text_file(o.plan), o.plan);
+  }
   ConvertLayout L = plan_conversion(ck, plan, *shard);
 
   AtomicDir dir(o.out, o.force);
@@ -116,7 +142,11 @@ RegisterCommand reg("quantize", 50, [](CLI::App& app) {
   auto o = std::make_shared<QuantizeCli>();
   app.description("write a plan as an MLX (mlx-lm) mixed-precision model");
   app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required();
-  app.add_option("--plan", o->plan, "plan.json (from squint plan) for this model")->required();
+  app.add_option("--plan", o->plan, "plan.json (from squint plan) for this model");
+  add_plan_options(app, o->budget, true);
+  app.add_option("--dtype", o->dtype, "with a budget: dtype F32 tensors are written as (default float16)")
+      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
+  app.add_option("--save-plan", o->save_plan, "with a budget: also write the plan used here");
   app.add_option("-o,--output", o->out, "output folder (must not exist unless --force)")->required();
   app.add_option("--shard-size", o->shard_size, "start a new shard before this size is passed")->capture_default_str();
   app.add_flag("-f,--force", o->force, "replace OUT if it exists");

@@ -535,3 +535,28 @@ TEST_CASE("3-D expert stacks in the source: quantized along the last axis, gate 
   REQUIRE(r.tensors.size() == 2);
   for (const auto& g : r.tensors) CHECK(std::abs(g.sqnr_db - p.find(g.name)->sqnr_db) <= 1e-6);
 }
+
+TEST_CASE("quantize --bpw: plan and convert in one go; the gate measures what the plan predicted", "[convert]") {
+  TempDir d;
+  REQUIRE(run(cli() + " -q quantize " + stories() + " --bpw 8 -o " + d.str("q") + " --save-plan " + d.str("p.json")) == 0);
+  Plan p = parse_plan(read_text_file(d.str("p.json")), "p.json");
+  Checkpoint orig = open_model(stories());
+  CHECK(p.fingerprint == orig.fingerprint);
+  MlxModel q = open_mlx_dir(d.str("q"));
+  GateReport r = gate_models(orig, q, 9.0, serial());
+  std::size_t planned = 0;
+  for (const auto& t : p.tensors) planned += !t.keep();
+  CHECK(r.tensors.size() == planned);
+  for (const auto& g : r.tensors) CHECK(std::abs(g.sqnr_db - p.find(g.name)->sqnr_db) <= 1e-6);
+  // Exactly one source of the plan; --dtype belongs to a budget.
+  std::string out;
+  CHECK(run(cli() + " -q quantize " + stories() + " --bpw 8 --plan " + d.str("p.json") + " -o " + d.str("x"), &out) == 2);
+  CHECK(run(cli() + " -q quantize " + stories() + " --plan " + d.str("p.json") + " --dtype bfloat16 -o " + d.str("x"), &out) == 2);
+  // bfloat16 output for the F32 source: scales and kept tensors in BF16, config says so.
+  REQUIRE(run(cli() + " -q quantize " + stories() + " --bpw 8 --dtype bfloat16 -o " + d.str("qbf")) == 0);
+  MlxModel qb = open_mlx_dir(d.str("qbf"));
+  for (const auto& t : qb.tensors)
+    if (t.quant) CHECK(t.dtype == DType::BF16);
+  CHECK(json::parse(read_text_file(d.str("qbf/config.json")))["torch_dtype"] == "bfloat16");
+  CHECK(!fs::exists(d.str("x")));
+}
