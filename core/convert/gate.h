@@ -3,6 +3,7 @@
 // float tensor; the verdict is "every tensor >= floor". Errors are summed exactly as the analysis sums them
 // (same chunks, same order), so the gate's SQNR of a squint-written tensor equals the plan's sqnr_db.
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>

@@ -1,6 +1,7 @@
 #include "convert/mlx_layout.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <set>
