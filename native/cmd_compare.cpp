@@ -1,0 +1,58 @@
+// squint compare BASE.json OTHER.json: per-window comparison of two eval runs (seed 001, finding 3).
+#include <fmt/core.h>
+
+#include "command.h"
+#include "eval/perplexity.h"
+#include "file_source.h"
+#include "util/error.h"
+
+namespace squint {
+
+namespace {
+
+struct CmpCmd {
+  std::string base, other;
+  bool json = false;
+};
+
+int run_compare(const CmpCmd& o) {
+  auto load = [](const std::string& p) {
+    auto j = nlohmann::json::parse(read_text_file(p), nullptr, false);
+    if (j.is_discarded()) fail(p + ": not valid JSON");
+    return windows_from_json(j, p);
+  };
+  auto a = load(o.base), b = load(o.other);
+  CompareResult c = compare_runs(a, b);
+  const PplStats sa = ppl_stats(a), sb = ppl_stats(b);
+  if (o.json) {
+    fmt::print("{}\n", nlohmann::json({{"base_median", sa.median_ppl}, {"other_median", sb.median_ppl},
+                                        {"base_mean", sa.mean_ppl}, {"other_mean", sb.mean_ppl},
+                                        {"delta_mean_pct", c.d_mean}, {"delta_median_pct", c.d_median},
+                                        {"improved", c.improved}, {"degraded", c.degraded},
+                                        {"matched_windows", c.matched}, {"quartile_change_pct", c.quartile_change}})
+                           .dump(2));
+    return 0;
+  }
+  fmt::print("{:<10} {:>12} {:>12}\n", "", "median PPL", "mean PPL");
+  fmt::print("{:<10} {:>12.4f} {:>12.4f}\n", "base", sa.median_ppl, sa.mean_ppl);
+  fmt::print("{:<10} {:>12.4f} {:>12.4f}\n", "other", sb.median_ppl, sb.mean_ppl);
+  fmt::print("{:<10} {:>11.2f}% {:>11.2f}%\n", "change", c.d_median, c.d_mean);
+  fmt::print("{} matched windows: {:.1f}% improved, {:.1f}% degraded\n", c.matched, 100 * c.improved, 100 * c.degraded);
+  fmt::print("change by quartile of base PPL (easiest -> hardest):");
+  for (double q : c.quartile_change) fmt::print(" {:+.2f}%", q);
+  fmt::print("\n");
+  return 0;
+}
+
+RegisterCommand reg("compare", 80, [](CLI::App& app) {
+  auto o = std::make_shared<CmpCmd>();
+  app.description("compare two `eval --json` runs window by window");
+  app.add_option("BASE", o->base, "baseline eval JSON")->required();
+  app.add_option("OTHER", o->other, "other eval JSON")->required();
+  app.add_flag("--json", o->json, "print JSON");
+  return [o] { return run_compare(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint

@@ -1,0 +1,47 @@
+// squint generate MODEL --prompt TEXT -n N: greedy decoding, mainly to prove the forward pass right.
+#include <fmt/core.h>
+
+#include "command.h"
+#include "eval_model.h"
+#include "tokenizer_sp.h"
+
+namespace squint {
+
+namespace {
+
+struct GenCmd {
+  std::string model, prompt;
+  int n = 64;
+  bool ids = false;
+};
+
+int run_generate(const GenCmd& o) {
+  auto tok = load_model_tokenizer(model_dir(o.model));
+  auto model = load_llama(o.model);
+  std::vector<int> seq = tok->encode(o.prompt);
+  if (tok->add_bos) seq.insert(seq.begin(), tok->bos_id());
+  const std::size_t start = tok->add_bos ? 1 : 0;
+  std::vector<int> out = model->generate_greedy(seq, o.n);
+  if (o.ids) {
+    std::string s;
+    for (std::size_t i = 0; i < out.size(); ++i) s += (i ? " " : "") + std::to_string(out[i]);
+    fmt::print("{}\n", s);
+  } else {
+    fmt::print("{}\n", tok->decode(std::vector<int>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end())));
+  }
+  return 0;
+}
+
+RegisterCommand reg("generate", 75, [](CLI::App& app) {
+  auto o = std::make_shared<GenCmd>();
+  app.description("greedy text generation (checks the forward pass)");
+  app.add_option("MODEL", o->model, "model folder")->required();
+  app.add_option("--prompt", o->prompt, "prompt text (may be empty: start from BOS)");
+  app.add_option("-n", o->n, "tokens to generate")->capture_default_str();
+  app.add_flag("--ids", o->ids, "print token ids (including BOS) instead of text");
+  return [o] { return run_generate(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint

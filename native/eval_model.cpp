@@ -1,0 +1,76 @@
+#include "eval_model.h"
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "eval/perplexity.h"
+#include "file_source.h"
+#include "model_input.h"
+#include "plan/plan.h"
+#include "util/error.h"
+
+namespace squint {
+
+std::string model_dir(const std::string& path) {
+  if (is_directory(path)) return path;
+  auto p = std::filesystem::path(path).parent_path().string();
+  return p.empty() ? "." : p;
+}
+
+namespace {
+// Per-tensor SQNR of QUANTIZED (measured against the original) or of a plan.
+std::map<std::string, double> noise_targets(const NoiseSpec& n, MlxModel& original) {
+  std::map<std::string, double> out;
+  if (is_analysis_file(n.like)) {
+    Plan p = parse_plan(read_text_file(n.like), n.like);
+    for (const auto& t : p.tensors)
+      if (!t.keep()) out[t.name] = t.sqnr_db;
+    return out;
+  }
+  DirProvider dp(model_dir(n.like));
+  MlxModel q = open_mlx_model(dp);
+  std::vector<float> a, b;
+  for (const auto& t : q.tensors) {
+    if (!t.quant) continue;
+    const LogicalTensor* o = original.find(t.name);
+    if (!o) fail(n.like + ": quantized tensor '" + t.name + "' is not in the original model");
+    uint64_t numel = 1;
+    for (auto d : t.shape) numel *= static_cast<uint64_t>(d);
+    a.resize(numel);
+    b.resize(numel);
+    read_logical_f32(original, *o, a.data());
+    read_logical_f32(q, t, b.data());
+    double s = 0, e = 0;
+    for (uint64_t i = 0; i < numel; ++i) {
+      s += static_cast<double>(a[i]) * a[i];
+      e += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    }
+    out[t.name] = e > 0 ? 10.0 * std::log10(s / e) : 300.0;
+  }
+  return out;
+}
+}  // namespace
+
+std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise) {
+  const std::string dir = model_dir(path);
+  DirProvider dp(dir);
+  MlxModel m = open_mlx_model(dp);
+  if (!path_exists(dir + "/config.json")) fail(dir + ": no config.json");
+  auto cfgj = nlohmann::json::parse(read_text_file(dir + "/config.json"), nullptr, false);
+  if (cfgj.is_discarded()) fail(dir + "/config.json: not valid JSON");
+  LlamaConfig cfg = llama_config_from_json(cfgj);
+  WeightSource base = weights_from(m);
+  if (!noise) return std::make_unique<LlamaModel>(cfg, base);
+  auto targets = noise_targets(*noise, m);
+  const uint64_t seed = noise->seed;
+  WeightSource noisy = [&, targets, seed](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
+    if (!base(name, shape, data)) return false;
+    auto it = targets.find(name);
+    if (it != targets.end()) add_matched_noise(data->data(), data->size(), it->second, seed, name);
+    return true;
+  };
+  return std::make_unique<LlamaModel>(cfg, noisy);
+}
+
+}  // namespace squint
