@@ -1,11 +1,6 @@
 #include "plan_cli.h"
 
-#include <algorithm>
-
-#include "plan/priors.h"
 #include "plan/problem.h"
-#include "util/error.h"
-#include "util/units.h"
 
 namespace squint {
 
@@ -30,36 +25,6 @@ void add_plan_options(CLI::App& app, PlanCli& o, bool with_budget) {
       ->capture_default_str();
 }
 
-PlanOptions make_plan_options(const PlanCli& o, bool need_budget) {
-  PlanOptions p;
-  if (need_budget) {
-    if (!o.budget.empty()) {
-      auto b = parse_size(o.budget);
-      if (!b) fail("--budget: cannot read '" + o.budget + "' as a size (e.g. 24GB, 22.5GiB, 900MB, 123456789)");
-      p.budget_bytes = *b;
-      p.budget_spec = o.budget;
-    } else if (o.bpw > 0) {
-      p.bpw = o.bpw;
-    } else if (o.min_safe) {
-      p.min_safe = true;
-    } else {
-      fail("give a budget: --budget SIZE, --bpw BITS or --min-safe");
-    }
-  }
-  p.floor_db = o.floor;
-  p.objective = o.objective;
-  p.solver = o.solver;
-  for (const auto& s : o.priors) p.priors.push_back(parse_prior_override(s));
-  std::vector<QConfig> base;
-  if (o.preset == "mint8") base = {{2, 32}, {3, 64}, {4, 32}, {4, 64}, {4, 128}, {8, 64}, {8, 128}};
-  else base = all_configs();
-  for (QConfig c : base) {
-    const bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
-    const bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();
-    if (bok && gok) p.configs.push_back(c);
-  }
-  if (p.configs.empty()) fail("--bits/--group-sizes/--preset leave no config to choose from");
-  return p;
-}
+PlanOptions make_plan_options(const PlanCli& o, bool need_budget) { return plan_options_from(o, need_budget); }
 
 }  // namespace squint

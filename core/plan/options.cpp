@@ -1,0 +1,46 @@
+#include "plan/options.h"
+
+#include <algorithm>
+
+#include "plan/priors.h"
+#include "util/error.h"
+#include "util/units.h"
+
+namespace squint {
+
+PlanOptions plan_options_from(const PlanSettings& o, bool need_budget) {
+  PlanOptions p;
+  if (need_budget) {
+    const int given = !o.budget.empty() + (o.bpw > 0) + o.min_safe;
+    if (given > 1) fail("give one budget: --budget SIZE, --bpw BITS or --min-safe");
+    if (!o.budget.empty()) {
+      auto b = parse_size(o.budget);
+      if (!b) fail("--budget: cannot read '" + o.budget + "' as a size (e.g. 24GB, 22.5GiB, 900MB, 123456789)");
+      p.budget_bytes = *b;
+      p.budget_spec = o.budget;
+    } else if (o.bpw > 0) {
+      p.bpw = o.bpw;
+    } else if (o.min_safe) {
+      p.min_safe = true;
+    } else {
+      fail("give a budget: --budget SIZE, --bpw BITS or --min-safe");
+    }
+  }
+  p.floor_db = o.floor;
+  p.objective = o.objective;
+  p.solver = o.solver;
+  for (const auto& s : o.priors) p.priors.push_back(parse_prior_override(s));
+  std::vector<QConfig> base;
+  if (o.preset == "mint8") base = {{2, 32}, {3, 64}, {4, 32}, {4, 64}, {4, 128}, {8, 64}, {8, 128}};
+  else if (o.preset.empty() || o.preset == "all") base = all_configs();
+  else fail("unknown preset '" + o.preset + "' (all, mint8)");
+  for (QConfig c : base) {
+    const bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
+    const bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();
+    if (bok && gok) p.configs.push_back(c);
+  }
+  if (p.configs.empty()) fail("--bits/--group-sizes/--preset leave no config to choose from");
+  return p;
+}
+
+}  // namespace squint

@@ -1,0 +1,26 @@
+#pragma once
+// Planner options from user-level settings — one function for the CLI flags and the page's controls, so
+// the same settings give the same PlanOptions and therefore the same plan.json bytes.
+#include <string>
+#include <vector>
+
+#include "plan/plan.h"
+
+namespace squint {
+
+struct PlanSettings {
+  std::string budget;  // "24GB", "22.5GiB", "900MB", bytes; or empty
+  double bpw = 0;
+  bool min_safe = false;
+  double floor = 9.0;
+  std::string objective = "nrmse";
+  std::string preset;  // "", "all" or "mint8"
+  std::vector<int> bits, groups;
+  std::vector<std::string> priors;  // PATTERN=VALUE
+  std::string solver = "exact";
+};
+
+// need_budget: exactly one of budget/bpw/min_safe must be set (else squint::Error).
+PlanOptions plan_options_from(const PlanSettings& s, bool need_budget);
+
+}  // namespace squint
