@@ -133,11 +133,12 @@ class Session {
   std::string analysisJson() const { return analysis_to_json(analysis_).dump(1) + "\n"; }
   std::string sqnrTable() const { return sqnr_table_json(sqnr_table(analysis_)).dump(); }
 
-  // Per tensor and config SQNR, for the histogram and the failing-tensor lists.
+  // Per tensor and config SQNR, for the histogram, the failing-tensor lists and the bit map (every 2-D+
+  // tensor; unmeasured ones have no configs).
   std::string tensorSqnr() const {
     json a = json::array();
     for (const auto& t : analysis_.tensors) {
-      if (!t.measured) continue;
+      if (t.shape.size() < 2) continue;
       json c = json::object();
       for (const auto& r : t.results) c[std::to_string(r.config.bits) + "/" + std::to_string(r.config.group)] = r.sqnr_db;
       a.push_back({{"name", t.name}, {"role", role_name(t.role.role)}, {"layer", t.role.layer}, {"sqnr", c}});
