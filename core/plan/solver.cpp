@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <span>
 
 #include "util/error.h"
 #include "util/units.h"
@@ -151,28 +152,46 @@ Solution solve_exact(const PlanProblem& p, uint64_t budget, std::size_t max_stat
   } else {
     // Reduced costs at λ*: any solution x costs at least L + Σ rc(x), so options with rc > U − L are out.
     const double lam = lp.lambda, G = U - L;
+    // Surviving options live in two flat arrays (one allocation per solve, not per item: a live re-plan
+    // or a sweep calls this many times).
     struct Free {
       std::size_t item;
-      std::vector<std::size_t> opts;
-      std::vector<double> rc;
+      std::span<const std::size_t> opts;
+      std::span<const double> rc;
     };
-    std::vector<Free> free;
+    struct Range {
+      std::size_t item, off, n;
+    };
+    std::vector<std::size_t> flat_opts;
+    std::vector<double> flat_rc;
+    std::vector<Range> ranges;
     std::vector<std::size_t> base(p.items.size());
     for (std::size_t i = 0; i < p.items.size(); ++i) {
       const auto& o = p.items[i].options;
       double m = o[0].cost + lam * static_cast<double>(o[0].bytes);
       for (const auto& x : o) m = std::min(m, x.cost + lam * static_cast<double>(x.bytes));
-      Free f{i, {}, {}};
+      const std::size_t off = flat_opts.size();
       for (std::size_t k = 0; k < o.size(); ++k) {
         const double rc = o[k].cost + lam * static_cast<double>(o[k].bytes) - m;
         if (rc <= G + eps) {
-          f.opts.push_back(k);
-          f.rc.push_back(rc);
+          flat_opts.push_back(k);
+          flat_rc.push_back(rc);
         }
       }
-      base[i] = f.opts.empty() ? inc[i] : f.opts.front();
-      if (f.opts.size() > 1) free.push_back(std::move(f));
+      const std::size_t n = flat_opts.size() - off;
+      base[i] = n == 0 ? inc[i] : flat_opts[off];
+      if (n > 1) {
+        ranges.push_back({i, off, n});
+      } else {
+        flat_opts.resize(off);
+        flat_rc.resize(off);
+      }
     }
+    std::vector<Free> free;
+    free.reserve(ranges.size());
+    for (const Range& r : ranges)
+      free.push_back({r.item, std::span<const std::size_t>(flat_opts.data() + r.off, r.n),
+                      std::span<const double>(flat_rc.data() + r.off, r.n)});
     // Pareto DP over (bytes, cost) of the free items. A partial state is pruned when its reduced cost
     // plus λ* times the slack it must leave exceeds U − L, or when the rest cannot fit: every full solution
     // x costs at least L + Σ rc(x) + λ*·(B − bytes(x)). Items with the widest byte spread go first, so the
