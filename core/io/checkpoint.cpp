@@ -117,6 +117,7 @@ Checkpoint open_checkpoint(const FileProvider& files, const std::optional<std::s
       weight_map[it.key()] = shard;
       if (shard_set.insert(shard).second) ck.files.push_back(shard);
     }
+    if (weight_map.empty()) fail(index_name + ": weight_map lists no tensors");
     std::sort(ck.files.begin(), ck.files.end());
     for (const auto& f : ck.files)
       if (!files.exists(f)) fail(index_name + ": shard '" + f + "' listed in weight_map does not exist in " + ck.location);

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpus (small, generated: no model weights): tests/fuzz/corpus/<target>/."""
+import json, os, struct, sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+
+def st(tensors, pad=True):
+    hdr, off, data = {}, 0, b""
+    for name, dtype, shape, raw in tensors:
+        hdr[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(raw)]}
+        off += len(raw); data += raw
+    h = json.dumps(hdr, separators=(",", ":")).encode()
+    if pad:
+        h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+f32 = lambda vals: struct.pack("<%df" % len(vals), *vals)
+w = st([("model.layers.0.self_attn.q_proj.weight", "F32", [2, 32], f32([i / 64 - 0.5 for i in range(64)])),
+        ("model.layers.0.input_layernorm.weight", "BF16", [4], b"\x80\x3f" * 4)])
+seeds = {
+    "safetensors": {"ok": w, "empty": st([]), "trunc": w[:40], "meta": st([])},
+    "checkpoint": {"ok": json.dumps({"weight_map": {"model.layers.0.self_attn.q_proj.weight": "a.safetensors",
+                                                    "model.layers.0.input_layernorm.weight": "a.safetensors"}}).encode() + b"\0" + w,
+                   "missing": json.dumps({"weight_map": {"x": "b.safetensors"}}).encode() + b"\0" + w},
+    "mlx": {"plain": b'{"num_hidden_layers":1}\0' + w,
+            "q4": json.dumps({"quantization": {"group_size": 32, "bits": 4}}).encode() + b"\0" +
+                  st([("l.weight", "U32", [2, 4], b"\x11" * 32), ("l.scales", "F16", [2, 1], b"\x00\x3c" * 2),
+                      ("l.biases", "F16", [2, 1], b"\x00\x00" * 2)])},
+    "plan": {"plan": json.dumps({"format": "squint.plan", "version": 1, "model_fingerprint": "xxh64:0", "options": {},
+                                 "budget_bytes": 10, "totals": {"bytes": 8, "params": 4, "bpw_nominal": 16, "bpw_effective": 16},
+                                 "objective": 0, "bound": 0, "gap": 0, "solver": "exact",
+                                 "tensors": [{"name": "a", "bits": 4, "group_size": 64, "bytes": 8, "nrmse": 0.1,
+                                              "sqnr_db": 20, "prior": 1}]}).encode(),
+             "analysis": json.dumps({"format": "squint.analysis", "version": 1, "model": {"fingerprint": "xxh64:0"},
+                                     "configs": [{"bits": 4, "group_size": 64}],
+                                     "tensors": [{"name": "a", "shape": [4, 64], "dtype": "BF16", "params": 256, "bytes": 512,
+                                                  "measured": True, "keep": {"bytes": 512, "nrmse": 0},
+                                                  "configs": [{"bits": 4, "group_size": 64, "nrmse": 0.09, "sqnr_db": 20.9, "bytes": 144}]}]}).encode()},
+}
+for target, files in seeds.items():
+    d = os.path.join(out, target); os.makedirs(d, exist_ok=True)
+    for name, data in files.items():
+        open(os.path.join(d, name), "wb").write(data)
