@@ -4,6 +4,7 @@
 // Bytes are pulled through ByteSources that call self.squintReadSlice(file, offset, length) — in the
 // worker, FileReaderSync over Blob.slice — so only the slices being measured are ever in memory.
 #include <emscripten/bind.h>
+#include <emscripten/emscripten.h>
 #include <emscripten/val.h>
 
 #include <memory>
@@ -13,6 +14,7 @@
 #include "io/checkpoint.h"
 #include "plan/options.h"
 #include "plan/solver.h"
+#include "synth/synth.h"
 #include "util/error.h"
 
 using namespace squint;
@@ -197,6 +199,27 @@ std::string analyzeBytes(val names, val buffers) {
   }
 }
 
+// Benchmark entry: analysis of a synthetic checkpoint generated in memory (no I/O in the timing), seconds.
+double benchAnalyzeSynthetic(const std::string& preset, int layers, int vocab) {
+  SynthSpec s = synth_preset(preset);
+  s.layers = layers;
+  s.vocab = vocab;
+  auto specs = synth_tensors(s);
+  std::string prefix = build_safetensors_prefix(specs, {});
+  std::vector<uint8_t> bytes(prefix.begin(), prefix.end());
+  for (const auto& t : specs) {
+    const std::size_t off = bytes.size(), n = t.nbytes() / (dtype_bits(t.dtype) / 8);
+    bytes.resize(off + t.nbytes());
+    synth_fill(s, t, 0, n, bytes.data() + off);
+  }
+  MemoryProvider mp;
+  mp.add("model.safetensors", std::move(bytes));
+  Checkpoint ck = open_checkpoint(mp);
+  const double t0 = emscripten_get_now();
+  analyze_checkpoint(ck, AnalyzeOptions{});
+  return (emscripten_get_now() - t0) / 1000.0;
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(squint) {
@@ -211,4 +234,5 @@ EMSCRIPTEN_BINDINGS(squint) {
       .function("plan", &Session::plan)
       .function("curve", &Session::curve);
   emscripten::function("analyzeBytes", &analyzeBytes);
+  emscripten::function("benchAnalyzeSynthetic", &benchAnalyzeSynthetic);
 }
