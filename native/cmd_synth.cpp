@@ -21,6 +21,7 @@ struct SynthCli {
   std::string preset = "demo";
   int layers = -1;
   int vocab = -1;
+  int hidden = -1, intermediate = -1, heads = -1, kv_heads = -1;
   std::string dtype = "bfloat16";
   uint64_t seed = 42;
   std::string shard_size = "5GiB";
@@ -32,6 +33,12 @@ int run_synth(const SynthCli& o) {
   SynthSpec s = synth_preset(o.preset);
   if (o.layers > 0) s.layers = o.layers;
   if (o.vocab > 0) s.vocab = o.vocab;
+  if (o.hidden > 0) s.hidden = o.hidden;
+  if (o.intermediate > 0) s.intermediate = o.intermediate;
+  if (o.heads > 0) s.heads = o.heads;
+  if (o.kv_heads > 0) s.kv_heads = o.kv_heads;
+  if (s.hidden % s.heads != 0 || s.heads % s.kv_heads != 0)
+    fail("synth: hidden must be a multiple of heads, and heads a multiple of kv-heads");
   s.dtype = *parse_float_dtype_name(o.dtype);
   s.seed = o.seed;
   s.tied = s.tied || o.tied;
@@ -105,6 +112,10 @@ RegisterCommand reg("synth", 10, [](CLI::App& app) {
   app.add_option("--preset", o->preset, "demo | tiny | llama3-8b | moe")->capture_default_str();
   app.add_option("--layers", o->layers, "number of transformer layers (overrides the preset)");
   app.add_option("--vocab", o->vocab, "vocabulary size (overrides the preset; small = a model of mostly layers)");
+  app.add_option("--hidden", o->hidden, "hidden size (overrides the preset)");
+  app.add_option("--intermediate", o->intermediate, "MLP size (overrides the preset)");
+  app.add_option("--heads", o->heads, "attention heads (overrides the preset)");
+  app.add_option("--kv-heads", o->kv_heads, "key/value heads (overrides the preset)");
   app.add_option("--dtype", o->dtype, "bfloat16 | float16 | float32")
       ->check(CLI::IsMember({"bfloat16", "float16", "float32"}))
       ->capture_default_str();
