@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 
+#include "analysis/analysis_json.h"
 #include "plan/curve_fit.h"
 #include "plan/priors.h"
 #include "plan/solver.h"
@@ -290,4 +291,11 @@ TEST_CASE("curve fit: one point fixes b = 0.055; several points fit by least squ
   CurveFit two = fit_curve({{0, 8.0, 0.0}, {0, 9.0, std::exp(1.0) - 1.0}});
   CHECK(two.a == Approx(8.0));
   CHECK(two.b == Approx(1.0));
+}
+
+TEST_CASE("plan and analysis readers reject wrongly typed fields with squint::Error (fuzz regression)", "[plan]") {
+  CHECK_THROWS_AS(parse_plan(R"({"format": 1})", "p.json"), Error);
+  CHECK_THROWS_AS(parse_plan(R"({"format": "squint.plan", "version": "x"})", "p.json"), Error);
+  CHECK_THROWS_AS(parse_analysis(R"({"format": [1]})", "a.json"), Error);
+  CHECK_THROWS_AS(parse_analysis(R"({"format": "squint.analysis", "version": 1, "model": {"fingerprint": 3}})", "a.json"), Error);
 }

@@ -78,7 +78,7 @@ T need(const json& j, const char* key, const std::string& ctx) {
 
 Analysis analysis_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) fail(source + ": not a JSON object");
-  if (j.value("format", std::string()) != kAnalysisFormat)
+  if (!j.contains("format") || j["format"] != kAnalysisFormat)
     fail(source + ": not a squint analysis (format is not '" + std::string(kAnalysisFormat) + "')");
   int ver = need<int>(j, "version", source);
   if (ver != kAnalysisVersion) fail(source + ": analysis version " + std::to_string(ver) + " is not supported");

@@ -57,9 +57,9 @@ json plan_to_json(const Plan& p) {
 }
 
 Plan plan_from_json(const json& j, const std::string& source) {
-  if (!j.is_object() || j.value("format", std::string()) != kPlanFormat)
-    fail(source + ": not a squint plan (format is not '" + std::string(kPlanFormat) + "')");
   try {
+    if (!j.is_object() || !j.contains("format") || j["format"] != kPlanFormat)
+      fail(source + ": not a squint plan (format is not '" + std::string(kPlanFormat) + "')");
     Plan p;
     if (j.at("version").get<int>() != kPlanVersion) fail(source + ": plan version is not supported");
     p.fingerprint = j.at("model_fingerprint").get<std::string>();

@@ -24,6 +24,8 @@ for t in safetensors checkpoint plan mlx; do
   $CXX $FLAGS "tests/fuzz/fuzz_$t.cpp" "${objs[@]}" -o "$OUT/fuzz_$t"
   mkdir -p "$OUT/corpus/$t"
   cp -n "$OUT/seeds/$t/"* "$OUT/corpus/$t/" 2>/dev/null || true
+  # Inputs that once crashed a target (kept as regressions) are part of every run's corpus.
+  cp -n tests/fuzz/regressions/$t/* "$OUT/corpus/$t/" 2>/dev/null || true
   echo "== fuzz_$t for ${SECS}s"
   if ! "$OUT/fuzz_$t" -max_total_time="$SECS" -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
        -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus/$t" 2>"$OUT/fuzz_$t.log"; then
