@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/hf_tokenizer.h"
 #include "file_source.h"
 #include "util/error.h"
 
@@ -37,9 +38,11 @@ class SpTokenizer : public Tokenizer {
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path) { return std::make_unique<SpTokenizer>(path); }
 
 std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& dir) {
-  const std::string sp = dir + "/tokenizer.model";
-  if (!path_exists(sp))
-    fail(dir + ": no tokenizer.model (SentencePiece); tokenizer.json models are not supported by this build");
+  const std::string sp = dir + "/tokenizer.model", hf = dir + "/tokenizer.json", cfg = dir + "/tokenizer_config.json";
+  if (!path_exists(sp)) {
+    if (!path_exists(hf)) fail(dir + ": no tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face)");
+    return HfBpeTokenizer::from_json(read_text_file(hf), path_exists(cfg) ? read_text_file(cfg) : std::string(), hf);
+  }
   auto t = load_sentencepiece(sp);
   if (path_exists(dir + "/tokenizer_config.json")) {
     auto j = nlohmann::json::parse(read_text_file(dir + "/tokenizer_config.json"), nullptr, false);

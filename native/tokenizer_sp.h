@@ -9,7 +9,8 @@
 namespace squint {
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path);
-// The tokenizer of the model folder `dir` (tokenizer.model); throws squint::Error when there is none.
+// The tokenizer of the model folder `dir`: tokenizer.model (SentencePiece) if present, else tokenizer.json
+// (Hugging Face BPE); throws squint::Error when there is neither.
 std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& dir);
 
 }  // namespace squint

@@ -1,0 +1,60 @@
+// tokenizer.json BPE against vectors worked out by hand from the format's rules.
+#include <catch2/catch.hpp>
+
+#include "eval/hf_tokenizer.h"
+
+using namespace squint;
+
+namespace {
+// Byte-level (GPT-2 style): space is byte 0x20 -> U+0120 "Ġ", newline 0x0A -> U+010A "Ċ".
+const char* kByteLevel = R"({
+  "added_tokens": [{"id": 100, "content": "<|begin_of_text|>", "special": true}],
+  "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false},
+  "decoder": {"type": "ByteLevel"},
+  "model": {"type": "BPE",
+    "vocab": {"h": 0, "e": 1, "l": 2, "o": 3, "Ġ": 4, "w": 5, "r": 6, "d": 7, "he": 8, "ll": 9, "llo": 10,
+              "hello": 11, "Ġw": 12, "Ġwo": 13, "Ċ": 14, "!": 15, "1": 16, "2": 17, "12": 18, "Ġ1": 19},
+    "merges": ["h e", "l l", "ll o", "he llo", "Ġ w", "Ġw o", "1 2"]}
+})";
+// SentencePiece-style BPE with byte fallback (Llama 2 style): spaces are "▁", a leading "▁" is added.
+const char* kSpBpe = R"({
+  "added_tokens": [{"id": 1, "content": "<s>", "special": true}],
+  "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}, {"type": "Replace"}]},
+  "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}]},
+  "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+    "vocab": {"<unk>": 0, "<s>": 1, "▁": 2, "h": 3, "i": 4, "▁h": 5, "▁hi": 6, "<0x21>": 7, "<0xC3>": 8, "<0xA9>": 9},
+    "merges": [["▁", "h"], ["▁h", "i"]]}
+})";
+}  // namespace
+
+TEST_CASE("byte-level BPE: byte map, pre-tokenizer split, merges by rank, specials", "[tokenizer]") {
+  CHECK(byte_to_unicode(' ') == "\xC4\xA0");   // U+0120
+  CHECK(byte_to_unicode('\n') == "\xC4\x8A");  // U+010A
+  CHECK(byte_to_unicode('A') == "A");
+  auto t = HfBpeTokenizer::from_json(kByteLevel, R"({"bos_token": "<|begin_of_text|>", "add_bos_token": true})", "t.json");
+  CHECK(t->byte_level());
+  // "hello world" -> pieces "hello", " world"; "hello": h e l l o -> (l l) -> (ll o) -> (h e) -> (he llo) = 11;
+  // " world" -> Ġ w o r l d -> (Ġ w) -> (Ġw o): Ġwo r l d = 13 6 2 7.
+  CHECK(t->encode("hello world") == std::vector<int>{11, 13, 6, 2, 7});
+  // "a\nb"-like: "hello\nw!" -> "hello", "\n", "w", "!" (the newline is its own whitespace piece).
+  CHECK(t->encode("hello\nw!") == std::vector<int>{11, 14, 5, 15});
+  // Digits group as one piece with an optional leading space: " 12" -> Ġ 1 2 -> (1 2) -> Ġ 12; "Ġ12" is not
+  // in the vocab as one token, so Ġ and 12 remain: 4 18.
+  CHECK(t->encode("hello 12") == std::vector<int>{11, 4, 18});
+  CHECK(t->encode("<|begin_of_text|>hello") == std::vector<int>{100, 11});
+  CHECK(t->bos_id() == 100);
+  CHECK(t->add_bos);
+  CHECK(t->decode({11, 13, 6, 2, 7}) == "hello world");
+}
+
+TEST_CASE("SentencePiece-style BPE: leading ▁, merges, byte fallback", "[tokenizer]") {
+  auto t = HfBpeTokenizer::from_json(kSpBpe, R"({"bos_token": "<s>", "add_bos_token": true})", "t.json");
+  CHECK_FALSE(t->byte_level());
+  // "hi!" -> "▁hi!" -> ▁ h i ! -> (▁ h) -> (▁h i) -> ▁hi, "!" is not in the vocab -> <0x21> = 7.
+  CHECK(t->encode("hi!") == std::vector<int>{6, 7});
+  // "é" is U+00E9 = bytes C3 A9 -> <0xC3> <0xA9>; the leading "▁" alone is token 2.
+  CHECK(t->encode("é") == std::vector<int>{2, 8, 9});
+  CHECK(t->bos_id() == 1);
+  CHECK(t->decode({6, 7}) == "hi!");
+  CHECK(t->decode({2, 8, 9}) == "é");
+}
