@@ -96,6 +96,23 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
 
 Analysis analyze_checkpoint(Checkpoint& ck, const AnalyzeOptions& opt);
 
+// How a tensor is cut into chunks: ~64K elements, never straddling two experts of a 3-D stack, fixed by
+// the shape alone. The analysis and the gate both sum errors chunk by chunk in this order, which is why
+// the gate's SQNR equals the plan's to the last digit.
+struct ChunkPlan {
+  uint64_t cols = 0, rows_per_expert = 0, experts = 0, rows_per_chunk = 0, chunks_per_expert = 0;
+  std::size_t chunks() const { return static_cast<std::size_t>(experts * chunks_per_expert); }
+  // Rows [r0, r1) of chunk ci.
+  void rows(std::size_t ci, uint64_t* r0, uint64_t* r1) const;
+};
+ChunkPlan plan_chunks(const std::vector<int64_t>& shape);
+
+// NRMSE/SQNR from per-chunk (Σ ref², Σ err²) sums in chunk order; expert stacks: mean NRMSE, min SQNR.
+struct ErrorSummary {
+  double nrmse = 0, sqnr_db = 0;
+};
+ErrorSummary summarize_chunks(const std::vector<std::pair<double, double>>& sums, const ChunkPlan& plan);
+
 // Rounds a measured value so that native and wasm builds (different libm) agree to the byte.
 double canonical_nrmse(double x);
 double canonical_db(double x);

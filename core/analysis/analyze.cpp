@@ -16,6 +16,53 @@ constexpr uint64_t kChunkElems = 1 << 16;
 
 DType output_dtype_for(DType src, DType f32_out_dtype) { return src == DType::F32 ? f32_out_dtype : src; }
 
+ChunkPlan plan_chunks(const std::vector<int64_t>& shape) {
+  ChunkPlan c;
+  uint64_t numel = 1;
+  for (auto d : shape) numel *= static_cast<uint64_t>(d);
+  c.cols = shape.empty() ? 1 : static_cast<uint64_t>(shape.back());
+  const uint64_t rows = c.cols ? numel / c.cols : 0;
+  c.rows_per_expert = shape.size() >= 3 ? static_cast<uint64_t>(shape[shape.size() - 2]) : rows;
+  c.experts = c.rows_per_expert ? rows / c.rows_per_expert : 0;
+  c.rows_per_chunk =
+      std::max<uint64_t>(1, std::min<uint64_t>(c.rows_per_expert, kChunkElems / std::max<uint64_t>(c.cols, 1)));
+  c.chunks_per_expert = c.rows_per_expert ? (c.rows_per_expert + c.rows_per_chunk - 1) / c.rows_per_chunk : 0;
+  return c;
+}
+
+void ChunkPlan::rows(std::size_t ci, uint64_t* r0, uint64_t* r1) const {
+  const uint64_t e = ci / chunks_per_expert, k = ci % chunks_per_expert;
+  *r0 = e * rows_per_expert + k * rows_per_chunk;
+  *r1 = std::min<uint64_t>(*r0 + rows_per_chunk, (e + 1) * rows_per_expert);
+}
+
+ErrorSummary summarize_chunks(const std::vector<std::pair<double, double>>& sums, const ChunkPlan& plan) {
+  ErrorSummary r;
+  if (plan.experts <= 1) {
+    double s = 0, e = 0;
+    for (const auto& [si, ei] : sums) {
+      s += si;
+      e += ei;
+    }
+    r.nrmse = s > 0 ? canonical_nrmse(std::sqrt(e / s)) : 0.0;
+    r.sqnr_db = sqnr_db_from(s, e);
+    return r;
+  }
+  double sum_nrmse = 0, min_db = kMaxSqnrDb;
+  for (uint64_t x = 0; x < plan.experts; ++x) {
+    double s = 0, e = 0;
+    for (uint64_t k = 0; k < plan.chunks_per_expert; ++k) {
+      s += sums[x * plan.chunks_per_expert + k].first;
+      e += sums[x * plan.chunks_per_expert + k].second;
+    }
+    sum_nrmse += s > 0 ? std::sqrt(e / s) : 0.0;
+    min_db = std::min(min_db, sqnr_db_from(s, e));
+  }
+  r.nrmse = canonical_nrmse(sum_nrmse / static_cast<double>(plan.experts));
+  r.sqnr_db = min_db;
+  return r;
+}
+
 double canonical_nrmse(double x) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.10g", x);
@@ -69,13 +116,8 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
   const bool cast = ta.out_dtype != t.dtype;
   if (!ta.reason.empty() && !cast) return ta;
 
-  // Chunks never straddle two experts of a 3-D stack, so per-expert sums fall out of the chunk sums.
-  const uint64_t rows = t.rows();
-  const uint64_t rows_per_expert = t.shape.size() >= 3 ? static_cast<uint64_t>(t.shape[t.shape.size() - 2]) : rows;
-  const uint64_t experts = rows_per_expert ? rows / rows_per_expert : 0;
-  const uint64_t rpc = std::max<uint64_t>(1, std::min<uint64_t>(rows_per_expert, kChunkElems / std::max<uint64_t>(cols, 1)));
-  const uint64_t chunks_per_expert = rows_per_expert ? (rows_per_expert + rpc - 1) / rpc : 0;
-  const std::size_t nchunks = static_cast<std::size_t>(experts * chunks_per_expert);
+  const ChunkPlan plan = plan_chunks(t.shape);
+  const std::size_t nchunks = plan.chunks();
   const std::size_t nv = valid.size();
   const std::size_t esize = dtype_bits(t.dtype) / 8;
 
@@ -86,9 +128,8 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
   };
   std::vector<ChunkOut> outs(nchunks);
   auto body = [&](std::size_t ci) {
-    const uint64_t e = ci / chunks_per_expert, k = ci % chunks_per_expert;
-    const uint64_t r0 = e * rows_per_expert + k * rpc;
-    const uint64_t r1 = std::min<uint64_t>(r0 + rpc, (e + 1) * rows_per_expert);
+    uint64_t r0, r1;
+    plan.rows(ci, &r0, &r1);
     const uint64_t n = (r1 - r0) * cols;
     std::vector<uint8_t> raw(n * esize);
     ck.sources.at(t.file)->read(t.offset + r0 * cols * esize, raw.size(), raw.data());
@@ -139,25 +180,11 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
     ConfigResult r;
     r.config = valid[vi];
     r.bytes = quantized_bytes(ta.params, valid[vi], ta.out_dtype);
-    if (experts <= 1) {
-      double err = 0;
-      for (const auto& o : outs) err += o.err[vi];
-      r.nrmse = signal > 0 ? canonical_nrmse(std::sqrt(err / signal)) : 0.0;
-      r.sqnr_db = sqnr_db_from(signal, err);
-    } else {
-      double sum_nrmse = 0, min_db = kMaxSqnrDb;
-      for (uint64_t e = 0; e < experts; ++e) {
-        double se = 0, ee = 0;
-        for (uint64_t k = 0; k < chunks_per_expert; ++k) {
-          se += outs[e * chunks_per_expert + k].signal;
-          ee += outs[e * chunks_per_expert + k].err[vi];
-        }
-        sum_nrmse += se > 0 ? std::sqrt(ee / se) : 0.0;
-        min_db = std::min(min_db, sqnr_db_from(se, ee));
-      }
-      r.nrmse = canonical_nrmse(sum_nrmse / static_cast<double>(experts));
-      r.sqnr_db = min_db;
-    }
+    std::vector<std::pair<double, double>> sums;
+    for (const auto& o : outs) sums.emplace_back(o.signal, o.err[vi]);
+    const ErrorSummary es = summarize_chunks(sums, plan);
+    r.nrmse = es.nrmse;
+    r.sqnr_db = es.sqnr_db;
     ta.results.push_back(r);
   }
   ta.measured = true;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "quant/affine.h"
+#include "util/rng.h"
 
 namespace squint {
 
@@ -13,22 +14,6 @@ namespace {
 
 using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using CMat = Eigen::MatrixXf;
-
-// Seeded N(0,1) without std:: distributions (their output differs between standard libraries).
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-  float normal() {
-    double u1 = uniform(), u2 = uniform();
-    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
-  }
-};
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -43,9 +28,9 @@ nlohmann::json spectral(const Eigen::Map<const Mat>& W, const FeatureOptions& op
   const int64_t m = W.rows(), n = W.cols();
   const int k = static_cast<int>(std::min<int64_t>({opt.max_rank, m, n}));
   const int l = static_cast<int>(std::min<int64_t>(k + 10, std::min(m, n)));
-  Rng rng{opt.seed};
+  SplitMix64 rng{opt.seed};
   CMat omega(n, l);
-  for (int64_t i = 0; i < omega.size(); ++i) omega.data()[i] = rng.normal();
+  for (int64_t i = 0; i < omega.size(); ++i) omega.data()[i] = static_cast<float>(rng.normal());
   // Range finder with power iterations (Halko et al.), re-orthonormalised each step for stability.
   CMat Y = W * omega;
   Eigen::HouseholderQR<CMat> qr(Y);
@@ -150,10 +135,10 @@ nlohmann::json compute_features(const float* w, uint64_t rows, uint64_t cols, co
     quantize_rows(w, rows, cols, c, sdt, packed.data(), s.data(), b.data());
     dequantize_rows(packed.data(), s.data(), b.data(), rows, cols, c, what.data());
     Eigen::Map<const Mat> WH(what.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
-    Rng rng{opt.seed ^ 0x5eedull};
+    SplitMix64 rng{opt.seed ^ 0x5eedull};
     CMat X(cols, opt.probes);
     for (uint64_t i = 0; i < cols; ++i)
-      for (int p = 0; p < opt.probes; ++p) X(i, p) = rng.normal() * (gamma ? gamma[i] : 1.0f);
+      for (int p = 0; p < opt.probes; ++p) X(i, p) = static_cast<float>(rng.normal()) * (gamma ? gamma[i] : 1.0f);
     CMat WX = W * X;
     CMat DX = (W - WH) * X;
     double num = DX.squaredNorm(), den = WX.squaredNorm();

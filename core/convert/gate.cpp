@@ -13,10 +13,6 @@ namespace squint {
 using nlohmann::json;
 
 namespace {
-// Must equal kChunkElems in analysis/analyze.cpp: the analysis sums errors per chunk of this many
-// elements, and the gate sums in the same chunks to reproduce its SQNR exactly.
-constexpr uint64_t kAnalysisChunkElems = 1 << 16;
-
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string o = "[";
   for (std::size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
@@ -82,18 +78,15 @@ GateReport gate_models(Checkpoint& original, MlxModel& q, double floor_db, const
       fail(oloc + ": tensor '" + t.name + "' has dtype " + dtype_name(t.dtype) + " but is quantized in " + qloc);
 
     const QConfig c = *lt->quant;
-    const uint64_t cols = t.cols(), rows = t.rows();
-    const uint64_t rpe = t.shape.size() >= 3 ? static_cast<uint64_t>(t.shape[t.shape.size() - 2]) : rows;
-    const uint64_t experts = rpe ? rows / rpe : 0;
-    const uint64_t rpc = std::max<uint64_t>(1, std::min<uint64_t>(rpe, kAnalysisChunkElems / std::max<uint64_t>(cols, 1)));
-    const uint64_t cpe = rpe ? (rpe + rpc - 1) / rpc : 0;
-    const std::size_t nchunks = static_cast<std::size_t>(experts * cpe);
+    const uint64_t cols = t.cols();
+    const ChunkPlan plan = plan_chunks(t.shape);
+    const std::size_t nchunks = plan.chunks();
     std::vector<std::pair<double, double>> outs(nchunks);
     std::vector<char> finite(nchunks, 1);
     const std::size_t es = dtype_bits(t.dtype) / 8;
     pf(nchunks, [&](std::size_t ci) {
-      const uint64_t e = ci / cpe, k = ci % cpe;
-      const uint64_t r0 = e * rpe + k * rpc, r1 = std::min<uint64_t>(r0 + rpc, (e + 1) * rpe);
+      uint64_t r0, r1;
+      plan.rows(ci, &r0, &r1);
       const uint64_t n = (r1 - r0) * cols;
       std::vector<uint8_t> raw(n * es);
       std::vector<float> ref(n), deq(n);
@@ -113,28 +106,9 @@ GateReport gate_models(Checkpoint& original, MlxModel& q, double floor_db, const
     g.name = t.name;
     g.config = c;
     g.params = t.numel();
-    if (experts <= 1) {
-      double s = 0, e = 0;
-      for (const auto& o : outs) {
-        s += o.first;
-        e += o.second;
-      }
-      g.nrmse = s > 0 ? canonical_nrmse(std::sqrt(e / s)) : 0.0;
-      g.sqnr_db = sqnr_db_from(s, e);
-    } else {
-      double sum_nrmse = 0, min_db = kMaxSqnrDb;
-      for (uint64_t x = 0; x < experts; ++x) {
-        double s = 0, e = 0;
-        for (uint64_t k = 0; k < cpe; ++k) {
-          s += outs[x * cpe + k].first;
-          e += outs[x * cpe + k].second;
-        }
-        sum_nrmse += s > 0 ? std::sqrt(e / s) : 0.0;
-        min_db = std::min(min_db, sqnr_db_from(s, e));
-      }
-      g.nrmse = canonical_nrmse(sum_nrmse / static_cast<double>(experts));
-      g.sqnr_db = min_db;
-    }
+    const ErrorSummary sum = summarize_chunks(outs, plan);
+    g.nrmse = sum.nrmse;
+    g.sqnr_db = sum.sqnr_db;
     g.below = g.sqnr_db < floor_db;
     r.below += g.below;
     r.min_db = std::min(r.min_db, g.sqnr_db);

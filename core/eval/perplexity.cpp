@@ -4,21 +4,11 @@
 #include <cmath>
 
 #include "util/error.h"
+#include "util/rng.h"
 
 namespace squint {
 
 namespace {
-struct SplitMix {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-};
-
 double median_of(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -48,7 +38,7 @@ std::vector<std::size_t> sample_windows(std::size_t count, int k, uint64_t seed)
   std::vector<std::size_t> idx(count);
   for (std::size_t i = 0; i < count; ++i) idx[i] = i;
   if (k <= 0 || static_cast<std::size_t>(k) >= count) return idx;
-  SplitMix r{seed};
+  SplitMix64 r{seed};
   for (std::size_t i = count - 1; i > 0; --i) std::swap(idx[i], idx[r.next() % (i + 1)]);
   idx.resize(static_cast<std::size_t>(k));
   std::sort(idx.begin(), idx.end());
@@ -127,7 +117,7 @@ void add_matched_noise(float* w, std::size_t n, double sqnr_db, uint64_t seed, c
   const double sigma = std::sqrt(ss * std::pow(10.0, -sqnr_db / 10.0) / static_cast<double>(n));
   uint64_t h = 1469598103934665603ull;
   for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ull;
-  SplitMix r{seed ^ h};
+  SplitMix64 r{seed ^ h};
   for (std::size_t i = 0; i < n; i += 2) {
     const double u1 = r.uniform(), u2 = r.uniform();
     const double rad = std::sqrt(-2.0 * std::log(u1));
