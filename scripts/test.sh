@@ -8,7 +8,8 @@ JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 ctest --test-dir build --output-on-failure -j"$JOBS"
-for extra in scripts/test-sanitize.sh tests/fuzz/run.sh web/test.sh; do
-  if [ -f "$extra" ]; then echo "== $extra"; bash "$extra"; fi
+for stage in scripts/test-sanitize.sh tests/fuzz/run.sh web/test.sh; do
+  echo "== $stage"
+  bash "$stage"
 done
 
