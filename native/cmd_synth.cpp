@@ -5,6 +5,7 @@
 
 #include "atomic_output.h"
 #include "command.h"
+#include "io/shards.h"
 #include "parallel.h"
 #include "progress.h"
 #include "safetensors_writer.h"
@@ -46,17 +47,17 @@ int run_synth(const SynthCli& o) {
   if (!shard || *shard == 0) fail("--shard-size: cannot read '" + o.shard_size + "' as a size (e.g. 5GiB, 900MB)");
 
   auto tensors = synth_tensors(s);
-  std::vector<std::vector<TensorSpec>> shards(1);
-  uint64_t cur = 0, total = 0, params = 0;
+  std::vector<uint64_t> sizes;
+  uint64_t total = 0, params = 0;
   for (const auto& t : tensors) {
-    if (cur > 0 && cur + t.nbytes() > *shard) {
-      shards.emplace_back();
-      cur = 0;
-    }
-    shards.back().push_back(t);
-    cur += t.nbytes();
+    sizes.push_back(t.nbytes());
     total += t.nbytes();
     params += t.nbytes() * 8 / dtype_bits(t.dtype);
+  }
+  std::vector<std::vector<TensorSpec>> shards;
+  for (const auto& idx : split_shards(sizes, *shard)) {
+    shards.emplace_back();
+    for (std::size_t i : idx) shards.back().push_back(tensors[i]);
   }
 
   AtomicDir dir(o.out, o.force);

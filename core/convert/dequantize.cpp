@@ -1,5 +1,7 @@
 #include "convert/dequantize.h"
 
+#include "io/shards.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -31,18 +33,12 @@ DequantLayout plan_dequantize(const MlxModel& m, std::optional<DType> dtype, uin
       L.tensors.push_back({lt.name, out, lt.shape, &lt, 0, rows});
     }
   }
-  uint64_t cur = 0;
-  L.shards.emplace_back();
-  for (std::size_t i = 0; i < L.tensors.size(); ++i) {
-    const uint64_t b = L.tensors[i].nbytes();
-    if (cur > 0 && cur + b > max_shard_bytes) {
-      L.shards.emplace_back();
-      cur = 0;
-    }
-    L.shards.back().push_back(i);
-    cur += b;
-    L.total_bytes += b;
+  std::vector<uint64_t> sizes;
+  for (const auto& t : L.tensors) {
+    sizes.push_back(t.nbytes());
+    L.total_bytes += t.nbytes();
   }
+  L.shards = split_shards(sizes, max_shard_bytes);
   json wm = json::object();
   const std::size_t n = L.shards.size();
   for (std::size_t s = 0; s < n; ++s) {

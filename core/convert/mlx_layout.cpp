@@ -1,5 +1,7 @@
 #include "convert/mlx_layout.h"
 
+#include "io/shards.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -195,17 +197,11 @@ ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t m
   }
 
   // Shards: a new one starts before a unit that would push the current one past the limit.
-  uint64_t cur = 0;
-  L.shards.emplace_back();
+  std::vector<uint64_t> sizes;
+  for (const auto& u : L.units) sizes.push_back(u.out_bytes());
+  L.shards = split_shards(sizes, max_shard_bytes);
   for (std::size_t i = 0; i < L.units.size(); ++i) {
-    const uint64_t b = L.units[i].out_bytes();
-    if (cur > 0 && cur + b > max_shard_bytes) {
-      L.shards.emplace_back();
-      cur = 0;
-    }
-    L.shards.back().push_back(i);
-    cur += b;
-    L.total_bytes += b;
+    L.total_bytes += sizes[i];
     L.total_params += L.units[i].params;
     if (L.units[i].kind == UnitKind::Quantize) ++L.quantized_modules;
   }
