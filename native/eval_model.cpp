@@ -3,11 +3,13 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <mutex>
 
 #include "eval/perplexity.h"
 #include "file_source.h"
 #include "model_input.h"
 #include "plan/plan.h"
+#include "tokenizer_sp.h"
 #include "util/error.h"
 
 namespace squint {
@@ -52,14 +54,37 @@ std::map<std::string, double> noise_targets(const NoiseSpec& n, MlxModel& origin
 }
 }  // namespace
 
+LlamaConfig load_llama_config(const std::string& path) {
+  const std::string dir = model_dir(path);
+  if (!path_exists(dir + "/config.json")) fail(dir + ": no config.json");
+  auto cfgj = nlohmann::json::parse(read_text_file(dir + "/config.json"), nullptr, false);
+  if (cfgj.is_discarded()) fail(dir + "/config.json: not valid JSON");
+  return llama_config_from_json(cfgj);
+}
+
+EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,
+                              uint64_t seed) {
+  if (seq_len < 2) fail("--seq-len must be at least 2");
+  auto tok = load_model_tokenizer(tokenizer_dir);
+  const std::string text = prepare_eval_text(read_text_file(text_file));
+  std::vector<int> ids = tok->encode(text);
+  if (tok->add_bos) ids.insert(ids.begin(), tok->bos_id());
+  return make_windows(std::move(ids), seq_len, samples, seed, text_file);
+}
+
+std::function<void(std::size_t, std::size_t)> window_progress(Progress& p) {
+  auto mu = std::make_shared<std::mutex>();
+  return [&p, mu](std::size_t done, std::size_t total) {
+    std::lock_guard<std::mutex> lock(*mu);
+    p.update(done, total, 0);
+  };
+}
+
 std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise) {
   const std::string dir = model_dir(path);
   DirProvider dp(dir);
   MlxModel m = open_mlx_model(dp);
-  if (!path_exists(dir + "/config.json")) fail(dir + ": no config.json");
-  auto cfgj = nlohmann::json::parse(read_text_file(dir + "/config.json"), nullptr, false);
-  if (cfgj.is_discarded()) fail(dir + "/config.json: not valid JSON");
-  LlamaConfig cfg = llama_config_from_json(cfgj);
+  LlamaConfig cfg = load_llama_config(path);
   WeightSource base = weights_from(m);
   if (!noise) return std::make_unique<LlamaModel>(cfg, base);
   auto targets = noise_targets(*noise, m);

@@ -3,7 +3,9 @@
 #include <memory>
 #include <string>
 
+#include "eval/evaluate.h"
 #include "eval/llama.h"
+#include "progress.h"
 
 namespace squint {
 
@@ -15,5 +17,14 @@ struct NoiseSpec {
 // The folder that holds the model's files (MODEL may be a .safetensors file inside it).
 std::string model_dir(const std::string& path);
 std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise = nullptr);
+// The model's config.json as a LlamaConfig (for models built from an in-memory WeightSource).
+LlamaConfig load_llama_config(const std::string& path);
+
+// The evaluation windows of a text file with the tokenizer of `tokenizer_dir` (method.md §6).
+EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,
+                              uint64_t seed);
+
+// A (done, total) callback for core's evaluate() that draws `p` safely from several threads.
+std::function<void(std::size_t, std::size_t)> window_progress(Progress& p);
 
 }  // namespace squint

@@ -1,0 +1,53 @@
+#include "convert/quantized_weights.h"
+
+#include <map>
+
+#include "convert/mlx_layout.h"
+#include "util/error.h"
+
+namespace squint {
+
+WeightSource quantized_weights(Checkpoint& ck, const Plan& plan, const ParallelFor& pf) {
+  (void)plan_conversion(ck, plan);  // the checks `quantize` makes, with its messages
+  std::map<std::string, QConfig> quant;
+  for (const auto& t : plan.tensors)
+    if (!t.keep()) quant[t.name] = {t.bits, t.group_size};
+  const DType f32_out = plan.f32_out_dtype;
+  return [&ck, quant, f32_out, pf](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
+    const TensorInfo* t = ck.find(name);
+    if (!t) return false;
+    *shape = t->shape;
+    const uint64_t n = t->numel();
+    data->resize(n);
+    std::vector<uint8_t> scratch;
+    if (!read_tensor_f32(ck, *t, data->data(), scratch)) fail(ck.location + ": weight '" + name + "' contains NaN or Inf");
+    const DType out = output_dtype_for(t->dtype, f32_out);
+    auto it = quant.find(name);
+    if (it == quant.end()) {
+      if (out != t->dtype) {  // kept, cast as the writer casts: through the stored bytes
+        std::vector<uint8_t> b(n * (dtype_bits(out) / 8));
+        from_f32(out, data->data(), n, b.data());
+        to_f32(out, b.data(), n, data->data());
+      }
+      return true;
+    }
+    const QConfig c = it->second;
+    const uint64_t cols = t->cols(), rows = t->rows(), gpr = cols / static_cast<uint64_t>(c.group);
+    if (out != t->dtype)  // F32 written as F16/BF16: the writer quantizes the rounded weight
+      for (auto& x : *data) x = round_to_dtype(x, out);
+    // Rows are independent, so chunking (fixed by the shape) does not change a bit.
+    const uint64_t rpc = std::max<uint64_t>(1, (1u << 16) / std::max<uint64_t>(cols, 1));
+    const std::size_t chunks = static_cast<std::size_t>((rows + rpc - 1) / rpc);
+    float* w = data->data();
+    pf(chunks, [&](std::size_t ci) {
+      const uint64_t r0 = ci * rpc, nr = std::min(rows, r0 + rpc) - r0;
+      std::vector<uint8_t> packed(nr * cols * static_cast<uint64_t>(c.bits) / 8);
+      std::vector<float> sc(nr * gpr), bi(nr * gpr);
+      quantize_rows(w + r0 * cols, nr, cols, c, out, packed.data(), sc.data(), bi.data());
+      dequantize_rows(packed.data(), sc.data(), bi.data(), nr, cols, c, w + r0 * cols);
+    });
+    return true;
+  };
+}
+
+}  // namespace squint

@@ -1,0 +1,17 @@
+#pragma once
+// A plan applied in memory: the weights `squint quantize` would write, as `eval` would read them back
+// (quantized tensors dequantized from codes and scales/biases rounded to the output dtype; kept F32
+// tensors cast to the output dtype), without writing a file. The quality lab evaluates many plans this
+// way; a test holds it bit-identical to the written MLX model.
+#include "eval/llama.h"
+#include "io/checkpoint.h"
+#include "plan/plan.h"
+#include "util/parallel.h"
+
+namespace squint {
+
+// Validates the plan against the checkpoint first (as quantize does: fingerprint, names, valid configs).
+// The returned source reads from `ck` and keeps a copy of the plan; `ck` must outlive it.
+WeightSource quantized_weights(Checkpoint& ck, const Plan& plan, const ParallelFor& pf = serial());
+
+}  // namespace squint
