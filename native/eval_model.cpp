@@ -67,8 +67,7 @@ EvalWindows load_eval_windows(const std::string& text_file, const std::string& t
   if (seq_len < 2) fail("--seq-len must be at least 2");
   auto tok = load_model_tokenizer(tokenizer_dir);
   const std::string text = prepare_eval_text(read_text_file(text_file));
-  std::vector<int> ids = tok->encode(text);
-  if (tok->add_bos) ids.insert(ids.begin(), tok->bos_id());
+  std::vector<int> ids = tok->encode_special(text);  // the same ids as `squint tokenize`
   return make_windows(std::move(ids), seq_len, samples, seed, text_file);
 }
 

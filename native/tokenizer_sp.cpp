@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/hf_tokenizer.h"
 #include "file_source.h"
+#include "text/hf_tokenizer.h"
 #include "util/error.h"
 
 namespace squint {
@@ -28,26 +28,43 @@ class SpTokenizer : public Tokenizer {
     sp_.Decode(ids, &out);
     return out;
   }
+  std::string token_text(int id) const override {
+    return id >= 0 && id < sp_.GetPieceSize() ? sp_.IdToPiece(id) : std::string();
+  }
   int bos_id() const override { return sp_.bos_id(); }
 
  private:
   sentencepiece::SentencePieceProcessor sp_;
 };
+
+std::string dir_of(const std::string& file) {
+  const auto p = file.find_last_of('/');
+  return p == std::string::npos ? "." : file.substr(0, p);
+}
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path) { return std::make_unique<SpTokenizer>(path); }
 
-std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& dir) {
-  const std::string sp = dir + "/tokenizer.model", hf = dir + "/tokenizer.json", cfg = dir + "/tokenizer_config.json";
-  if (!path_exists(sp)) {
-    if (!path_exists(hf)) fail(dir + ": no tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face)");
-    return HfBpeTokenizer::from_json(read_text_file(hf), path_exists(cfg) ? read_text_file(cfg) : std::string(), hf);
+std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& path) {
+  std::string dir = path, sp = path + "/tokenizer.model", hf = path + "/tokenizer.json";
+  if (!is_directory(path)) {
+    if (!path_exists(path)) fail(path + ": no such file or folder");
+    dir = dir_of(path);
+    const bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+    (json ? hf : sp) = path;
+    (json ? sp : hf) = "";
+  } else if (!path_exists(sp)) {
+    sp.clear();
+  }
+  const std::string cfg_path = dir + "/tokenizer_config.json";
+  const std::string cfg = path_exists(cfg_path) ? read_text_file(cfg_path) : std::string();
+  if (sp.empty()) {
+    if (!path_exists(hf)) fail(path + ": no tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face)");
+    return text::HfTokenizer::from_json(read_text_file(hf), cfg, hf);
   }
   auto t = load_sentencepiece(sp);
-  if (path_exists(dir + "/tokenizer_config.json")) {
-    auto j = nlohmann::json::parse(read_text_file(dir + "/tokenizer_config.json"), nullptr, false);
-    if (j.is_object() && j.contains("add_bos_token") && j["add_bos_token"].is_boolean()) t->add_bos = j["add_bos_token"].get<bool>();
-  }
+  auto j = nlohmann::json::parse(cfg, nullptr, false);
+  if (j.is_object() && j.contains("add_bos_token") && j["add_bos_token"].is_boolean()) t->add_bos = j["add_bos_token"].get<bool>();
   return t;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // SentencePiece tokenizer.model through Debian's libsentencepiece, and the loader that picks a model's
-// tokenizer and BOS rule (tokenizer_config.json add_bos_token, default true).
+// tokenizer and its special-token rule (used by eval, generate and tokenize alike).
 #include <memory>
 #include <string>
 
@@ -9,8 +9,9 @@
 namespace squint {
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path);
-// The tokenizer of the model folder `dir`: tokenizer.model (SentencePiece) if present, else tokenizer.json
-// (Hugging Face BPE); throws squint::Error when there is neither.
-std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& dir);
+// The tokenizer of `path`: a model folder (tokenizer.model if present, else tokenizer.json, each with the
+// folder's tokenizer_config.json) or one of those files. SentencePiece: BOS when add_bos_token (default
+// true). tokenizer.json: its post_processor, or add_bos_token when it has none. Throws squint::Error.
+std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& path);
 
 }  // namespace squint

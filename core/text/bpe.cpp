@@ -1,0 +1,185 @@
+#include "text/bpe.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <queue>
+
+#include "text/unicode.h"
+#include "util/error.h"
+
+namespace squint::text {
+
+using nlohmann::json;
+
+namespace {
+constexpr std::size_t kCacheWords = 100000;  // cleared when full; only words up to kCacheLen bytes
+constexpr std::size_t kCacheLen = 256;
+
+std::string opt_string(const json& m, const char* k, bool& present) {
+  present = m.contains(k) && m[k].is_string();
+  return present ? m[k].get<std::string>() : std::string();
+}
+}  // namespace
+
+Bpe::Bpe(const json& m, const std::string& source) {
+  if (m.contains("dropout") && !m["dropout"].is_null())
+    fail(source + ": BPE dropout is not supported (tokenization would be random)");
+  const json& v = m.at("vocab");
+  if (!v.is_object()) fail(source + ": model.vocab is not an object");
+  vocab_.reserve(v.size());
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const int id = it.value().get<int>();
+    if (id < 0 || id > 50'000'000) fail(source + ": vocab id out of range");
+    vocab_[it.key()] = id;
+    if (id >= static_cast<int>(id_to_token_.size())) id_to_token_.resize(static_cast<std::size_t>(id) + 1);
+    id_to_token_[static_cast<std::size_t>(id)] = it.key();
+  }
+  prefix_ = opt_string(m, "continuing_subword_prefix", has_prefix_);
+  suffix_ = opt_string(m, "end_of_word_suffix", has_suffix_);
+  byte_fallback_ = m.value("byte_fallback", false);
+  fuse_unk_ = m.value("fuse_unk", false);
+  ignore_merges_ = m.value("ignore_merges", false);
+  bool has_unk = false;
+  const std::string unk = opt_string(m, "unk_token", has_unk);
+  if (has_unk) {
+    auto it = vocab_.find(unk);
+    if (it == vocab_.end()) fail(source + ": unk_token '" + unk + "' is not in the vocab");
+    unk_ = it->second;
+  }
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    auto it = vocab_.find(name);
+    byte_ids_[b] = it == vocab_.end() ? -1 : it->second;
+  }
+  const json& ms = m.at("merges");
+  if (!ms.is_array()) fail(source + ": model.merges is not an array");
+  merges_.reserve(ms.size());
+  int rank = 0;
+  for (const auto& mg : ms) {
+    std::string a, b;
+    if (mg.is_string()) {  // "a b" (older files)
+      const std::string s = mg.get<std::string>();
+      const auto sp = s.find(' ');
+      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) fail(source + ": malformed merge '" + s + "'");
+      a = s.substr(0, sp);
+      b = s.substr(sp + 1);
+    } else if (mg.is_array() && mg.size() == 2 && mg[0].is_string() && mg[1].is_string()) {  // ["a", "b"]
+      a = mg[0].get<std::string>();
+      b = mg[1].get<std::string>();
+    } else {
+      fail(source + ": malformed merge " + mg.dump());
+    }
+    auto ia = vocab_.find(a), ib = vocab_.find(b);
+    if (ia == vocab_.end() || ib == vocab_.end()) fail(source + ": merge '" + a + " " + b + "' uses a token missing from the vocab");
+    // The merged token drops the right part's continuing-subword prefix (as the library builds it).
+    const std::string merged = a + (has_prefix_ && b.compare(0, prefix_.size(), prefix_) == 0 ? b.substr(prefix_.size()) : b);
+    auto im = vocab_.find(merged);
+    if (im == vocab_.end()) fail(source + ": merge '" + a + " " + b + "' produces a token missing from the vocab");
+    merges_[key(ia->second, ib->second)] = {rank++, im->second};  // a repeated pair keeps its last rank, as HF
+  }
+}
+
+void Bpe::merge_word(std::string_view w, std::vector<int>& out) const {
+  struct Sym {
+    int id;
+    int prev, next;
+    bool alive;
+  };
+  std::vector<Sym> sym;
+  sym.reserve(w.size());
+  auto add = [&](int id) {
+    const int n = static_cast<int>(sym.size());
+    sym.push_back({id, n - 1, -1, true});
+    if (n > 0) sym[static_cast<std::size_t>(n - 1)].next = n;
+  };
+  int unk_pending = -1;  // the library keeps one pending unk (fused or not) and emits it lazily
+  std::string s;
+  for (std::size_t i = 0; i < w.size();) {
+    const std::size_t start = i;
+    i += utf8_len(static_cast<unsigned char>(w[i]));
+    if (i > w.size()) i = w.size();
+    s.assign(has_prefix_ && start > 0 ? prefix_ : std::string());
+    s.append(w.substr(start, i - start));
+    if (has_suffix_ && i == w.size()) s += suffix_;
+    auto it = vocab_.find(s);
+    if (it != vocab_.end()) {
+      if (unk_pending >= 0) {
+        add(unk_pending);
+        unk_pending = -1;
+      }
+      add(it->second);
+      continue;
+    }
+    if (byte_fallback_) {
+      bool all = true;
+      for (unsigned char b : s) all = all && byte_ids_[b] >= 0;
+      if (all) {
+        for (unsigned char b : s) add(byte_ids_[b]);  // note: a pending unk is not flushed first (as HF)
+        continue;
+      }
+    }
+    if (unk_ >= 0) {
+      if (unk_pending >= 0 && !fuse_unk_) add(unk_pending);
+      unk_pending = unk_;
+    }
+  }
+  if (unk_pending >= 0) add(unk_pending);
+
+  struct Merge {
+    int pos, rank, new_id;
+    bool operator<(const Merge& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }  // min-heap
+  };
+  std::priority_queue<Merge> q;
+  auto consider = [&](int pos) {
+    const int nx = sym[static_cast<std::size_t>(pos)].next;
+    if (nx < 0) return;
+    auto it = merges_.find(key(sym[static_cast<std::size_t>(pos)].id, sym[static_cast<std::size_t>(nx)].id));
+    if (it != merges_.end()) q.push({pos, it->second.first, it->second.second});
+  };
+  for (int i = 0; i + 1 < static_cast<int>(sym.size()); ++i) consider(i);
+  while (!q.empty()) {
+    const Merge top = q.top();
+    q.pop();
+    Sym& cur = sym[static_cast<std::size_t>(top.pos)];
+    if (!cur.alive || cur.next < 0) continue;
+    Sym& right = sym[static_cast<std::size_t>(cur.next)];
+    auto it = merges_.find(key(cur.id, right.id));
+    if (it == merges_.end() || it->second.second != top.new_id) continue;  // stale entry
+    cur.id = top.new_id;
+    right.alive = false;
+    cur.next = right.next;
+    if (cur.next >= 0) sym[static_cast<std::size_t>(cur.next)].prev = top.pos;
+    if (cur.prev >= 0) consider(cur.prev);
+    consider(top.pos);
+  }
+  for (const auto& x : sym)
+    if (x.alive) out.push_back(x.id);
+}
+
+void Bpe::tokenize(std::string_view word, std::vector<int>& out) const {
+  if (word.empty()) return;
+  if (ignore_merges_) {
+    auto it = vocab_.find(std::string(word));
+    if (it != vocab_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  const bool cacheable = word.size() <= kCacheLen;
+  if (cacheable) {
+    auto it = cache_.find(std::string(word));
+    if (it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  const std::size_t at = out.size();
+  merge_word(word, out);
+  if (cacheable) {
+    if (cache_.size() >= kCacheWords) cache_.clear();
+    cache_.emplace(std::string(word), std::vector<int>(out.begin() + static_cast<std::ptrdiff_t>(at), out.end()));
+  }
+}
+
+}  // namespace squint::text

@@ -1,0 +1,75 @@
+// squint tokenize MODEL_OR_TOKENIZER --text FILE: the ids a model sees for a text, through exactly the
+// loader and special-token rule `eval` uses (tokenizer.model via libsentencepiece, tokenizer.json via
+// core/text). The tool to reach for when an evaluation looks wrong.
+#include <fmt/core.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "atomic_output.h"
+#include "command.h"
+#include "file_source.h"
+#include "tokenizer_sp.h"
+
+namespace squint {
+
+namespace {
+
+struct TokenizeCmd {
+  std::string tokenizer, text, out;
+  bool json = false, no_special = false, decode = false;
+};
+
+int run_tokenize(const TokenizeCmd& o) {
+  if (!o.out.empty()) check_writable_parent(o.out);
+  auto tok = load_model_tokenizer(o.tokenizer);
+  const std::string text = read_text_file(o.text);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<int> ids = o.no_special ? tok->encode(text) : tok->encode_special(text);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string doc;
+  if (o.json) {
+    nlohmann::json j = {{"format", "squint.tokens"}, {"version", 1}, {"tokenizer", o.tokenizer},
+                        {"text", o.text},            {"special", !o.no_special}, {"ids", ids}};
+    if (o.decode) {
+      nlohmann::json ts = nlohmann::json::array();
+      for (int id : ids) ts.push_back(tok->token_text(id));
+      j["tokens"] = ts;
+    }
+    doc = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    doc.reserve(ids.size() * 8);
+    for (int id : ids) {
+      doc += std::to_string(id);
+      // the token as the vocabulary spells it, JSON-quoted so spaces, newlines and bytes stay visible
+      if (o.decode) doc += '\t' + nlohmann::json(tok->token_text(id)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      doc += '\n';
+    }
+  }
+  if (o.out.empty()) {
+    fmt::print("{}", doc);
+  } else {
+    write_file_atomic(o.out, doc);
+    if (!global_options().quiet) fmt::print(stderr, "wrote {}\n", o.out);
+  }
+  if (!global_options().quiet)
+    fmt::print(stderr, "{} ids from {} bytes in {:.3f} s ({:.0f} tokens/s)\n", ids.size(), text.size(), secs,
+               secs > 0 ? static_cast<double>(ids.size()) / secs : 0.0);
+  return 0;
+}
+
+RegisterCommand reg("tokenize", 72, [](CLI::App& app) {
+  auto o = std::make_shared<TokenizeCmd>();
+  app.description("token ids of a text (tokenizer.json or tokenizer.model), as eval sees them");
+  app.add_option("TOKENIZER", o->tokenizer, "model folder, tokenizer.json or tokenizer.model")->required();
+  app.add_option("--text", o->text, "text file (tokenized as is, UTF-8)")->required();
+  app.add_flag("--json", o->json, "one JSON document {format, version, ids[, tokens]} instead of one id per line");
+  app.add_flag("--no-special", o->no_special, "without the special tokens the post_processor (or BOS rule) adds");
+  app.add_flag("--decode", o->decode, "also print each token's vocabulary string");
+  app.add_option("-o", o->out, "write the result to FILE instead of stdout");
+  return [o] { return run_tokenize(*o); };
+});
+
+}  // namespace
+
+}  // namespace squint
