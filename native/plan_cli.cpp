@@ -13,7 +13,7 @@ void add_plan_options(CLI::App& app, PlanCli& o, bool with_budget) {
     w->excludes(m);
   }
   app.add_option("--floor", o.floor, "SQNR floor in dB: configs below it are never chosen")->capture_default_str();
-  app.add_option("--objective", o.objective, "nrmse (published) | params | output (needs analyze --features)")
+  app.add_option("--objective", o.objective, "nrmse (published) | params | output (needs analyze --features) | mse (NRMSE²) | params-mse (params·NRMSE²); see docs/objectives.md")
       ->check(CLI::IsMember(objective_names()))
       ->capture_default_str();
   app.add_option("--preset", o.preset, "mint8: the published 7 configs + keep")->check(CLI::IsMember({"mint8", "all"}));

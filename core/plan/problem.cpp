@@ -9,11 +9,17 @@
 
 namespace squint {
 
-std::vector<std::string> objective_names() { return {"nrmse", "params", "output"}; }
+std::vector<std::string> objective_names() { return {"nrmse", "params", "output", "mse", "params-mse"}; }
+
+bool objective_squares_error(const std::string& objective) { return objective == "mse" || objective == "params-mse"; }
+
+double objective_distortion(const std::string& objective, double nrmse) {
+  return objective_squares_error(objective) ? nrmse * nrmse : nrmse;
+}
 
 double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a) {
-  if (objective == "nrmse") return 1.0;
-  if (objective == "params") {
+  if (objective == "nrmse" || objective == "mse") return 1.0;
+  if (objective == "params" || objective == "params-mse") {
     std::size_t n = 0;
     for (const auto& x : a.tensors) n += x.measured;
     return a.total_params ? static_cast<double>(t.params) * static_cast<double>(n) / static_cast<double>(a.total_params) : 1.0;
@@ -29,7 +35,7 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
     }
     return 1.0;
   }
-  fail("unknown objective '" + objective + "' (choose nrmse, params or output)");
+  fail("unknown objective '" + objective + "' (choose nrmse, params, output, mse or params-mse)");
 }
 
 namespace {
@@ -105,7 +111,7 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
       const auto& t = a.tensors[ti];
       keep_bytes += t.keep_bytes;
       params += t.params;
-      keep_d += static_cast<double>(t.params) * t.keep_nrmse;
+      keep_d += static_cast<double>(t.params) * objective_distortion(opt.objective, t.keep_nrmse);
       keep_db = std::min(keep_db, t.keep_sqnr_db);
       prior = std::max(prior, tensor_prior(t, a.tied_embeddings, opt.priors));
       weight += static_cast<double>(t.params) * objective_weight(opt.objective, t, a);
@@ -149,7 +155,7 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
           break;
         }
         o.bytes += r->bytes;
-        d += static_cast<double>(a.tensors[ti].params) * r->nrmse;
+        d += static_cast<double>(a.tensors[ti].params) * objective_distortion(opt.objective, r->nrmse);
         o.sqnr_db = std::min(o.sqnr_db, r->sqnr_db);
       }
       if (!all) continue;

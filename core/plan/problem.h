@@ -14,7 +14,7 @@ struct PlanOption {
   int bits = kKeepBits;  // 16 = keep
   int group = 0;
   uint64_t bytes = 0;
-  double d = 0;        // distortion: parameter-weighted NRMSE over the item's tensors
+  double d = 0;        // distortion: parameter-weighted D (NRMSE or NRMSE², see objective_distortion)
   double sqnr_db = 0;  // minimum over the item's tensors
   double cost = 0;     // π · w · d, what the solver minimises
 };
@@ -53,7 +53,11 @@ struct PlanProblem {
 // Objective weight w for a tensor: "nrmse" (published, w = 1), "params" (share of the model's parameters,
 // times the item count so weights average ~1), "output" (feature-informed: the 4-bit output-noise
 // amplification f_out / NRMSE(4-bit), from `analyze --features`; w = 1 where features are absent).
+// "mse" and "params-mse" weight like "nrmse" and "params" but measure D = NRMSE² (relative noise power),
+// which is additive over tensors when their errors are independent (issue 14; docs/objectives.md).
 double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a);
+// The per-tensor distortion D an objective measures: NRMSE, or NRMSE² for the noise-power objectives.
+double objective_distortion(const std::string& objective, double nrmse);
 std::vector<std::string> objective_names();
 
 PlanProblem build_problem(const Analysis& a, const PlanOptions& opt);
