@@ -70,6 +70,30 @@ AtomicDir::AtomicDir(std::string target, bool overwrite, const std::string& over
   if (!fs::create_directory(tmp_, ec)) fail(target_ + ": cannot create temporary folder " + tmp_ + " (" + ec.message() + ")");
 }
 
+void AtomicDir::write_text(const std::string& name, const std::string& text) const {
+  const std::string path = file(name);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(path + ": cannot create (" + std::strerror(errno) + ")");
+  std::size_t off = 0;
+  while (off < text.size()) {
+    ssize_t w = ::write(fd, text.data() + off, text.size() - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int e = w < 0 ? errno : ENOSPC;
+      ::close(fd);
+      fail(target_ + ": cannot write " + name + " (" + std::strerror(e) + ")");
+    }
+    off += static_cast<std::size_t>(w);
+  }
+  if (::close(fd) != 0) fail(target_ + ": cannot write " + name + " (" + std::strerror(errno) + ")");
+}
+
+void AtomicDir::copy_in(const std::string& src, const std::string& name) const {
+  std::error_code ec;
+  fs::copy_file(src, file(name), ec);
+  if (ec) fail(file(name) + ": cannot copy " + name + " (" + ec.message() + ")");
+}
+
 AtomicDir::~AtomicDir() {
   if (!committed_) {
     std::error_code ec;

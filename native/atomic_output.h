@@ -18,6 +18,11 @@ class AtomicDir {
   AtomicDir& operator=(const AtomicDir&) = delete;
   const std::string& path() const { return tmp_; }
   std::string file(const std::string& name) const { return tmp_ + "/" + name; }
+  // Writes `text` as the folder's file `name`, checking every byte (a full disk is an error, not a
+  // truncated file).
+  void write_text(const std::string& name, const std::string& text) const;
+  // Copies the file at `src` into the folder as `name`.
+  void copy_in(const std::string& src, const std::string& name) const;
   void commit();
 
  private:

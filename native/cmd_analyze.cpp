@@ -8,6 +8,8 @@
 #include "command.h"
 #include "file_source.h"
 #include "model_input.h"
+#include "output.h"
+#include "util/error.h"
 #include "util/units.h"
 
 namespace squint {
@@ -16,25 +18,27 @@ namespace {
 
 struct AnalyzeCmd {
   std::string model;
-  std::string out;
+  OutputCli out;
   bool table = false;
   bool table_json = false;
   AnalyzeCli opts;
 };
 
 int run_analyze(const AnalyzeCmd& o) {
-  if (!o.out.empty()) check_writable_parent(o.out);
+  if (o.out.json && (o.table || o.table_json)) fail("analyze: --json and --sqnr-table(-json) both print on stdout; pick one");
+  if (!o.out.file.empty()) check_writable_parent(o.out.file);
   auto t0 = std::chrono::steady_clock::now();
   Checkpoint ck = open_model(o.model);
   for (const auto& w : ck.warnings)
     if (!global_options().quiet) fmt::print(stderr, "squint: warning: {}\n", w);
   Analysis a = run_analysis(ck, o.opts);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!o.out.empty()) write_file_atomic(o.out, analysis_to_json(a).dump(1) + "\n");
+  emit_document(o.out, serialize_analysis(a));
   std::size_t measured = 0, skipped = 0;
   for (const auto& t : a.tensors) (t.measured ? measured : skipped)++;
   if (o.table_json) {
-    fmt::print("{}\n", sqnr_table_json(sqnr_table(a)).dump(2));
+    fmt::print("{}", json_document({{"format", "squint.sqnr_table"}, {"version", 1},
+                                    {"configs", sqnr_table_json(sqnr_table(a))}}));
   } else if (o.table) {
     fmt::print("{}", format_sqnr_table(sqnr_table(a)));
   }
@@ -45,7 +49,6 @@ int run_analyze(const AnalyzeCmd& o) {
     for (const auto& t : a.tensors)
       if (!t.measured && t.reason.find("NaN") != std::string::npos)
         fmt::print(stderr, "squint: warning: {}: {}\n", t.name, t.reason);
-    if (!o.out.empty()) fmt::print(stderr, "wrote {}\n", o.out);
   }
   return 0;
 }
@@ -54,7 +57,7 @@ RegisterCommand reg("analyze", 30, [](CLI::App& app) {
   auto o = std::make_shared<AnalyzeCmd>();
   app.description("measure NRMSE/SQNR/bytes of every weight tensor under every candidate config");
   app.add_option("MODEL", o->model, "model folder or .safetensors file")->required();
-  app.add_option("-o,--output", o->out, "write analysis.json here");
+  add_output_options(app, o->out, "analysis.json");
   app.add_flag("--sqnr-table", o->table, "print the per-config SQNR table (min, P5, median, P95, max, <9 dB, <15 dB)");
   app.add_flag("--sqnr-table-json", o->table_json, "print that table as JSON");
   add_analyze_options(app, o->opts, true);

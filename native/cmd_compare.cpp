@@ -4,6 +4,7 @@
 #include "command.h"
 #include "eval/perplexity.h"
 #include "file_source.h"
+#include "output.h"
 #include "util/error.h"
 
 namespace squint {
@@ -12,7 +13,7 @@ namespace {
 
 struct CmpCmd {
   std::string base, other;
-  bool json = false;
+  OutputCli out;
 };
 
 int run_compare(const CmpCmd& o) {
@@ -24,15 +25,14 @@ int run_compare(const CmpCmd& o) {
   auto a = load(o.base), b = load(o.other);
   CompareResult c = compare_runs(a, b);
   const PplStats sa = ppl_stats(a), sb = ppl_stats(b);
-  if (o.json) {
-    fmt::print("{}\n", nlohmann::json({{"base_median", sa.median_ppl}, {"other_median", sb.median_ppl},
+  emit_document(o.out, nlohmann::json({{"format", "squint.compare"}, {"version", 1},
+                                       {"base", o.base}, {"other", o.other},
+                                       {"base_median", sa.median_ppl}, {"other_median", sb.median_ppl},
                                         {"base_mean", sa.mean_ppl}, {"other_mean", sb.mean_ppl},
                                         {"delta_mean_pct", c.d_mean}, {"delta_median_pct", c.d_median},
                                         {"improved", c.improved}, {"degraded", c.degraded},
-                                        {"matched_windows", c.matched}, {"quartile_change_pct", c.quartile_change}})
-                           .dump(2));
-    return 0;
-  }
+                                        {"matched_windows", c.matched}, {"quartile_change_pct", c.quartile_change}}));
+  if (!human_stdout(o.out)) return 0;
   fmt::print("{:<10} {:>12} {:>12}\n", "", "median PPL", "mean PPL");
   fmt::print("{:<10} {:>12.4f} {:>12.4f}\n", "base", sa.median_ppl, sa.mean_ppl);
   fmt::print("{:<10} {:>12.4f} {:>12.4f}\n", "other", sb.median_ppl, sb.mean_ppl);
@@ -49,7 +49,7 @@ RegisterCommand reg("compare", 80, [](CLI::App& app) {
   app.description("compare two `eval --json` runs window by window");
   app.add_option("BASE", o->base, "baseline eval JSON")->required();
   app.add_option("OTHER", o->other, "other eval JSON")->required();
-  app.add_flag("--json", o->json, "print JSON");
+  add_output_options(app, o->out, "the comparison");
   return [o] { return run_compare(*o); };
 });
 

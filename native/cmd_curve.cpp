@@ -8,6 +8,7 @@
 #include "atomic_output.h"
 #include "command.h"
 #include "model_input.h"
+#include "output.h"
 #include "plan/curve_fit.h"
 #include "plan/solver.h"
 #include "plan_cli.h"
@@ -19,7 +20,8 @@ namespace squint {
 namespace {
 
 struct CurveCmd {
-  std::string input, from, to, json_out, csv_out;
+  std::string input, from, to, csv_out;
+  OutputCli out;
   int points = 20;
   std::vector<std::string> calibrate;
   PlanCli plan;
@@ -56,12 +58,15 @@ int run_curve(const CurveCmd& o) {
   const std::string unit = o.from.empty() ? "" : size_unit_of(o.from);
   auto sz = [&](uint64_t b) { return unit.empty() || unit == "B" ? human_size(b) : format_size(b, unit); };
   nlohmann::json j;
+  j["format"] = "squint.curve";
+  j["version"] = 1;
   j["fit"] = {{"a", fit.a}, {"b", fit.b}, {"calibrated", fit.calibrated}, {"points", cal.size()}};
   j["knee"] = marks.knee;
   j["within_1pct"] = marks.within_1pct;
   j["points"] = nlohmann::json::array();
   std::string csv = "budget_bytes,bytes,bpw,loss,bound,predicted_ppl,bit_mix\n";
-  if (!global_options().quiet)
+  const bool table = human_stdout(o.out) && !global_options().quiet;
+  if (table)
     fmt::print("{:>14} {:>8} {:>12} {:>12} {:>10}  {}\n", "size", "bpw", "loss", "bound", fit.calibrated ? "pred PPL" : "", "bits (share of params)");
   for (std::size_t i = 0; i < pts.size(); ++i) {
     const auto& p = pts[i];
@@ -74,7 +79,7 @@ int run_curve(const CurveCmd& o) {
     const double pred = fit.calibrated ? fit.predict(p.objective) : NAN;
     std::string mark = static_cast<int>(i) == marks.knee ? "  <- knee" : "";
     if (static_cast<int>(i) == marks.within_1pct) mark += "  <- within 1% of unquantized";
-    if (!global_options().quiet)
+    if (table)
       fmt::print("{:>14} {:>8.3f} {:>12.5g} {:>12.5g} {:>10}  {}{}\n", sz(p.bytes), p.bpw_effective, p.objective, p.bound,
                  fit.calibrated ? fmt::format("{:.4f}", pred) : "", mix, mark);
     nlohmann::json e = {{"budget_bytes", p.budget}, {"bytes", p.bytes}, {"bpw", p.bpw_effective},
@@ -84,8 +89,11 @@ int run_curve(const CurveCmd& o) {
     csv += fmt::format("{},{},{},{},{},{},\"{}\"\n", p.budget, p.bytes, p.bpw_effective, p.objective, p.bound,
                        fit.calibrated ? fmt::format("{}", pred) : "", mix);
   }
-  if (!o.json_out.empty()) write_file_atomic(o.json_out, j.dump(1) + "\n");
-  if (!o.csv_out.empty()) write_file_atomic(o.csv_out, csv);
+  emit_document(o.out, j);
+  if (!o.csv_out.empty()) {
+    write_file_atomic(o.csv_out, csv);
+    note_wrote(o.csv_out);
+  }
   return 0;
 }
 
@@ -97,12 +105,12 @@ RegisterCommand reg("curve", 45, [](CLI::App& app) {
   app.add_option("--to", o->to, "largest budget (default: where more bytes stop helping)");
   app.add_option("--points", o->points, "number of budgets")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--calibrate", o->calibrate, "SIZE:PPL measured points (one: b = 0.055; two or more: least squares)");
-  app.add_option("--json", o->json_out, "write the sweep as JSON");
+  add_output_options(app, o->out, "the sweep");
   app.add_option("--csv", o->csv_out, "write the sweep as CSV");
   add_plan_options(app, o->plan, false);
   add_analyze_options(app, o->analyze, false, false);
   return [o] { return run_curve(*o); };
-});
+}, /*legacy_json_file=*/true);
 
 }  // namespace
 

@@ -2,9 +2,7 @@
 // can evaluate exactly the weights the quantized model computes with.
 #include <fmt/core.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 
 #include "atomic_output.h"
@@ -27,14 +25,6 @@ struct DequantizeCli {
   std::string model, out, dtype;
   bool force = false;
 };
-
-void write_text_checked(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) fail(path + ": cannot create (" + std::strerror(errno) + ")");
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const int e = errno;
-  if (std::fclose(f) != 0 || !ok) fail(path + ": write failed (" + std::strerror(ok ? errno : e) + ")");
-}
 
 int run_dequantize(const DequantizeCli& o) {
   const bool quiet = global_options().quiet;
@@ -64,14 +54,12 @@ int run_dequantize(const DequantizeCli& o) {
     w.finish();
   }
   prog.finish();
-  if (L.shards.size() > 1) write_text_checked(dir.file("model.safetensors.index.json"), L.index.dump(2) + "\n");
-  write_text_checked(dir.file("config.json"), L.config.dump(2) + "\n");
+  if (L.shards.size() > 1) dir.write_text("model.safetensors.index.json", L.index.dump(2) + "\n");
+  dir.write_text("config.json", L.config.dump(2) + "\n");
   for (const auto& f : mp.provider->list()) {
     if (f == "config.json" || f == "model.safetensors.index.json" || f.starts_with(".")) continue;
     if (f.size() >= 12 && f.compare(f.size() - 12, 12, ".safetensors") == 0) continue;
-    std::error_code ec;
-    fs::copy_file(fs::path(mp.provider->dir()) / f, dir.file(f), ec);
-    if (ec) fail(dir.file(f) + ": cannot copy " + f + " (" + ec.message() + ")");
+    dir.copy_in((fs::path(mp.provider->dir()) / f).string(), f);
   }
   dir.commit();
   if (!quiet) {

@@ -11,6 +11,7 @@
 #include "eval/evaluate.h"
 #include "eval_model.h"
 #include "file_source.h"
+#include "output.h"
 #include "parallel.h"
 #include "progress.h"
 #include "util/error.h"
@@ -20,22 +21,14 @@ namespace squint {
 namespace {
 
 struct EvalCmd {
-  std::string model, text, json_opt, out_file, noise_like, tokenizer_dir, kl_base;
-  bool json_given = false;
+  std::string model, text, noise_like, tokenizer_dir, kl_base;
+  OutputCli out;  // --json / -o (the old `--json FILE` is rewritten to -o by output.h)
   int seq_len = 2048, samples = 0;
   uint64_t seed = 42;
 };
 
 int run_eval(const EvalCmd& o) {
-  // --json alone = JSON on stdout (the output contract); --json FILE = the old form (still written).
-  std::string json_file = o.out_file;
-  const bool json_stdout = o.json_given && (o.json_opt.empty() || o.json_opt == "-");
-  if (o.json_given && !json_stdout) {
-    if (!json_file.empty()) fail("give the output once: --json FILE is the old form of --json -o FILE");
-    json_file = o.json_opt;
-    if (!global_options().quiet) fmt::print(stderr, "note: 'eval --json FILE' is deprecated; use '--json -o FILE'\n");
-  }
-  if (!json_file.empty()) check_writable_parent(json_file);
+  if (!o.out.file.empty()) check_writable_parent(o.out.file);
   const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir,
                                           o.seq_len, o.samples, o.seed);
   NoiseSpec ns{o.noise_like, o.seed};
@@ -57,7 +50,7 @@ int run_eval(const EvalCmd& o) {
   const PplStats& s = r.ppl;
   const double tps = static_cast<double>(w.chosen.size() * w.seq_len) / secs;
   if (!quiet) {
-    std::FILE* f = json_stdout ? stderr : stdout;
+    std::FILE* f = human_stdout(o.out) ? stdout : stderr;
     fmt::print(f, "{}: {} windows of {} tokens ({} in the text, seed {})\n", o.model, s.windows, w.seq_len, w.count, o.seed);
     fmt::print(f, "median PPL {:.4f}   mean PPL {:.4f}   trimmed(5%) PPL {:.4f}   windows > 100: {}\n", s.median_ppl,
                s.mean_ppl, s.trimmed_ppl, s.over_100);
@@ -73,7 +66,7 @@ int run_eval(const EvalCmd& o) {
     fmt::print(stderr, "{:.0f} tokens/s with {} thread(s)\n", tps,
                global_options().threads > 0 ? global_options().threads : default_threads());
   }
-  if (json_stdout || !json_file.empty()) {
+  {
     nlohmann::json j = {{"format", "squint.eval"},  {"version", 1},
                         {"model", o.model},         {"text", o.text},           {"seq_len", o.seq_len},
                         {"samples", o.samples},     {"seed", o.seed},           {"windows_in_text", w.count},
@@ -84,11 +77,7 @@ int run_eval(const EvalCmd& o) {
       j["kl_base"] = o.kl_base;
       j["kl"] = kl_json(r.kl);
     }
-    if (json_stdout && json_file.empty()) fmt::print("{}\n", j.dump(1));
-    else {
-      write_file_atomic(json_file, j.dump(1) + "\n");
-      if (!quiet) fmt::print(stderr, "wrote {}\n", json_file);
-    }
+    emit_document(o.out, j);
   }
   return 0;
 }
@@ -105,18 +94,12 @@ RegisterCommand reg("eval", 70, [](CLI::App& app) {
   app.add_option("--kl-base", o->kl_base,
                  "float model to measure KL(base || MODEL) against, per token over the same windows (mean, median, P99, "
                  "max, top-1 agreement, delta PPL)");
-  auto* json = app.add_option("--json", o->json_opt, "print every window's NLL and the statistics as JSON on stdout "
-                                        "(--json FILE, the old form, writes FILE)")
-      ->expected(0, 1);
-  app.add_option("-o,--output", o->out_file, "write the JSON document to this file");
+  add_output_options(app, o->out, "every window's NLL and the statistics");
   app.add_option("--noise-like", o->noise_like,
                  "matched-noise control: add Gaussian noise with each tensor's SQNR from this quantized model or plan.json");
   app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model (default: the model's)");
-  return [o, json] {
-    o->json_given = json->count() > 0;
-    return run_eval(*o);
-  };
-});
+  return [o] { return run_eval(*o); };
+}, /*legacy_json_file=*/true);
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "convert/gate.h"
 #include "file_source.h"
+#include "output.h"
 #include "parallel.h"
 #include "progress.h"
 #include "util/error.h"
@@ -16,7 +17,8 @@ namespace squint {
 namespace {
 
 struct GateCli {
-  std::string original, quantized, plan, json_out;
+  std::string original, quantized, plan;
+  OutputCli out;
   double floor = 9.0;
   std::size_t top = 10;
 };
@@ -24,7 +26,7 @@ struct GateCli {
 int run_gate(const GateCli& o) {
   const bool quiet = global_options().quiet;
   if (o.quantized.empty() == o.plan.empty()) fail("gate: give either QUANTIZED or --plan plan.json (one of them)");
-  if (!o.json_out.empty()) check_writable_parent(o.json_out);
+  if (!o.out.file.empty()) check_writable_parent(o.out.file);
   Checkpoint orig = open_model(o.original);
   GateReport r;
   if (!o.plan.empty()) {
@@ -38,8 +40,8 @@ int run_gate(const GateCli& o) {
     r = gate_models(orig, q, o.floor, pool, [&](std::size_t d, std::size_t n) { prog.update(d, n, 0); });
     prog.finish();
   }
-  if (!o.json_out.empty()) write_file_atomic(o.json_out, gate_report_json(r).dump(1) + "\n");
-  if (!quiet) {
+  emit_document(o.out, gate_report_json(r));
+  if (!quiet && human_stdout(o.out)) {
     auto worst = worst_tensors(r, o.top);
     if (!worst.empty()) {
       fmt::print("{:<60} {:>7} {:>10}  {}\n", "worst tensors", "config", "SQNR dB", "");
@@ -61,10 +63,10 @@ RegisterCommand reg("gate", 60, [](CLI::App& app) {
   app.add_option("QUANTIZED", o->quantized, "MLX model folder (any mlx-lm affine model)");
   app.add_option("--plan", o->plan, "predict the verdict from plan.json instead of a written model");
   app.add_option("--floor", o->floor, "SQNR floor in dB")->capture_default_str();
-  app.add_option("--json", o->json_out, "write the per-tensor report here");
+  add_output_options(app, o->out, "the per-tensor report");
   app.add_option("--top", o->top, "how many of the worst tensors to list")->capture_default_str();
   return [o] { return run_gate(*o); };
-});
+}, /*legacy_json_file=*/true);
 
 }  // namespace
 

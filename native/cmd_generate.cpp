@@ -2,7 +2,10 @@
 #include <fmt/core.h>
 
 #include "command.h"
+#include <nlohmann/json.hpp>
+
 #include "eval_model.h"
+#include "output.h"
 #include "tokenizer_sp.h"
 
 namespace squint {
@@ -13,6 +16,7 @@ struct GenCmd {
   std::string model, prompt;
   int n = 64;
   bool ids = false;
+  OutputCli out;
 };
 
 int run_generate(const GenCmd& o) {
@@ -22,12 +26,16 @@ int run_generate(const GenCmd& o) {
   if (tok->add_bos) seq.insert(seq.begin(), tok->bos_id());
   const std::size_t start = tok->add_bos ? 1 : 0;
   std::vector<int> out = model->generate_greedy(seq, o.n);
+  const std::string text = tok->decode(std::vector<int>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()));
+  emit_document(o.out, nlohmann::json{{"format", "squint.generate"}, {"version", 1}, {"model", o.model},
+                                      {"prompt", o.prompt}, {"ids", out}, {"text", text}});
+  if (!human_stdout(o.out)) return 0;
   if (o.ids) {
     std::string s;
     for (std::size_t i = 0; i < out.size(); ++i) s += (i ? " " : "") + std::to_string(out[i]);
     fmt::print("{}\n", s);
   } else {
-    fmt::print("{}\n", tok->decode(std::vector<int>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end())));
+    fmt::print("{}\n", text);
   }
   return 0;
 }
@@ -39,6 +47,7 @@ RegisterCommand reg("generate", 75, [](CLI::App& app) {
   app.add_option("--prompt", o->prompt, "prompt text (may be empty: start from BOS)");
   app.add_option("-n", o->n, "tokens to generate")->capture_default_str();
   app.add_flag("--ids", o->ids, "print token ids (including BOS) instead of text");
+  add_output_options(app, o->out, "the prompt, ids and text");
   return [o] { return run_generate(*o); };
 });
 

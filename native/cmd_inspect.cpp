@@ -4,9 +4,11 @@
 #include <map>
 
 #include "analysis/roles.h"
+#include "atomic_output.h"
 #include "command.h"
 #include "file_source.h"
 #include "model_input.h"
+#include "output.h"
 #include "util/units.h"
 
 namespace squint {
@@ -15,12 +17,14 @@ namespace {
 
 struct InspectCli {
   std::string model;
-  bool json = false;
+  OutputCli out;
   bool features = false;
 };
 
 int run_inspect(const InspectCli& o) {
+  if (!o.out.file.empty()) check_writable_parent(o.out.file);
   Checkpoint ck = open_model(o.model);
+  for (const auto& w : ck.warnings) note("squint: warning: " + w);
   nlohmann::json fj;  // features by tensor name, when asked
   if (o.features) {
     AnalyzeCli ac;
@@ -29,8 +33,10 @@ int run_inspect(const InspectCli& o) {
     for (const auto& t : a.tensors)
       if (!t.features.is_null()) fj[t.name] = t.features;
   }
-  if (o.json) {
+  if (o.out.json || !o.out.file.empty()) {
     nlohmann::json j;
+    j["format"] = "squint.inspect";
+    j["version"] = 1;
     j["location"] = ck.location;
     j["fingerprint"] = ck.fingerprint;
     j["files"] = ck.files;
@@ -47,11 +53,10 @@ int run_inspect(const InspectCli& o) {
       ts.push_back(e);
     }
     j["tensors"] = ts;
-    fmt::print("{}\n", j.dump(2));
-    return 0;
+    emit_document(o.out, j);
+    if (o.out.json) return 0;
   }
   fmt::print("{}  ({} file(s), fingerprint {})\n", ck.location, ck.files.size(), ck.fingerprint);
-  for (const auto& w : ck.warnings) fmt::print("warning: {}\n", w);
   fmt::print("{:<56} {:<6} {:<18} {:>12} {:>12} {:<12} {:>5}\n", "tensor", "dtype", "shape", "params", "bytes", "role", "layer");
   std::map<std::string, std::pair<uint64_t, uint64_t>> per_file;
   std::map<std::string, uint64_t> per_dtype;
@@ -80,7 +85,7 @@ RegisterCommand reg("inspect", 20, [](CLI::App& app) {
   auto o = std::make_shared<InspectCli>();
   app.description("list a checkpoint's tensors, dtypes, shapes, parameters, bytes and roles");
   app.add_option("MODEL", o->model, "model folder or .safetensors file")->required();
-  app.add_flag("--json", o->json, "print JSON instead of a table");
+  add_output_options(app, o->out, "the tensor list");
   app.add_flag("--features", o->features, "also compute per-tensor sensitivity features");
   return [o] { return run_inspect(*o); };
 });

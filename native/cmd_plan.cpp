@@ -9,6 +9,7 @@
 #include "plan/priors.h"
 #include "plan/solver.h"
 #include "plan_cli.h"
+#include "output.h"
 #include "plan_summary.h"
 #include "util/units.h"
 
@@ -18,28 +19,22 @@ namespace {
 
 struct PlanCmd {
   std::string input;
-  std::string out;
-  bool json = false;
+  OutputCli out;
   PlanCli plan;
   AnalyzeCli analyze;
 };
 
 int run_plan(const PlanCmd& o) {
-  if (!o.out.empty()) check_writable_parent(o.out);
+  if (!o.out.file.empty()) check_writable_parent(o.out.file);
   PlanOptions opt = make_plan_options(o.plan, true);
   Analysis a = load_or_analyze(o.input, o.analyze);
   auto t0 = std::chrono::steady_clock::now();
   Plan p = make_plan(a, opt);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const std::string text = serialize_plan(p);
-  if (!o.out.empty()) write_file_atomic(o.out, text);
-  if (o.json) {
-    fmt::print("{}", text);
-  } else if (!global_options().quiet) {
-    fmt::print("{}", plan_summary(p, a, size_unit_of(o.plan.budget)));
-    fmt::print("solved {} items in {:.1f} ms\n", a.tensors.size(), ms);
-    if (!o.out.empty()) fmt::print("wrote {}\n", o.out);
-  }
+  emit_document(o.out, text);
+  if (human_stdout(o.out) && !global_options().quiet) fmt::print("{}", plan_summary(p, a, size_unit_of(o.plan.budget)));
+  note(fmt::format("solved {} items in {:.1f} ms", a.tensors.size(), ms));
   return 0;
 }
 
@@ -47,8 +42,7 @@ RegisterCommand reg("plan", 40, [](CLI::App& app) {
   auto o = std::make_shared<PlanCmd>();
   app.description("choose (bits, group size) or keep per tensor to fit a budget with minimal weighted error");
   app.add_option("MODEL_OR_ANALYSIS", o->input, "model folder/.safetensors (analysed first) or analysis.json")->required();
-  app.add_option("-o,--output", o->out, "write plan.json here");
-  app.add_flag("--json", o->json, "print plan.json to stdout");
+  add_output_options(app, o->out, "plan.json");
   add_plan_options(app, o->plan, true);
   add_analyze_options(app, o->analyze, true, false);
   return [o] { return run_plan(*o); };

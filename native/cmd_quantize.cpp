@@ -3,10 +3,8 @@
 // of --plan: analyse, plan and convert in one go.
 #include <fmt/core.h>
 
-#include <cerrno>
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 
 #include "atomic_output.h"
@@ -14,6 +12,7 @@
 #include "convert/mlx_layout.h"
 #include "file_source.h"
 #include "model_input.h"
+#include "output.h"
 #include "parallel.h"
 #include "plan/solver.h"
 #include "plan_cli.h"
@@ -36,14 +35,6 @@ struct QuantizeCli {
   PlanCli budget;
 };
 
-void write_text_checked(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) fail(path + ": cannot create (" + std::strerror(errno) + ")");
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const int e = errno;
-  if (std::fclose(f) != 0 || !ok) fail(path + ": write failed (" + std::strerror(ok ? errno : e) + ")");
-}
-
 // Tokenizer and other non-weight files travel with the model. From a folder: every regular file that is
 // not a weight file, the index or config.json; from a single .safetensors file: the usual side files.
 void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
@@ -61,11 +52,7 @@ void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
       names.push_back(f);
     }
   }
-  for (const auto& n : names) {
-    std::error_code ec;
-    fs::copy_file(fs::path(mp.provider->dir()) / n, dir.file(n), ec);
-    if (ec) fail(dir.file(n) + ": cannot copy " + n + " (" + ec.message() + ")");
-  }
+  for (const auto& n : names) dir.copy_in((fs::path(mp.provider->dir()) / n).string(), n);
 }
 
 int run_quantize(const QuantizeCli& o) {
@@ -93,7 +80,10 @@ int run_quantize(const QuantizeCli& o) {
     }
     Analysis a = run_analysis(ck, ac);
     plan = make_plan(a, popt);
-    if (!o.save_plan.empty()) write_file_atomic(o.save_plan, serialize_plan(plan));
+    if (!o.save_plan.empty()) {
+      write_file_atomic(o.save_plan, serialize_plan(plan));
+      note_wrote(o.save_plan);
+    }
   } else {
     plan = parse_plan(read_text_file(o.plan), o.plan);
   }
@@ -119,8 +109,8 @@ int run_quantize(const QuantizeCli& o) {
     w.finish();
   }
   prog.finish();
-  write_text_checked(dir.file("model.safetensors.index.json"), L.index.dump(4) + "\n");
-  write_text_checked(dir.file("config.json"), L.config.dump(4) + "\n");
+  dir.write_text("model.safetensors.index.json", L.index.dump(4) + "\n");
+  dir.write_text("config.json", L.config.dump(4) + "\n");
   copy_side_files(mp, dir);
   dir.commit();
 

@@ -1,11 +1,10 @@
 // squint synth OUT: writes a seeded, Llama-shaped demo checkpoint with heavy-tailed weights.
 #include <fmt/core.h>
 
-#include <fstream>
-
 #include "atomic_output.h"
 #include "command.h"
 #include "io/shards.h"
+#include "output.h"
 #include "parallel.h"
 #include "progress.h"
 #include "safetensors_writer.h"
@@ -91,18 +90,11 @@ int run_synth(const SynthCli& o) {
     w.finish();
   }
   prog.finish();
-  if (shards.size() > 1) {
-    std::ofstream f(dir.file("model.safetensors.index.json"));
-    f << index.dump(2) << "\n";
-  }
-  {
-    std::ofstream f(dir.file("config.json"));
-    f << synth_config(s).dump(2) << "\n";
-  }
+  if (shards.size() > 1) dir.write_text("model.safetensors.index.json", index.dump(2) + "\n");
+  dir.write_text("config.json", synth_config(s).dump(2) + "\n");
   dir.commit();
-  if (!global_options().quiet)
-    fmt::print("wrote {} ({} tensors, {} params, {}, {} file(s), preset {}, seed {})\n", o.out, tensors.size(), params,
-               human_size(total), shards.size(), o.preset, o.seed);
+  note_wrote(o.out, fmt::format(" ({} tensors, {} params, {}, {} file(s), preset {}, seed {})", tensors.size(), params,
+                                human_size(total), shards.size(), o.preset, o.seed));
   return 0;
 }
 

@@ -13,13 +13,15 @@ struct Command {
   int order;  // position in --help
   // Adds the subcommand and its options; returns the function that runs it (an exit code).
   std::function<std::function<int()>(CLI::App&)> setup;
+  bool legacy_json_file = false;  // `--json FILE` was this verb's old form (see output.h)
 };
 
 std::vector<Command>& command_registry();
 
 struct RegisterCommand {
-  RegisterCommand(std::string name, int order, std::function<std::function<int()>(CLI::App&)> setup) {
-    command_registry().push_back({std::move(name), order, std::move(setup)});
+  RegisterCommand(std::string name, int order, std::function<std::function<int()>(CLI::App&)> setup,
+                  bool legacy_json_file = false) {
+    command_registry().push_back({std::move(name), order, std::move(setup), legacy_json_file});
   }
 };
 

@@ -1,15 +1,52 @@
 // squint: budget-aware mixed-precision quantization of LLM weights.
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cstdio>
 
 #include "command.h"
+#include "output.h"
+#include "quant/simd.h"
 #include "util/error.h"
+
+namespace {
+
+std::string compiler() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string("GCC ") + __VERSION__;
+#else
+  return "unknown compiler";
+#endif
+}
+
+std::string build_line() {
+  std::string s = "squint " SQUINT_VERSION "\nbuild: " + compiler() + ", kernel " + squint::simd::kLevel;
+#if defined(__OPTIMIZE__)
+  s += ", optimized";
+#else
+  s += ", unoptimized";
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  s += ", ASan";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  s += ", ASan";
+#endif
+#endif
+  return s;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace squint;
   CLI::App app{"squint: data-free, budget-aware mixed-precision quantization of LLM weights (MINT)"};
-  app.set_version_flag("--version", std::string("squint 0.1"));
-  app.require_subcommand(1);
+  app.add_flag_callback("--version", [] {
+    fmt::print("{}\n", build_line());
+    throw CLI::Success();
+  }, "print the version and the build (compiler, SIMD kernel) and exit");
   app.fallthrough();
   auto& g = global_options();
   app.add_flag("-q,--quiet", g.quiet, "no progress bar or summaries on stderr");
@@ -18,12 +55,18 @@ int main(int argc, char** argv) {
   auto cmds = command_registry();
   std::sort(cmds.begin(), cmds.end(), [](const Command& a, const Command& b) { return a.order < b.order; });
   std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  std::vector<std::string> legacy_json;
   for (auto& c : cmds) {
     CLI::App* sub = app.add_subcommand(c.name);
     runners.emplace_back(sub, c.setup(*sub));
+    if (c.legacy_json_file) legacy_json.push_back(c.name);
   }
+  std::vector<std::string> args(argv, argv + argc);
+  args = rewrite_legacy_json(args, legacy_json);
+  std::vector<char*> av;
+  for (auto& a : args) av.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(av.size()), av.data());
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
@@ -41,5 +84,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "squint: error: %s\n", e.what());
     return 2;
   }
+  // No verb: the list of verbs, one line each, on stderr; exit 2 (nothing was done).
+  fmt::print(stderr, "usage: squint [-q] [-j N] VERB ...   (squint VERB --help for its options)\n\nverbs:\n");
+  for (auto& [sub, run] : runners) fmt::print(stderr, "  {:<12} {}\n", sub->get_name(), sub->get_description());
+  fmt::print(stderr, "\nsquint --help for global options, squint --version for the build\n");
   return 2;
 }

@@ -17,7 +17,7 @@ mkdir -p "$W"
 $S -q analyze "$MODEL" -o "$W/analysis.json" ${FEATURES:+--features}
 
 evalm() {  # evalm NAME MODEL_DIR -> prints "mean median"
-  $S -q eval "$2" --text "$TEXT" --seq-len "$SEQ" --json "$W/$1.eval.json" >/dev/null
+  $S -q eval "$2" --text "$TEXT" --seq-len "$SEQ" -o "$W/$1.eval.json" >/dev/null
   python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['mean_ppl'], j['median_ppl'])" "$W/$1.eval.json"
 }
 size_of() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['totals']['bytes'])" "$1"; }

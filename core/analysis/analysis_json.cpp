@@ -10,6 +10,8 @@ namespace squint {
 
 using nlohmann::json;
 
+std::string serialize_analysis(const Analysis& a) { return analysis_to_json(a).dump(1) + "\n"; }
+
 json analysis_to_json(const Analysis& a) {
   json j;
   j["format"] = kAnalysisFormat;

@@ -9,6 +9,8 @@
 namespace squint {
 
 nlohmann::json analysis_to_json(const Analysis& a);
+// The bytes of analysis.json (the CLI's -o and the page's download are the same bytes).
+std::string serialize_analysis(const Analysis& a);
 // Throws squint::Error naming `source` on a malformed document.
 Analysis analysis_from_json(const nlohmann::json& j, const std::string& source);
 Analysis parse_analysis(const std::string& text, const std::string& source);

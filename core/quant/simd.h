@@ -12,6 +12,15 @@
 
 namespace squint::simd {
 
+// The kernel this build compiled (shown by `squint --version`; results are identical on all three).
+#if defined(__AVX2__)
+inline constexpr const char* kLevel = "AVX2";
+#elif defined(__wasm_simd128__)
+inline constexpr const char* kLevel = "wasm SIMD128";
+#else
+inline constexpr const char* kLevel = "scalar";
+#endif
+
 #if defined(__AVX2__)
 struct F8 {
   __m256 v;

@@ -1,0 +1,98 @@
+// The CLI output contract (README "Output contract", native/output.h): --json = JSON on stdout, -o FILE = the
+// same document in a file, diagnostics and "wrote" on stderr, format/version in every document, no timings.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "file_source.h"
+#include "test_util.h"
+
+using namespace squint;
+using namespace squint::test;
+
+namespace {
+
+std::string stories() { return shared_dir() + "/models/stories260K"; }
+
+// stdout only (stderr dropped) and stderr only.
+// (run() appends 2>&1 to the whole command, hence the groups.)
+int run_stdout(const std::string& cmd, std::string* out) { return run("{ " + cmd + " 2>/dev/null; }", out); }
+int run_stderr(const std::string& cmd, std::string* err) { return run("{ " + cmd + " 2>&1 >/dev/null; }", err); }
+
+void check_document(const std::string& text, const std::string& format) {
+  auto j = nlohmann::json::parse(text);
+  CHECK(j["format"] == format);
+  CHECK(j["version"].is_number_integer());
+}
+
+}  // namespace
+
+TEST_CASE("bare squint lists the verbs (exit 2); --version names the build", "[cli]") {
+  std::string out;
+  CHECK(run(cli(), &out) == 2);
+  for (const char* v : {"synth", "inspect", "analyze", "plan", "curve", "quantize", "gate", "dequantize", "eval",
+                        "generate", "compare"})
+    CHECK_THAT(out, Catch::Contains(std::string("\n  ") + v + " "));
+  REQUIRE(run_stdout(cli() + " --version", &out) == 0);
+  CHECK_THAT(out, Catch::StartsWith("squint "));
+  CHECK_THAT(out, Catch::Contains("kernel AVX2") || Catch::Contains("kernel scalar"));
+  for (const char* v : {"synth", "inspect", "analyze", "plan", "curve", "quantize", "gate", "dequantize", "eval",
+                        "generate", "compare"})
+    CHECK(run(cli() + " " + v + " --help", &out) == 0);
+}
+
+TEST_CASE("--json prints the document on stdout and -o writes the same bytes; wrote goes to stderr", "[cli]") {
+  TempDir d;
+  std::string out, err;
+  // inspect
+  REQUIRE(run_stdout(cli() + " inspect " + stories() + " --json", &out) == 0);
+  check_document(out, "squint.inspect");
+  REQUIRE(run_stdout(cli() + " inspect " + stories() + " -o " + d.str("i.json"), &err) == 0);
+  CHECK(read_text_file(d.str("i.json")) == out);
+  // analyze -> plan: stdout carries only the document, stderr the "wrote" line and the timing
+  REQUIRE(run_stdout(cli() + " analyze " + stories() + " --json -o " + d.str("a.json"), &out) == 0);
+  CHECK(read_text_file(d.str("a.json")) == out);
+  check_document(out, "squint.analysis");
+  REQUIRE(run_stderr(cli() + " plan " + d.str("a.json") + " --bpw 7 -o " + d.str("p.json"), &err) == 0);
+  CHECK_THAT(err, Catch::Contains("wrote " + d.str("p.json")));
+  CHECK_THAT(err, Catch::Contains("solved"));
+  REQUIRE(run_stdout(cli() + " plan " + d.str("a.json") + " --bpw 7 --json", &out) == 0);
+  CHECK(out == read_text_file(d.str("p.json")));
+  CHECK(out.find("wrote") == std::string::npos);
+  // the SQNR table as a document
+  REQUIRE(run_stdout(cli() + " analyze " + stories() + " --sqnr-table-json", &out) == 0);
+  check_document(out, "squint.sqnr_table");
+  // gate and curve: --json on stdout
+  REQUIRE(run_stdout(cli() + " gate " + stories() + " --plan " + d.str("p.json") + " --json", &out) == 0);
+  check_document(out, "squint.gate");
+  REQUIRE(run_stdout(cli() + " curve " + d.str("a.json") + " --points 3 --json", &out) == 0);
+  check_document(out, "squint.curve");
+}
+
+TEST_CASE("the old `--json FILE` of gate/curve/eval still writes FILE, with a deprecation note", "[cli]") {
+  TempDir d;
+  std::string out, err;
+  REQUIRE(run(cli() + " -q plan " + stories() + " --bpw 7 -o " + d.str("p.json"), &out) == 0);
+  REQUIRE(run_stderr(cli() + " gate " + stories() + " --plan " + d.str("p.json") + " --json " + d.str("g.json"), &err) == 0);
+  CHECK_THAT(err, Catch::Contains("deprecated"));
+  check_document(read_text_file(d.str("g.json")), "squint.gate");
+  REQUIRE(run(cli() + " -q curve " + stories() + " --points 2 --json=" + d.str("c.json"), &out) == 0);
+  check_document(read_text_file(d.str("c.json")), "squint.curve");
+  // -q silences the note too
+  CHECK(out.find("deprecated") == std::string::npos);
+}
+
+TEST_CASE("eval's document has no timings: two runs are byte-identical", "[cli][eval]") {
+  TempDir d;
+  const std::string text = d.str("t.txt");
+  write_text(text, "Once upon a time, there was a little girl named Lily.\n\nShe loved to play outside in the park. "
+                   "One day, she saw a big, red ball. She wanted to play with it, but it was too high.\n");
+  std::string a, b, err;
+  REQUIRE(run_stdout(cli() + " eval " + stories() + " --text " + text + " --seq-len 16 --json", &a) == 0);
+  REQUIRE(run_stdout(cli() + " -j 1 eval " + stories() + " --text " + text + " --seq-len 16 --json", &b) == 0);
+  check_document(a, "squint.eval");
+  CHECK(a == b);
+  CHECK(a.find("per_second") == std::string::npos);
+  REQUIRE(run_stderr(cli() + " eval " + stories() + " --text " + text + " --seq-len 16 -o " + d.str("e.json"), &err) == 0);
+  CHECK_THAT(err, Catch::Contains("tokens/s"));
+  CHECK(read_text_file(d.str("e.json")) == a);
+}
