@@ -26,7 +26,7 @@ void check_document(const std::string& text, const std::string& format) {
 
 }  // namespace
 
-TEST_CASE("bare squint lists the verbs (exit 2); --version names the build", "[cli]") {
+TEST_CASE("bare squint lists the verbs (exit 2), --version names the build", "[cli]") {
   std::string out;
   CHECK(run(cli(), &out) == 2);
   for (const char* v : {"synth", "inspect", "analyze", "plan", "curve", "quantize", "gate", "dequantize", "eval",
@@ -40,7 +40,7 @@ TEST_CASE("bare squint lists the verbs (exit 2); --version names the build", "[c
     CHECK(run(cli() + " " + v + " --help", &out) == 0);
 }
 
-TEST_CASE("--json prints the document on stdout and -o writes the same bytes; wrote goes to stderr", "[cli]") {
+TEST_CASE("the JSON document: --json on stdout, -o FILE the same bytes, wrote on stderr", "[cli]") {
   TempDir d;
   std::string out, err;
   // inspect
@@ -81,7 +81,7 @@ TEST_CASE("the old `--json FILE` of gate/curve/eval still writes FILE, with a de
   CHECK(out.find("deprecated") == std::string::npos);
 }
 
-TEST_CASE("eval's document has no timings: two runs are byte-identical", "[cli][eval]") {
+TEST_CASE("eval document has no timings, two runs are byte-identical", "[cli][eval]") {
   TempDir d;
   const std::string text = d.str("t.txt");
   write_text(text, "Once upon a time, there was a little girl named Lily.\n\nShe loved to play outside in the park. "
