@@ -8,7 +8,7 @@ JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 ctest --test-dir build --output-on-failure -j"$JOBS"
-for stage in scripts/test-sanitize.sh tests/fuzz/run.sh web/test.sh; do
+for stage in scripts/test-sanitize.sh tests/fuzz/run.sh tests/tokenize/run.sh web/test.sh; do
   echo "== $stage"
   bash "$stage"
 done

@@ -3,6 +3,8 @@
 
 #include "text/hf_tokenizer.h"
 #include "text/pipeline.h"
+#include "text/regex.h"
+#include "util/error.h"
 
 using namespace squint;
 using namespace squint::text;
@@ -59,4 +61,63 @@ TEST_CASE("SentencePiece-style BPE: leading ▁, merges, byte fallback", "[token
   CHECK(t->bos_id() == 1);
   CHECK(t->decode({6, 7}) == "hi!");
   CHECK(t->decode({2, 8, 9}) == "é");
+}
+
+// Every component and option, each in a small tokenizer.json, against the ids and decoded text the Hugging
+// Face library gives (tests/golden/make_tokenizer_vectors.mjs; see tests/golden/README.md).
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+TEST_CASE("tokenizer.json components match the Hugging Face library's vectors", "[tokenizer]") {
+  std::ifstream f(std::string(SQUINT_SOURCE_DIR) + "/tests/golden/tokenizer_vectors.json");
+  REQUIRE(f);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const auto doc = nlohmann::json::parse(ss.str());
+  REQUIRE(doc["vectors"].size() >= 30);
+  for (const auto& v : doc["vectors"]) {
+    const std::string name = v["name"];
+    INFO(name);
+    auto t = HfTokenizer::from_json(v["tokenizer"].dump(), "", name);
+    for (const auto& c : v["cases"]) {
+      const std::string text = c["text"];
+      INFO(text);
+      CHECK(t->encode(text) == c["ids"].get<std::vector<int>>());
+      CHECK(t->encode_special(text) == c["ids_special"].get<std::vector<int>>());
+      CHECK(t->decode(c["ids"].get<std::vector<int>>()) == c["decoded"].get<std::string>());
+    }
+  }
+}
+
+TEST_CASE("tokenizer.json: unsupported components and malformed files are one-line errors", "[tokenizer]") {
+  auto err = [](const std::string& js) {
+    try {
+      HfTokenizer::from_json(js, "", "t.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string model = R"("model": {"type": "BPE", "vocab": {"a": 0}, "merges": []})";
+  CHECK(err("{" + model + R"(, "normalizer": {"type": "Precompiled"}})") == "t.json: unsupported normalizer 'Precompiled'");
+  CHECK(err("{" + model + R"(, "pre_tokenizer": {"type": "UnicodeScripts"}})") == "t.json: unsupported pre_tokenizer 'UnicodeScripts'");
+  CHECK(err("{" + model + R"(, "decoder": {"type": "CTC"}})") == "t.json: unsupported decoder 'CTC'");
+  CHECK(err("{" + model + R"(, "post_processor": {"type": "Foo"}})") == "t.json: unsupported post_processor 'Foo'");
+  CHECK(err(R"({"model": {"type": "Unigram", "vocab": []}})") == "t.json: unsupported model 'Unigram' (only BPE)");
+  CHECK(err(R"({"model": {"type": "BPE", "dropout": 0.1, "vocab": {}, "merges": []}})").find("dropout") != std::string::npos);
+  CHECK(err(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})").find("missing from the vocab") != std::string::npos);
+  CHECK(err("{" + model + R"(, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a"}, "behavior": "Isolated"}})").find("does not compile") != std::string::npos);
+  CHECK(err("not json") == "t.json: not valid JSON");
+  auto t = HfTokenizer::from_json("{" + model + "}", "", "t.json");
+  CHECK_THROWS_WITH(t->encode("\xFF"), "t.json: the text is not valid UTF-8");
+}
+
+TEST_CASE("Oniguruma's \\s is Unicode White_Space, also under PCRE2", "[tokenizer]") {
+  CHECK(squint::text::onig_to_pcre2(R"(\s+(?!\S)|[^\s\p{L}])") ==
+        R"([\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+(?![^\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}])|[^\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\p{L}])");
+  squint::text::Regex re(R"(\s+)");
+  // U+180E (Mongolian vowel separator) is not White_Space: PCRE2's own \s would match it.
+  CHECK(re.find_all("a\xE1\xA0\x8E" "b").empty());
+  CHECK(re.find_all("a\xE3\x80\x80" "b").size() == 1);  // ideographic space is
 }

@@ -10,6 +10,9 @@ namespace squint::text {
 
 namespace {
 const char* kWhite = "\\t-\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+// Oniguruma's Unicode \w: Alphabetic, marks, decimal digits, connector punctuation, ZWNJ/ZWJ (PCRE2 10.42's
+// \w lacks the marks).
+const char* kWord = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}";
 }  // namespace
 
 std::string onig_to_pcre2(const std::string& p) {
@@ -19,10 +22,11 @@ std::string onig_to_pcre2(const std::string& p) {
     const char c = p[i];
     if (c == '\\' && i + 1 < p.size()) {
       const char n = p[i + 1];
-      if (n == 's') {
-        out += in_class ? std::string(kWhite) : "[" + std::string(kWhite) + "]";
-      } else if (n == 'S' && !in_class) {
-        out += "[^" + std::string(kWhite) + "]";
+      if (n == 's' || n == 'w') {
+        const std::string set = n == 's' ? kWhite : kWord;
+        out += in_class ? set : "[" + set + "]";
+      } else if ((n == 'S' || n == 'W') && !in_class) {
+        out += "[^" + std::string(n == 'S' ? kWhite : kWord) + "]";
       } else {
         out += c;
         out += n;  // \S inside a class has no simple rewrite; kept (never used by real files)

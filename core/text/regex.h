@@ -1,8 +1,8 @@
 #pragma once
 // The Split regexes of tokenizer.json through PCRE2 (UTF + UCP, JIT when available). Hugging Face compiles
 // them with Oniguruma; the two engines agree on the constructs these files use (\p{L}, \p{N}, classes,
-// (?i:...), lookahead), except that PCRE2's \s also matches U+180E, so \s and \S are rewritten into
-// Unicode White_Space (Oniguruma's \s) before compiling.
+// (?i:...), lookahead), except the shorthand classes: PCRE2's \s also matches U+180E and its \w misses
+// combining marks, so \s \S \w \W are rewritten into Oniguruma's Unicode definitions before compiling.
 #include <memory>
 #include <string>
 #include <string_view>
