@@ -108,7 +108,7 @@ TEST_CASE("tokenizer.json: unsupported components and malformed files are one-li
   CHECK(err(R"({"model": {"type": "BPE", "dropout": 0.1, "vocab": {}, "merges": []}})").find("dropout") != std::string::npos);
   CHECK(err(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})").find("missing from the vocab") != std::string::npos);
   CHECK(err("{" + model + R"(, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a"}, "behavior": "Isolated"}})").find("does not compile") != std::string::npos);
-  CHECK(err("not json") == "t.json: not valid JSON");
+  CHECK(err("not json").rfind("t.json: not valid JSON", 0) == 0);
   auto t = HfTokenizer::from_json("{" + model + "}", "", "t.json");
   CHECK_THROWS_WITH(t->encode("\xFF"), "t.json: the text is not valid UTF-8");
 }

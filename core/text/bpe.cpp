@@ -1,5 +1,6 @@
 #include "text/bpe.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -21,18 +22,17 @@ std::string opt_string(const json& m, const char* k, bool& present) {
 }
 }  // namespace
 
-Bpe::Bpe(const json& m, const std::string& source) {
+Bpe::Bpe(const json& m, std::vector<std::pair<std::string, int>> vocab,
+         const std::vector<std::pair<std::string, std::string>>& merges, const std::string& source) {
   if (m.contains("dropout") && !m["dropout"].is_null())
     fail(source + ": BPE dropout is not supported (tokenization would be random)");
-  const json& v = m.at("vocab");
-  if (!v.is_object()) fail(source + ": model.vocab is not an object");
-  vocab_.reserve(v.size());
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    const int id = it.value().get<int>();
-    if (id < 0 || id > 50'000'000) fail(source + ": vocab id out of range");
-    vocab_[it.key()] = id;
-    if (id >= static_cast<int>(id_to_token_.size())) id_to_token_.resize(static_cast<std::size_t>(id) + 1);
-    id_to_token_[static_cast<std::size_t>(id)] = it.key();
+  vocab_.reserve(vocab.size());
+  int max_id = -1;
+  for (const auto& [tok, id] : vocab) max_id = std::max(max_id, id);
+  id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
+  for (auto& [tok, id] : vocab) {
+    id_to_token_[static_cast<std::size_t>(id)] = tok;
+    vocab_[std::move(tok)] = id;  // a repeated key keeps its last id, as a JSON object does
   }
   prefix_ = opt_string(m, "continuing_subword_prefix", has_prefix_);
   suffix_ = opt_string(m, "end_of_word_suffix", has_suffix_);
@@ -52,24 +52,9 @@ Bpe::Bpe(const json& m, const std::string& source) {
     auto it = vocab_.find(name);
     byte_ids_[b] = it == vocab_.end() ? -1 : it->second;
   }
-  const json& ms = m.at("merges");
-  if (!ms.is_array()) fail(source + ": model.merges is not an array");
-  merges_.reserve(ms.size());
+  merges_.reserve(merges.size());
   int rank = 0;
-  for (const auto& mg : ms) {
-    std::string a, b;
-    if (mg.is_string()) {  // "a b" (older files)
-      const std::string s = mg.get<std::string>();
-      const auto sp = s.find(' ');
-      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) fail(source + ": malformed merge '" + s + "'");
-      a = s.substr(0, sp);
-      b = s.substr(sp + 1);
-    } else if (mg.is_array() && mg.size() == 2 && mg[0].is_string() && mg[1].is_string()) {  // ["a", "b"]
-      a = mg[0].get<std::string>();
-      b = mg[1].get<std::string>();
-    } else {
-      fail(source + ": malformed merge " + mg.dump());
-    }
+  for (const auto& [a, b] : merges) {
     auto ia = vocab_.find(a), ib = vocab_.find(b);
     if (ia == vocab_.end() || ib == vocab_.end()) fail(source + ": merge '" + a + " " + b + "' uses a token missing from the vocab");
     // The merged token drops the right part's continuing-subword prefix (as the library builds it).

@@ -15,8 +15,10 @@ namespace squint::text {
 
 class Bpe {
  public:
-  // `model` is tokenizer.json's "model" object (type BPE); `source` names the file in errors.
-  Bpe(const nlohmann::json& model, const std::string& source);
+  // `model` is tokenizer.json's "model" object (type BPE) for its options; vocab and merges come as
+  // tables (read_tokenizer_json); `source` names the file in errors.
+  Bpe(const nlohmann::json& model, std::vector<std::pair<std::string, int>> vocab,
+      const std::vector<std::pair<std::string, std::string>>& merges, const std::string& source);
   // Appends the ids of one pre-tokenized word. Not thread-safe (the cache).
   void tokenize(std::string_view word, std::vector<int>& out) const;
   const std::unordered_map<std::string, int>& vocab() const { return vocab_; }

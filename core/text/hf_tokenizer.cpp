@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/tokenizer_json.h"
 #include "text/unicode.h"
 #include "util/error.h"
 
@@ -56,8 +57,8 @@ void read_post(const json& j, const std::string& source, std::vector<int>& pre, 
 
 std::unique_ptr<HfTokenizer> HfTokenizer::from_json(const std::string& text, const std::string& config,
                                                     const std::string& source) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) fail(source + ": not valid JSON");
+  TokenizerFile file = read_tokenizer_json(text, source);
+  const json& j = file.doc;
   auto t = std::unique_ptr<HfTokenizer>(new HfTokenizer());
   t->source_ = source;
   try {
@@ -65,7 +66,7 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_json(const std::string& text, con
     const json& m = j["model"];
     const std::string mt = m.value("type", std::string("BPE"));
     if (mt != "BPE") fail(source + ": unsupported model '" + mt + "' (only BPE)");
-    t->model_ = std::make_unique<Bpe>(m, source);
+    t->model_ = std::make_unique<Bpe>(m, std::move(file.vocab), file.merges, source);
     for (const auto& a : j.value("added_tokens", json::array())) {
       AddedToken at;
       at.content = a.at("content").get<std::string>();
