@@ -10,11 +10,6 @@
 
 namespace squint {
 
-namespace {
-
-using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using CMat = Eigen::MatrixXf;
-
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -23,6 +18,11 @@ double percentile(std::vector<double> v, double p) {
   std::size_t hi = std::min(lo + 1, v.size() - 1);
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
+
+namespace {
+
+using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CMat = Eigen::MatrixXf;
 
 nlohmann::json spectral(const Eigen::Map<const Mat>& W, const FeatureOptions& opt, double frob2) {
   const int64_t m = W.rows(), n = W.cols();
@@ -60,10 +60,26 @@ nlohmann::json spectral(const Eigen::Map<const Mat>& W, const FeatureOptions& op
 
 nlohmann::json kurtosis(const float* w, uint64_t rows, uint64_t cols, int group) {
   const uint64_t g = std::min<uint64_t>(static_cast<uint64_t>(group), cols);
+  uint64_t outlier_groups = 0;
+  std::vector<double> kurt = group_excess_kurtosis(w, rows, cols, group, &outlier_groups);
+  const double p50 = percentile(kurt, 0.5);
+  const double mx = kurt.empty() ? 0 : *std::max_element(kurt.begin(), kurt.end());
+  return {{"group", g},
+          {"p90", percentile(kurt, 0.9)},
+          {"p99_minus_p50", percentile(kurt, 0.99) - p50},
+          {"outlier_group_fraction", kurt.empty() ? 0.0 : static_cast<double>(outlier_groups) / static_cast<double>(kurt.size())},
+          {"max_minus_median", mx - p50}};
+}
+
+}  // namespace
+
+std::vector<double> group_excess_kurtosis(const float* w, uint64_t rows, uint64_t cols, int group,
+                                          uint64_t* outlier_groups) {
+  const uint64_t g = std::min<uint64_t>(static_cast<uint64_t>(group), cols);
   const uint64_t gpr = cols / g;
   std::vector<double> kurt;
   kurt.reserve(rows * gpr);
-  uint64_t outlier_groups = 0;
+  uint64_t outliers = 0;
   for (uint64_t r = 0; r < rows; ++r)
     for (uint64_t k = 0; k < gpr; ++k) {
       const float* p = w + r * cols + k * g;
@@ -84,18 +100,11 @@ nlohmann::json kurtosis(const float* w, uint64_t rows, uint64_t cols, int group)
         continue;
       }
       kurt.push_back(m4 / (m2 * m2) - 3.0);
-      outlier_groups += mx > 3.0 * std::sqrt(m2);
+      outliers += mx > 3.0 * std::sqrt(m2);
     }
-  const double p50 = percentile(kurt, 0.5);
-  const double mx = kurt.empty() ? 0 : *std::max_element(kurt.begin(), kurt.end());
-  return {{"group", g},
-          {"p90", percentile(kurt, 0.9)},
-          {"p99_minus_p50", percentile(kurt, 0.99) - p50},
-          {"outlier_group_fraction", kurt.empty() ? 0.0 : static_cast<double>(outlier_groups) / static_cast<double>(kurt.size())},
-          {"max_minus_median", mx - p50}};
+  if (outlier_groups) *outlier_groups = outliers;
+  return kurt;
 }
-
-}  // namespace
 
 std::string feeding_norm(const std::string& name) {
   auto swap_tail = [&](const char* from, const char* norm) -> std::string {

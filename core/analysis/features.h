@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "io/dtype.h"
 
@@ -21,6 +22,14 @@ struct FeatureOptions {
 // nullptr for γ = 1. sdt: dtype of scales/biases for the 4-bit residual.
 nlohmann::json compute_features(const float* w, uint64_t rows, uint64_t cols, const float* gamma, DType sdt,
                                 const FeatureOptions& opt = {});
+
+// Percentile p ∈ [0, 1] with linear interpolation between order statistics (0 for no values).
+double percentile(std::vector<double> v, double p);
+
+// Excess kurtosis (m4/m2² − 3) of each group of min(group, cols) consecutive elements of each row, row by
+// row; constant groups give 0. outlier_groups (optional) counts groups with an element beyond 3σ of its mean.
+std::vector<double> group_excess_kurtosis(const float* w, uint64_t rows, uint64_t cols, int group,
+                                          uint64_t* outlier_groups = nullptr);
 
 // Name of the norm whose output feeds `weight_name` (q/k/v ← input_layernorm, gate/up ←
 // post_attention_layernorm), or "" when there is none (γ = 1).
