@@ -36,6 +36,24 @@ seeds = {
                                      "tensors": [{"name": "a", "shape": [4, 64], "dtype": "BF16", "params": 256, "bytes": 512,
                                                   "measured": True, "keep": {"bytes": 512, "nrmse": 0},
                                                   "configs": [{"bits": 4, "group_size": 64, "nrmse": 0.09, "sqnr_db": 20.9, "bytes": 144}]}]}).encode()},
+    # tokenizer.json (+ "\0" + text): a byte-level and a SentencePiece-style BPE, one component each
+    "tokenizer_json": {
+        "bytelevel": json.dumps({"added_tokens": [{"id": 9, "content": "<s>", "special": True, "normalized": False, "lstrip": True}],
+                                 "normalizer": {"type": "NFC"},
+                                 "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                                     {"type": "Split", "pattern": {"Regex": "\\p{L}+|\\p{N}{1,3}|\\s+(?!\\S)|\\s+"}, "behavior": "Isolated", "invert": False},
+                                     {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]},
+                                 "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}, {"Sequence": {"id": "A"}}],
+                                                    "special_tokens": {"<s>": {"id": "<s>", "ids": [9], "tokens": ["<s>"]}}},
+                                 "decoder": {"type": "ByteLevel"},
+                                 "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120": 3}, "merges": ["a b"], "ignore_merges": True}}).encode() + b"\0ab ab\xc3\xa9",
+        "sp": json.dumps({"normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                                              {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+                          "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+                          "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+                          "model": {"type": "BPE", "byte_fallback": True, "fuse_unk": True, "unk_token": "<unk>",
+                                    "vocab": {"<unk>": 0, "<0x41>": 1, "\u2581": 2, "x": 3, "\u2581x": 4}, "merges": [["\u2581", "x"]]}}).encode(),
+    },
 }
 for target, files in seeds.items():
     d = os.path.join(out, target); os.makedirs(d, exist_ok=True)

@@ -9,7 +9,8 @@ CXX=${FUZZ_CXX:-clang++-14}
 command -v "$CXX" >/dev/null || CXX=clang++
 mkdir -p "$OUT"
 python3 tests/fuzz/make_seeds.py "$OUT/seeds"
-CORE=$(ls core/io/*.cpp core/quant/*.cpp core/analysis/*.cpp core/plan/*.cpp core/util/*.cpp core/synth/*.cpp)
+CORE=$(ls core/io/*.cpp core/quant/*.cpp core/analysis/*.cpp core/plan/*.cpp core/util/*.cpp core/synth/*.cpp core/text/*.cpp)
+LIBS="-lpcre2-8 -lutf8proc"  # core/text (native-only) needs them
 FLAGS="-std=c++20 -O1 -g -ffp-contract=off -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Icore -I/usr/include/eigen3"
 # core once as objects, then one binary per target
 mkdir -p "$OUT/obj"
@@ -20,8 +21,8 @@ for f in $CORE; do
   objs+=("$o")
 done
 status=0
-for t in safetensors checkpoint plan mlx; do
-  $CXX $FLAGS "tests/fuzz/fuzz_$t.cpp" "${objs[@]}" -o "$OUT/fuzz_$t"
+for t in safetensors checkpoint plan mlx tokenizer_json; do
+  $CXX $FLAGS "tests/fuzz/fuzz_$t.cpp" "${objs[@]}" $LIBS -o "$OUT/fuzz_$t"
   mkdir -p "$OUT/corpus/$t"
   cp -n "$OUT/seeds/$t/"* "$OUT/corpus/$t/" 2>/dev/null || true
   # Inputs that once crashed a target (kept as regressions) are part of every run's corpus.
