@@ -2,7 +2,7 @@
 // process) on the four real tokenizer.json files, same text, same machine, one after the other.
 //   node bench/tokenize/bench.mjs [TEXT]   (default: wikitext-2 test, 1.3 MB; needs build/squint)
 // Encode time only (squint reports it on stderr; loading is timed separately), best of REPEAT (default 2).
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@anush008/tokenizers';
@@ -32,7 +32,9 @@ for (const name of ['llama3', 'qwen3', 'gemma3', 'llama2']) {
   let sqBest = Infinity, sqTotal = Infinity;
   for (let r = 0; r < repeat; r++) {
     t0 = process.hrtime.bigint();
-    const out = execFileSync(bin, ['tokenize', file, '--text', textFile], { stdio: ['ignore', 'ignore', 'pipe'] }).toString();
+    const p = spawnSync(bin, ['tokenize', file, '--text', textFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (p.status !== 0) throw new Error(`${name}: squint failed: ${p.stderr}`);
+    const out = p.stderr.toString();
     sqTotal = Math.min(sqTotal, ms(t0) / 1000);
     const m = out.match(/(\d+) ids from \d+ bytes in ([0-9.]+) s/);
     if (!m || Number(m[1]) !== n) throw new Error(`${name}: squint gave ${m && m[1]} ids, HF ${n}`);

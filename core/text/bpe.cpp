@@ -29,6 +29,8 @@ Bpe::Bpe(const json& m, std::vector<std::pair<std::string, int>> vocab,
   vocab_.reserve(vocab.size());
   int max_id = -1;
   for (const auto& [tok, id] : vocab) max_id = std::max(max_id, id);
+  // Real vocabularies number their tokens densely; a sparse one would make the id table huge.
+  if (static_cast<std::size_t>(max_id) > 2 * vocab.size() + 1024) fail(source + ": vocab ids are not dense (max id " + std::to_string(max_id) + ")");
   id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
   for (auto& [tok, id] : vocab) {
     id_to_token_[static_cast<std::size_t>(id)] = tok;
