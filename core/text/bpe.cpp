@@ -22,6 +22,48 @@ std::string opt_string(const json& m, const char* k, bool& present) {
 }
 }  // namespace
 
+void Bpe::MergeMap::reserve(std::size_t n) {
+  std::size_t cap = 16;
+  int bits = 4;
+  while (cap < 2 * n + 2) cap <<= 1, ++bits;
+  keys_.assign(cap, kEmpty);
+  vals_.assign(cap, {0, 0});
+  shift_ = 64 - bits;
+  size_ = 0;
+}
+
+void Bpe::MergeMap::put(uint64_t k, std::pair<int, int> v) {
+  if (2 * (size_ + 1) > keys_.size()) {  // grow (reserve() normally makes this unnecessary)
+    auto ok = std::move(keys_);
+    auto ov = std::move(vals_);
+    reserve(2 * (size_ + 1));
+    for (std::size_t i = 0; i < ok.size(); ++i)
+      if (ok[i] != kEmpty) put(ok[i], ov[i]);
+  }
+  const std::size_t mask = keys_.size() - 1;
+  for (std::size_t i = slot(k);; i = (i + 1) & mask) {
+    if (keys_[i] == kEmpty) {
+      keys_[i] = k;
+      vals_[i] = v;
+      ++size_;
+      return;
+    }
+    if (keys_[i] == k) {
+      vals_[i] = v;
+      return;
+    }
+  }
+}
+
+const std::pair<int, int>* Bpe::MergeMap::find(uint64_t k) const {
+  if (keys_.empty()) return nullptr;
+  const std::size_t mask = keys_.size() - 1;
+  for (std::size_t i = slot(k);; i = (i + 1) & mask) {
+    if (keys_[i] == k) return &vals_[i];
+    if (keys_[i] == kEmpty) return nullptr;
+  }
+}
+
 Bpe::Bpe(const json& m, std::vector<std::pair<std::string, int>> vocab,
          const std::vector<std::pair<std::string, std::string>>& merges, const std::string& source) {
   if (m.contains("dropout") && !m["dropout"].is_null())
@@ -63,7 +105,7 @@ Bpe::Bpe(const json& m, std::vector<std::pair<std::string, int>> vocab,
     const std::string merged = a + (has_prefix_ && b.compare(0, prefix_.size(), prefix_) == 0 ? b.substr(prefix_.size()) : b);
     auto im = vocab_.find(merged);
     if (im == vocab_.end()) fail(source + ": merge '" + a + " " + b + "' produces a token missing from the vocab");
-    merges_[key(ia->second, ib->second)] = {rank++, im->second};  // a repeated pair keeps its last rank, as HF
+    merges_.put(key(ia->second, ib->second), {rank++, im->second});  // a repeated pair keeps its last rank, as HF
   }
 }
 
@@ -121,8 +163,8 @@ void Bpe::merge_word(std::string_view w, std::vector<int>& out) const {
   auto consider = [&](int pos) {
     const int nx = sym[static_cast<std::size_t>(pos)].next;
     if (nx < 0) return;
-    auto it = merges_.find(key(sym[static_cast<std::size_t>(pos)].id, sym[static_cast<std::size_t>(nx)].id));
-    if (it != merges_.end()) q.push({pos, it->second.first, it->second.second});
+    const auto* it = merges_.find(key(sym[static_cast<std::size_t>(pos)].id, sym[static_cast<std::size_t>(nx)].id));
+    if (it) q.push({pos, it->first, it->second});
   };
   for (int i = 0; i + 1 < static_cast<int>(sym.size()); ++i) consider(i);
   while (!q.empty()) {
@@ -131,8 +173,8 @@ void Bpe::merge_word(std::string_view w, std::vector<int>& out) const {
     Sym& cur = sym[static_cast<std::size_t>(top.pos)];
     if (!cur.alive || cur.next < 0) continue;
     Sym& right = sym[static_cast<std::size_t>(cur.next)];
-    auto it = merges_.find(key(cur.id, right.id));
-    if (it == merges_.end() || it->second.second != top.new_id) continue;  // stale entry
+    const auto* it = merges_.find(key(cur.id, right.id));
+    if (!it || it->second != top.new_id) continue;  // stale entry
     cur.id = top.new_id;
     right.alive = false;
     cur.next = right.next;

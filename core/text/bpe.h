@@ -25,15 +25,28 @@ class Bpe {
   const std::vector<std::string>& id_to_token() const { return id_to_token_; }
 
  private:
-  struct PairHash {
-    std::size_t operator()(uint64_t k) const { return std::hash<uint64_t>()(k * 0x9E3779B97F4A7C15ull); }
+  // (left id, right id) -> (rank, merged id): open addressing with linear probing, because merging a
+  // 1 MB segment (SentencePiece-style files pre-tokenize nothing) is millions of lookups.
+  class MergeMap {
+   public:
+    void reserve(std::size_t n);
+    void put(uint64_t k, std::pair<int, int> v);
+    const std::pair<int, int>* find(uint64_t k) const;
+
+   private:
+    static constexpr uint64_t kEmpty = ~0ull;
+    std::size_t slot(uint64_t k) const { return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+    std::vector<uint64_t> keys_;
+    std::vector<std::pair<int, int>> vals_;
+    int shift_ = 64;
+    std::size_t size_ = 0;
   };
   static uint64_t key(int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
   void merge_word(std::string_view w, std::vector<int>& out) const;
 
   std::unordered_map<std::string, int> vocab_;
   std::vector<std::string> id_to_token_;
-  std::unordered_map<uint64_t, std::pair<int, int>, PairHash> merges_;  // (a, b) -> (rank, new id)
+  MergeMap merges_;
   std::string prefix_, suffix_;
   bool has_prefix_ = false, has_suffix_ = false;
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
