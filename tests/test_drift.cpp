@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "file_source.h"
 #include "quant/affine.h"
 #include "test_util.h"
+#include "util/rng.h"
 
 using namespace squint;
 using namespace squint::test;
@@ -112,4 +114,110 @@ TEST_CASE("drift: files, order and errors", "[drift]") {
   CHECK(run(cli() + " drift " + s260 + " --configs 7/64", &out) == 2);
   CHECK(run(cli() + " drift " + d.str("missing") + " -o " + d.str("x.json"), &out) == 2);
   CHECK_FALSE(fs::exists(d.str("x.json")));
+}
+
+namespace {
+
+const std::string kText = "/data/tinystories/eval.txt";
+
+// stories260K reparametrised without changing its function: each RMSNorm weight γ_i is multiplied by c_i and
+// column i of the linears it feeds (q/k/v after input_layernorm, gate/up after post_attention_layernorm) is
+// divided by c_i, with log c_i ~ N(0, σ²). The float model's PPL stays the same (to float rounding); the
+// columns' spread inside each quantization group grows, so the 4-bit model gets worse: a float plateau with
+// a growing low-bit gap, i.e. phase 3 by construction.
+void write_rescaled(const std::string& dst, double sigma, uint64_t seed) {
+  const std::string src = shared_dir() + "/models/stories260K";
+  Checkpoint ck = open_model(src);
+  std::map<std::string, std::vector<float>> vals;
+  std::vector<uint8_t> scratch;
+  for (const auto& t : ck.tensors) {
+    vals[t.name].resize(t.numel());
+    REQUIRE(read_tensor_f32(ck, t, vals[t.name].data(), scratch));
+  }
+  SplitMix64 rng{seed};
+  for (int l = 0; l < ck.config.num_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    for (auto [norm, outs] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"input_layernorm", {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}},
+             {"post_attention_layernorm", {"mlp.gate_proj", "mlp.up_proj"}}}) {
+      auto& g = vals.at(p + norm + ".weight");
+      for (std::size_t i = 0; i < g.size(); ++i) {
+        const float c = static_cast<float>(std::exp(sigma * rng.normal()));
+        g[i] *= c;
+        for (const auto& o : outs) {
+          auto& w = vals.at(p + o + ".weight");
+          const std::size_t cols = g.size();
+          for (std::size_t r = 0; r < w.size() / cols; ++r) w[r * cols + i] /= c;
+        }
+      }
+    }
+  }
+  std::vector<FakeTensor> out;
+  for (const auto& t : ck.tensors) out.push_back({t.name, t.dtype, t.shape, vals[t.name]});
+  fs::create_directories(dst);
+  write_bytes(fs::path(dst) / "model.safetensors", make_safetensors(out));
+  fs::copy_file(fs::path(src) / "config.json", fs::path(dst) / "config.json");
+}
+
+}  // namespace
+
+TEST_CASE("drift --text: the gap and KL equal separate quantize + eval runs", "[drift]") {
+  TempDir d;
+  const std::string s = shared_dir() + "/models/stories260K", text = shared_dir() + kText;
+  const std::string win = " --text " + text + " --seq-len 64 --samples 6";
+  auto j = drift_json(s + win + " --configs 4/64");
+  // Independently: the uniform plan as docs/eval.md defines it on the CLI, written, then evaluated.
+  REQUIRE(run(cli() + " -q plan " + s + " --bits 4 --group-sizes 64 --min-safe --floor 0 -o " + d.str("p.json")) == 0);
+  REQUIRE(run(cli() + " -q quantize " + s + " --plan " + d.str("p.json") + " -o " + d.str("q")) == 0);
+  REQUIRE(run(cli() + " -q eval " + s + " --seq-len 64 --samples 6 --text " + text + " -o " + d.str("f.json")) == 0);
+  REQUIRE(run(cli() + " -q eval " + d.str("q") + " --seq-len 64 --samples 6 --text " + text + " --kl-base " + s +
+              " -o " + d.str("qe.json")) == 0);
+  auto f = nlohmann::json::parse(read_text_file(d.str("f.json")));
+  auto q = nlohmann::json::parse(read_text_file(d.str("qe.json")));
+  const auto& t = j["rows"][0]["text"];
+  CHECK(double(t["float_median_ppl"]) == double(f["median_ppl"]));
+  CHECK(double(t["float_mean_ppl"]) == double(f["mean_ppl"]));
+  const auto& c = t["configs"][0];
+  CHECK(double(c["median_ppl"]) == double(q["median_ppl"]));
+  CHECK(double(c["gap_pct"]) == Approx(100.0 * (double(q["median_ppl"]) / double(f["median_ppl"]) - 1.0)).epsilon(1e-12));
+  CHECK(double(c["kl"]["mean"]) == double(q["kl"]["mean"]));
+  CHECK(double(c["gap_se_pct"]) > 0);
+  CHECK(j["verdict"]["evaluated"] == true);
+  CHECK(j["verdict"]["divergence"] == false);  // one checkpoint: no trend
+}
+
+TEST_CASE("drift --text: a function-preserving rescale series gives the phase-3 verdict", "[drift]") {
+  TempDir d;
+  // Steps 10-30: the same model (three reparametrisations with σ = 0 are exact copies); 40, 50: σ = 1, 1.5.
+  const double sig[] = {0, 0, 0, 1.0, 1.5};
+  std::string dirs;
+  for (int k = 0; k < 5; ++k) {
+    const std::string p = d.str("step-" + std::to_string(10 * (k + 1)));
+    write_rescaled(p, sig[k], 100 + k);
+    dirs += " " + p;
+  }
+  const std::string args = " --text " + shared_dir() + kText + " --seq-len 64 --samples 8 --configs 4/64,8/64 --tokenizer " +
+                           shared_dir() + "/models/stories260K";
+  std::string out;
+  const int rc = run(cli() + " -q drift" + dirs + args + " --fail-on-divergence --json 2>/dev/null", &out);
+  auto j = nlohmann::json::parse(out);
+  const auto& rows = j["rows"];
+  const double ppl0 = rows[0]["text"]["float_median_ppl"];
+  for (const auto& r : rows) CHECK(double(r["text"]["float_median_ppl"]) == Approx(ppl0).epsilon(1e-3));  // float: flat
+  const double g0 = rows[0]["text"]["configs"][0]["gap_pct"], g3 = rows[3]["text"]["configs"][0]["gap_pct"],
+               g4 = rows[4]["text"]["configs"][0]["gap_pct"];
+  CHECK(double(rows[1]["text"]["configs"][0]["gap_pct"]) == g0);
+  CHECK(g3 > g0 + 5);
+  CHECK(g4 > g0 + 5);
+  CHECK(j["verdict"]["divergence"] == true);
+  CHECK(j["verdict"]["step"] == 40);
+  CHECK(j["verdict"]["gap_min_step"] == 10);
+  CHECK(j["verdict"]["confirmed"] == true);
+  CHECK(rc == 1);  // --fail-on-divergence
+  // The plateau alone (steps 10-30) is no divergence: exit 0 even with --fail-on-divergence.
+  const std::string first3 = " " + d.str("step-10") + " " + d.str("step-20") + " " + d.str("step-30");
+  REQUIRE(run(cli() + " -q drift" + first3 + args + " --fail-on-divergence --json 2>/dev/null", &out) == 0);
+  CHECK(nlohmann::json::parse(out)["verdict"]["divergence"] == false);
+  // --fail-on-divergence without --text is an error.
+  CHECK(run(cli() + " -q drift" + first3 + " --fail-on-divergence", &out) == 2);
 }

@@ -51,7 +51,7 @@ double excess_kurtosis(const float* w, std::size_t n) {
   return m2 > 0 ? m4 / (m2 * m2) - 3.0 : 0.0;
 }
 
-DriftMeasures measure_drift(Checkpoint& ck, const DriftOptions& opt) {
+DriftMeasures measure_drift(Checkpoint& ck, const DriftOptions& opt, Analysis* analysis_out) {
   DriftMeasures m;
   m.kurtosis_group = opt.kurtosis_group;
   std::vector<GridAlignment> align(opt.configs.size());
@@ -109,6 +109,7 @@ DriftMeasures measure_drift(Checkpoint& ck, const DriftOptions& opt) {
   }
   m.kurtosis = m.params ? kurt_weighted / static_cast<double>(m.params) : 0.0;
   m.group_kurtosis_p90 = percentile(std::move(group_kurt), 0.9);
+  if (analysis_out) *analysis_out = std::move(a);
   return m;
 }
 
