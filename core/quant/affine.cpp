@@ -14,6 +14,24 @@ std::vector<QConfig> all_configs() {
   return out;
 }
 
+QConfig gguf_config(GgmlType t) {
+  const GgmlTypeInfo* i = ggml_type_info(t);
+  return {i->nominal_bits, i->block, QFormat::Gguf, t};
+}
+
+std::vector<QConfig> all_gguf_configs() {
+  std::vector<QConfig> out;
+  for (GgmlType t : ggml_quant_types()) out.push_back(gguf_config(t));
+  return out;
+}
+
+std::string config_name(QConfig c) {
+  if (c.gguf()) return ggml_type_info(c.type)->name;
+  return std::to_string(c.bits) + "/" + std::to_string(c.group);
+}
+
+const char* format_name(QFormat f) { return f == QFormat::Gguf ? "gguf" : "mlx"; }
+
 void pack_codes(const uint8_t* codes, std::size_t n, int bits, uint8_t* out) {
   const std::size_t nbytes = n * bits / 8;
   std::memset(out, 0, nbytes);

@@ -3,17 +3,31 @@
 // kernel: signed scale, zero-exact edge, ties to even; scale/bias rounded to the stored float dtype.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "io/dtype.h"
+#include "quant/ggml_quants.h"
 
 namespace squint {
 
+// A candidate quantization: MLX affine (bits, group), or a GGUF type. For GGUF, `bits` is the type's
+// nominal width (Q4_K, IQ4_XS -> 4; Q8_0 -> 8) and `group` its block size (32 or 256), so the
+// --bits/--group-sizes filters and the planner treat both formats alike; `type` tells the types apart.
+enum class QFormat : uint8_t { Mlx, Gguf };
 struct QConfig {
   int bits = 4;
   int group = 64;
+  QFormat format = QFormat::Mlx;
+  GgmlType type = GgmlType::F32;  // GGUF only (unused for MLX)
   bool operator==(const QConfig&) const = default;
+  bool gguf() const { return format == QFormat::Gguf; }
 };
+QConfig gguf_config(GgmlType t);           // {nominal bits, block, Gguf, t}
+std::vector<QConfig> all_gguf_configs();   // the 12 ggml_quant_types(), in their order
+// How a config is printed everywhere: "4/64" (MLX) or "Q4_K" (GGUF).
+std::string config_name(QConfig c);
+const char* format_name(QFormat f);        // "mlx" | "gguf"
 
 constexpr int kAllBits[] = {2, 3, 4, 5, 6, 8};
 constexpr int kAllGroups[] = {32, 64, 128};

@@ -1,0 +1,191 @@
+// The ggml port against the real ggml: libggml-base.so shipped with @node-llama-cpp/linux-x64 (installed by
+// scripts/deps.sh, so its absence fails the test). Every type, many kinds of rows: squint's blocks must be
+// byte-identical to ggml_quantize_chunk(imatrix = NULL) and squint's dequantization bitwise equal to
+// ggml's to_float.
+#include <dlfcn.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "quant/ggml_quants.h"
+#include "util/rng.h"
+
+using namespace squint;
+
+namespace {
+
+struct GgmlLib {
+  using QuantizeChunk = size_t (*)(int type, const float* src, void* dst, int64_t start, int64_t nrows,
+                                   int64_t n_per_row, const float* imatrix);
+  using ToFloat = void (*)(const void* x, float* y, int64_t k);
+  struct TypeTraits {  // ggml.h struct ggml_type_traits
+    const char* type_name;
+    int64_t blck_size;
+    int64_t blck_size_interleave;
+    size_t type_size;
+    bool is_quantized;
+    ToFloat to_float;
+    void* from_float_ref;
+  };
+  using GetTraits = const TypeTraits* (*)(int type);
+  using Validate = bool (*)(int type, const void* data, size_t nbytes);
+
+  void* handle = nullptr;
+  QuantizeChunk quantize_chunk = nullptr;
+  GetTraits get_traits = nullptr;
+  Validate validate = nullptr;
+  std::string error;
+
+  GgmlLib() {
+    const std::string path =
+        std::string(SQUINT_SOURCE_DIR) + "/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-base.so";
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      error = "cannot load " + path + " (scripts/deps.sh installs it): " + dlerror();
+      return;
+    }
+    quantize_chunk = reinterpret_cast<QuantizeChunk>(dlsym(handle, "ggml_quantize_chunk"));
+    get_traits = reinterpret_cast<GetTraits>(dlsym(handle, "ggml_get_type_traits"));
+    validate = reinterpret_cast<Validate>(dlsym(handle, "ggml_validate_row_data"));
+    if (!quantize_chunk || !get_traits || !validate) error = "libggml-base.so lacks the expected symbols";
+  }
+};
+
+const GgmlLib& lib() {
+  static GgmlLib l;
+  return l;
+}
+
+// Rows of many shapes: what real weights look like, and the edge cases that steer ggml's branches.
+std::vector<std::vector<float>> make_rows(std::size_t n, uint64_t seed) {
+  SplitMix64 rng{seed};
+  std::vector<std::vector<float>> rows;
+  auto gen = [&](auto f) {
+    std::vector<float> r(n);
+    for (std::size_t i = 0; i < n; ++i) r[i] = f(i);
+    rows.push_back(std::move(r));
+  };
+  gen([&](std::size_t) { return static_cast<float>(rng.normal()); });
+  gen([&](std::size_t) { return static_cast<float>(0.02 * rng.normal()); });
+  gen([&](std::size_t) { return static_cast<float>(0.5 + 0.1 * rng.normal()); });  // all positive
+  gen([&](std::size_t) {  // Student-t with 3 degrees of freedom: heavy tails
+    const double a = rng.normal(), b = rng.normal(), c = rng.normal();
+    return static_cast<float>(rng.normal() / std::sqrt((a * a + b * b + c * c) / 3));
+  });
+  gen([&](std::size_t) { return 0.37f; });
+  gen([&](std::size_t) { return -1.5f; });
+  gen([&](std::size_t) { return 0.0f; });
+  gen([&](std::size_t) { return -0.0f; });
+  gen([&](std::size_t) { return static_cast<float>(1e30 * rng.normal()); });
+  gen([&](std::size_t) { return static_cast<float>(1e-30 * rng.normal()); });
+  gen([&](std::size_t) { return static_cast<float>(1e-6 * rng.normal()); });  // fp16-subnormal scales
+  gen([&](std::size_t) { return static_cast<float>(3e4 * rng.normal()); });   // near the fp16 range
+  gen([&](std::size_t i) {  // a few exact outliers
+    return (i % 97 == 5) ? (i % 2 ? 40.0f : -55.0f) : static_cast<float>(0.05 * rng.normal());
+  });
+  gen([&](std::size_t i) { return (i % 16 < 8) ? 0.0f : static_cast<float>(rng.normal()); });  // half-zero blocks
+  gen([&](std::size_t) { return static_cast<float>(std::floor(rng.uniform() * 17) - 8) / 8.0f; });  // exact ties
+  gen([&](std::size_t i) { return static_cast<float>(i % 7) - 3.0f; });  // small integers
+  gen([&](std::size_t i) { return i == n - 1 ? 1.0f : 0.0f; });          // one nonzero
+  for (int k = 0; k < 40; ++k) {  // random scales 1e-4..1e2 and mixed tails: many search paths
+    const double scale = std::pow(10.0, -4.0 + 6.0 * rng.uniform());
+    const bool heavy = k % 2 == 1;
+    gen([&](std::size_t) {
+      const double z = rng.normal();
+      return static_cast<float>(scale * (heavy ? z * std::exp(0.7 * rng.normal()) : z));
+    });
+  }
+  return rows;
+}
+
+void check_type(GgmlType t, std::size_t n) {
+  const GgmlLib& g = lib();
+  const int id = static_cast<int>(t);
+  const auto rows = make_rows(n, 1000 + static_cast<uint64_t>(id) * 31 + n);
+  const std::size_t rb = ggml_row_bytes(t, n);
+  std::size_t row_index = 0;
+  for (const auto& row : rows) {
+    INFO(ggml_type_info(t)->name << " n=" << n << " row kind " << row_index++);
+    std::vector<uint8_t> ours(rb), theirs(rb, 0xAA);
+    ggml_quantize_rows(t, row.data(), 1, n, ours.data());
+    const size_t wrote = g.quantize_chunk(id, row.data(), theirs.data(), 0, 1, static_cast<int64_t>(n), nullptr);
+    REQUIRE(wrote == rb);
+    std::size_t first_diff = rb;
+    for (std::size_t i = 0; i < rb; ++i) {
+      if (ours[i] != theirs[i]) { first_diff = i; break; }
+    }
+    INFO("first differing byte " << first_diff << " of " << rb);
+    CHECK(first_diff == rb);
+    // Dequantize ggml's own blocks with both implementations: bitwise equal.
+    // (F32 has no to_float in ggml: its "dequantization" is the bytes themselves.)
+    std::vector<float> a(n), b(n);
+    ggml_dequantize_rows(t, theirs.data(), 1, n, a.data());
+    if (auto to_float = g.get_traits(id)->to_float) to_float(theirs.data(), b.data(), static_cast<int64_t>(n));
+    else std::memcpy(b.data(), theirs.data(), n * sizeof(float));
+    CHECK(std::memcmp(a.data(), b.data(), n * sizeof(float)) == 0);
+  }
+  // Many rows at once (ggml_quantize_chunk over nrows) equal row-by-row squint.
+  std::vector<float> all;
+  for (const auto& r : rows) all.insert(all.end(), r.begin(), r.end());
+  std::vector<uint8_t> ours(rows.size() * rb), theirs(rows.size() * rb);
+  ggml_quantize_rows(t, all.data(), rows.size(), n, ours.data());
+  g.quantize_chunk(id, all.data(), theirs.data(), 0, static_cast<int64_t>(rows.size()), static_cast<int64_t>(n), nullptr);
+  CHECK(ours == theirs);
+}
+
+}  // namespace
+
+TEST_CASE("ggml port: type table agrees with ggml's type_traits", "[ggml]") {
+  const GgmlLib& g = lib();
+  INFO(g.error);
+  REQUIRE(g.error.empty());
+  for (uint32_t id = 0; id < 31; ++id) {
+    const GgmlTypeInfo* info = ggml_type_from_id(id);
+    if (!info) continue;
+    const auto* tr = g.get_traits(static_cast<int>(id));
+    INFO(info->name);
+    CHECK(ggml_type_from_name(tr->type_name) == info);  // ggml spells them "q4_K", "iq4_nl", "bf16"
+    CHECK(tr->blck_size == info->block);
+    CHECK(tr->type_size == static_cast<size_t>(info->block_bytes));
+  }
+}
+
+TEST_CASE("ggml port: blocks byte-identical to ggml_quantize_chunk, dequantization bitwise equal", "[ggml]") {
+  const GgmlLib& g = lib();
+  INFO(g.error);
+  REQUIRE(g.error.empty());
+  std::vector<GgmlType> types = ggml_quant_types();
+  types.insert(types.end(), {GgmlType::F32, GgmlType::F16, GgmlType::BF16});
+  for (GgmlType t : types) {
+    const int block = ggml_type_info(t)->block;
+    for (std::size_t n : {32, 64, 256, 512, 4096}) {
+      if (n % static_cast<std::size_t>(block) != 0) continue;
+      check_type(t, n);
+    }
+  }
+}
+
+TEST_CASE("ggml port: random bytes dequantize like ggml's to_float", "[ggml]") {
+  const GgmlLib& g = lib();
+  INFO(g.error);
+  REQUIRE(g.error.empty());
+  SplitMix64 rng{77};
+  for (GgmlType t : ggml_quant_types()) {
+    const std::size_t n = 512;
+    const std::size_t rb = ggml_row_bytes(t, n);
+    std::vector<uint8_t> bytes(rb);
+    for (int rep = 0; rep < 20; ++rep) {
+      for (auto& b : bytes) b = static_cast<uint8_t>(rng.next());
+      // Keep the fp16 scales finite so the comparison is about the decoding, not NaN payloads.
+      if (!g.validate(static_cast<int>(t), bytes.data(), rb)) continue;
+      std::vector<float> a(n), b(n);
+      ggml_dequantize_rows(t, bytes.data(), 1, n, a.data());
+      g.get_traits(static_cast<int>(t))->to_float(bytes.data(), b.data(), static_cast<int64_t>(n));
+      INFO(ggml_type_info(t)->name);
+      CHECK(std::memcmp(a.data(), b.data(), n * sizeof(float)) == 0);
+    }
+  }
+}
