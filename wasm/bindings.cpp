@@ -1,18 +1,21 @@
-// Embind bindings over core/: conversion of types only. The worker drives one Session per dropped model:
-// open() validates every header, analyzeNext() measures one tensor (so JS can show progress and cancel),
-// then the analysis, SQNR table, plans and curves are all computed by the same core functions as the CLI.
+// Embind bindings over core/: conversion of types only. Each worker holds one Session per dropped model:
+// open() validates every header and proposes work batches, analyzeRange() measures a batch (the page
+// spreads batches over one worker per core), assemble() joins the pieces in one session, whose analysis,
+// SQNR table, plans, plan previews and curves come from the same core functions as the CLI's.
 // Bytes are pulled through ByteSources that call self.squintReadSlice(file, offset, length) — in the
 // worker, FileReaderSync over Blob.slice — so only the slices being measured are ever in memory.
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
 #include "analysis/analysis_json.h"
 #include "io/checkpoint.h"
 #include "plan/options.h"
+#include "plan/preview.h"
 #include "plan/solver.h"
 #include "synth/synth.h"
 #include "util/error.h"
@@ -66,7 +69,10 @@ class JsFiles : public FileProvider {
   std::vector<std::pair<std::string, uint64_t>> files_;
 };
 
-std::string error_json(const std::exception& e) { return json({{"error", e.what()}}).dump(); }
+// Every string handed to JS goes through here: file names, tensor names and error messages come from
+// untrusted files, and a byte that is not UTF-8 must become U+FFFD, not an exception inside a catch block.
+std::string dump_safe(const json& j, int indent = -1) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+std::string error_json(const std::exception& e) { return dump_safe(json({{"error", e.what()}})); }
 
 PlanSettings settings_from(const json& j) {
   PlanSettings s;
@@ -79,15 +85,52 @@ PlanSettings settings_from(const json& j) {
   return s;
 }
 
+// Consecutive tensor ranges handed to workers as units of work: small enough to spread a model over the
+// workers and to show progress, large enough that 100k tiny tensors are not 100k messages.
+json work_batches(const std::vector<TensorInfo>& ts) {
+  uint64_t total = 0;
+  for (const auto& t : ts) total += t.nbytes;
+  const uint64_t kBatchBytes = std::clamp<uint64_t>(total / 64, 64ull << 10, 16ull << 20);
+  constexpr std::size_t kBatchTensors = 512;
+  json out = json::array();
+  std::size_t b = 0;
+  uint64_t bytes = 0;
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    bytes += ts[i].nbytes;
+    if (bytes >= kBatchBytes || i + 1 - b >= kBatchTensors || i + 1 == ts.size()) {
+      out.push_back({b, i + 1, bytes});
+      b = i + 1;
+      bytes = 0;
+    }
+  }
+  return out;
+}
+
+// squint's seeded demo checkpoint, byte-identical to `squint synth OUT` (same header metadata, same
+// config.json text): {"model.safetensors": bytes, "config.json": text}.
+std::vector<std::pair<std::string, std::vector<uint8_t>>> synth_files(const SynthSpec& s) {
+  auto specs = synth_tensors(s);
+  std::string prefix = build_safetensors_prefix(specs, {{"format", "pt"}});
+  std::vector<uint8_t> bytes(prefix.begin(), prefix.end());
+  for (const auto& t : specs) {
+    const std::size_t off = bytes.size(), n = t.nbytes() / (dtype_bits(t.dtype) / 8);
+    bytes.resize(off + t.nbytes());
+    synth_fill(s, t, 0, n, bytes.data() + off);
+  }
+  const std::string cfg = synth_config(s).dump(2) + "\n";
+  return {{"model.safetensors", std::move(bytes)}, {"config.json", std::vector<uint8_t>(cfg.begin(), cfg.end())}};
+}
+
 class Session {
  public:
   void addFile(const std::string& name, double size) { files_.add(name, size); }
 
+  // Validates every header (the CLI's code); {"tensors", "params", "bytes", "files", "fingerprint",
+  // "warnings", "batches": [[begin, end, bytes], ...]} or {"error"}.
   std::string open() {
     try {
       ck_ = open_checkpoint(files_);
       analysis_ = Analysis{};
-      next_ = 0;
       AnalyzeOptions o;
       analysis_.fingerprint = ck_->fingerprint;
       analysis_.location = ck_->location;
@@ -99,66 +142,84 @@ class Session {
       analysis_.num_experts = ck_->config.num_experts;
       analysis_.total_params = ck_->total_params();
       analysis_.total_bytes = ck_->total_bytes();
-      return json({{"tensors", ck_->tensors.size()},
-                   {"params", analysis_.total_params},
-                   {"bytes", analysis_.total_bytes},
-                   {"files", ck_->files},
-                   {"fingerprint", ck_->fingerprint},
-                   {"warnings", ck_->warnings}})
-          .dump();
+      return dump_safe({{"tensors", ck_->tensors.size()},
+                        {"params", analysis_.total_params},
+                        {"bytes", analysis_.total_bytes},
+                        {"files", ck_->files},
+                        {"fingerprint", ck_->fingerprint},
+                        {"warnings", ck_->warnings},
+                        {"batches", work_batches(ck_->tensors)}});
     } catch (const std::exception& e) {
       ck_.reset();
       return error_json(e);
     }
   }
 
-  // Measures the next tensor; {"done": n, "total": N, "bytes": b, "name": ...} or {"error": ...}.
-  std::string analyzeNext() {
+  // Measures tensors [begin, end) — any worker, any order — and returns their analysis.json entries as
+  // {"tensors": [...]}; assemble() puts the pieces back in order. JSON numbers round-trip exactly, so the
+  // assembled analysis is the one a single pass makes (the e2e test checks the bytes against the CLI).
+  std::string analyzeRange(double begin, double end) {
     try {
       if (!ck_) fail("no model is open");
-      if (next_ < ck_->tensors.size()) {
-        const TensorInfo& t = ck_->tensors[next_];
-        analysis_.tensors.push_back(analyze_tensor(*ck_, t, AnalyzeOptions{}));
-        bytes_ += t.nbytes;
-        ++next_;
-      }
-      return json({{"done", next_},
-                   {"total", ck_->tensors.size()},
-                   {"bytes", bytes_},
-                   {"name", next_ ? ck_->tensors[next_ - 1].name : std::string()}})
-          .dump();
+      const auto b = static_cast<std::size_t>(begin), e = static_cast<std::size_t>(end);
+      if (b > e || e > ck_->tensors.size()) fail("tensor range out of bounds");
+      Analysis part = analysis_;
+      for (std::size_t i = b; i < e; ++i) part.tensors.push_back(analyze_tensor(*ck_, ck_->tensors[i], AnalyzeOptions{}));
+      return dump_safe({{"tensors", analysis_to_json(part)["tensors"]}});
     } catch (const std::exception& e) {
       return error_json(e);
     }
   }
 
-  std::string analysisJson() const { return analysis_to_json(analysis_).dump(1) + "\n"; }
-  std::string sqnrTable() const { return sqnr_table_json(sqnr_table(analysis_)).dump(); }
+  // pieces: JSON array of analyzeRange() results in tensor order. {"ok": true} or {"error"}.
+  std::string assemble(const std::string& pieces) {
+    try {
+      if (!ck_) fail("no model is open");
+      json doc = analysis_to_json(analysis_);
+      json& ts = doc["tensors"];
+      const json all = json::parse(pieces);
+      for (const auto& p : all) {
+        const json piece = json::parse(p.get<std::string>());  // named: a temporary's ["tensors"] would dangle
+        for (const auto& t : piece.at("tensors")) ts.push_back(t);
+      }
+      if (ts.size() != ck_->tensors.size()) fail("analysis pieces do not cover every tensor");
+      Analysis a = analysis_from_json(doc, "analysis pieces");
+      a.location = analysis_.location;
+      analysis_ = std::move(a);
+      return "{\"ok\":true}";
+    } catch (const std::exception& e) {
+      return error_json(e);
+    }
+  }
 
-  // Per tensor and config SQNR, for the histogram, the failing-tensor lists and the bit map (every 2-D+
-  // tensor; unmeasured ones have no configs).
+  std::string analysisJson() const { return dump_safe(analysis_to_json(analysis_), 1) + "\n"; }
+  std::string sqnrTable() const { return dump_safe(sqnr_table_json(sqnr_table(analysis_))); }
+
+  // Per tensor and config SQNR, for the histogram and the failing-tensor lists (every 2-D+ tensor;
+  // unmeasured ones have no configs).
   std::string tensorSqnr() const {
     json a = json::array();
     for (const auto& t : analysis_.tensors) {
       if (t.shape.size() < 2) continue;
       json c = json::object();
       for (const auto& r : t.results) c[std::to_string(r.config.bits) + "/" + std::to_string(r.config.group)] = r.sqnr_db;
-      a.push_back({{"name", t.name}, {"role", role_name(t.role.role)}, {"layer", t.role.layer}, {"sqnr", c}});
+      a.push_back({{"name", t.name}, {"sqnr", c}});
     }
-    return a.dump();
+    return dump_safe(a);
   }
 
-  // {"plan": <plan.json text>, "min_bytes", "max_bytes", "total_params"} or {"error"}.
+  // {"plan": <plan.json text>, "preview": <core's plan preview>, "min_bytes", "max_bytes", "total_params"}
+  // or {"error"}.
   std::string plan(const std::string& settings) {
     try {
       const PlanOptions o = plan_options_from(settings_from(json::parse(settings)), true);
       PlanProblem p = build_problem(analysis_, o);
       Plan plan = make_plan(analysis_, o);
-      return json({{"plan", serialize_plan(plan)},
-                   {"min_bytes", p.min_bytes},
-                   {"max_bytes", p.max_bytes},
-                   {"total_params", p.total_params}})
-          .dump();
+      return dump_safe({{"plan", serialize_plan(plan)},
+                        {"preview", preview_to_json(plan_preview(plan, analysis_), plan)},
+                        {"min_bytes", p.min_bytes},
+                        {"max_bytes", p.max_bytes},
+                        {"total_params", p.total_params}});
     } catch (const std::exception& e) {
       return error_json(e);
     }
@@ -171,7 +232,7 @@ class Session {
       json a = json::array();
       for (const auto& c : budget_curve(analysis_, o, p.min_bytes, p.max_bytes, points))
         a.push_back({{"bytes", c.bytes}, {"loss", c.objective}, {"bpw", c.bpw_effective}});
-      return a.dump();
+      return dump_safe(a);
     } catch (const std::exception& e) {
       return error_json(e);
     }
@@ -181,9 +242,20 @@ class Session {
   JsFiles files_;
   std::optional<Checkpoint> ck_;
   Analysis analysis_;
-  std::size_t next_ = 0;
-  uint64_t bytes_ = 0;
 };
+
+// The demo model as JS: {names: [...], buffers: [Uint8Array, ...]} (copied out of the wasm heap).
+val demoFiles() {
+  val names = val::array(), buffers = val::array();
+  for (auto& [name, bytes] : synth_files(synth_preset("demo"))) {
+    names.call<void>("push", name);
+    buffers.call<void>("push", val::global("Uint8Array").new_(emscripten::typed_memory_view(bytes.size(), bytes.data())));
+  }
+  val out = val::object();
+  out.set("names", names);
+  out.set("buffers", buffers);
+  return out;
+}
 
 // Smoke entry for node tests and benchmarks: analysis of a checkpoint given as in-memory files.
 std::string analyzeBytes(val names, val buffers) {
@@ -193,7 +265,7 @@ std::string analyzeBytes(val names, val buffers) {
     for (unsigned i = 0; i < n; ++i)
       mp.add(names[i].as<std::string>(), emscripten::convertJSArrayToNumberVector<uint8_t>(buffers[i]));
     Checkpoint ck = open_checkpoint(mp);
-    return analysis_to_json(analyze_checkpoint(ck, AnalyzeOptions{})).dump(1) + "\n";
+    return dump_safe(analysis_to_json(analyze_checkpoint(ck, AnalyzeOptions{})), 1) + "\n";
   } catch (const std::exception& e) {
     return error_json(e);
   }
@@ -204,16 +276,8 @@ double benchAnalyzeSynthetic(const std::string& preset, int layers, int vocab) {
   SynthSpec s = synth_preset(preset);
   s.layers = layers;
   s.vocab = vocab;
-  auto specs = synth_tensors(s);
-  std::string prefix = build_safetensors_prefix(specs, {});
-  std::vector<uint8_t> bytes(prefix.begin(), prefix.end());
-  for (const auto& t : specs) {
-    const std::size_t off = bytes.size(), n = t.nbytes() / (dtype_bits(t.dtype) / 8);
-    bytes.resize(off + t.nbytes());
-    synth_fill(s, t, 0, n, bytes.data() + off);
-  }
   MemoryProvider mp;
-  mp.add("model.safetensors", std::move(bytes));
+  for (auto& [name, bytes] : synth_files(s)) mp.add(name, std::move(bytes));
   Checkpoint ck = open_checkpoint(mp);
   const double t0 = emscripten_get_now();
   analyze_checkpoint(ck, AnalyzeOptions{});
@@ -227,12 +291,14 @@ EMSCRIPTEN_BINDINGS(squint) {
       .constructor<>()
       .function("addFile", &Session::addFile)
       .function("open", &Session::open)
-      .function("analyzeNext", &Session::analyzeNext)
+      .function("analyzeRange", &Session::analyzeRange)
+      .function("assemble", &Session::assemble)
       .function("analysisJson", &Session::analysisJson)
       .function("sqnrTable", &Session::sqnrTable)
       .function("tensorSqnr", &Session::tensorSqnr)
       .function("plan", &Session::plan)
       .function("curve", &Session::curve);
   emscripten::function("analyzeBytes", &analyzeBytes);
+  emscripten::function("demoFiles", &demoFiles);
   emscripten::function("benchAnalyzeSynthetic", &benchAnalyzeSynthetic);
 }

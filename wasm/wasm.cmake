@@ -12,7 +12,8 @@ set(SQUINT_WASM_LINK
 add_executable(squint_web wasm/bindings.cpp)
 target_link_libraries(squint_web PRIVATE squint_core)
 set_target_properties(squint_web PROPERTIES OUTPUT_NAME squint SUFFIX ".mjs")
-target_link_options(squint_web PRIVATE ${SQUINT_WASM_LINK} -O3 -sEXPORT_ES6=1 -sENVIRONMENT=web,worker)
+target_link_options(squint_web PRIVATE ${SQUINT_WASM_LINK} -O3 -sEXPORT_ES6=1 -sENVIRONMENT=web,worker
+                    -sDYNAMIC_EXECUTION=0)  # no eval/new Function: the page runs under a CSP without unsafe-eval
 target_compile_options(squint_web PRIVATE -O3)
 
 add_executable(squint_node wasm/bindings.cpp)

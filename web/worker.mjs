@@ -1,49 +1,49 @@
 // The only place where JS meets wasm. One Session per dropped model; files are read in slices with
 // FileReaderSync (synchronous in workers), tensor by tensor, never whole and never uploaded.
+// Protocol (request/response, one error channel): the page posts {id, method, args}; the worker answers
+// {id, result} or {id, error: "message"}. The page runs one such worker per core (web/app.js).
 import createSquint from './squint.mjs';
 
 const ready = createSquint();  // no top-level await before onmessage: the first message would be lost
-let M = null, session = null, files = [], cancelled = false;
+let M = null, session = null, files = [];
 const reader = new FileReaderSync();
 
 self.squintReadSlice = (id, offset, length) =>
   new Uint8Array(reader.readAsArrayBuffer(files[id].slice(offset, offset + length)));
 
-function post(type, data) { self.postMessage({ type, ...data }); }
+// Core answers are JSON text; {"error": ...} becomes a thrown Error (and so the reply's error field).
 function parse(s) { const j = JSON.parse(s); if (j && j.error) throw new Error(j.error); return j; }
+function need() { if (!session) throw new Error('no model is open'); return session; }
 
-async function analyse(list) {
-  M = M || await ready;
-  if (session) session.delete();
-  session = new M.Session();
-  files = list;
-  cancelled = false;
-  for (const f of files) session.addFile(f.name, f.size);
-  const info = parse(session.open());
-  post('opened', info);
-  const t0 = performance.now();
-  for (;;) {
-    const p = parse(session.analyzeNext());
-    post('progress', { ...p, seconds: (performance.now() - t0) / 1000 });
-    if (p.done >= p.total) break;
-    await new Promise((r) => setTimeout(r, 0));  // lets a 'cancel' message in
-    if (cancelled) { post('cancelled', {}); return; }
-  }
-  post('analysed', { table: parse(session.sqnrTable()), tensors: parse(session.tensorSqnr()), info });
-}
+const methods = {
+  open(list) {
+    if (session) session.delete();
+    session = new M.Session();
+    files = list;
+    for (const f of files) session.addFile(f.name, f.size);
+    return parse(session.open());
+  },
+  analyzeRange(begin, end) { return need().analyzeRange(begin, end); },  // text: passed on unparsed
+  assemble(pieces) { return parse(need().assemble(JSON.stringify(pieces))); },
+  results() { return { table: parse(need().sqnrTable()), tensors: parse(need().tensorSqnr()) }; },
+  plan(settings) { return parse(need().plan(JSON.stringify(settings))); },
+  curve(settings, points) { return parse(need().curve(JSON.stringify(settings), points)); },
+  analysisJson() { return need().analysisJson(); },
+  demo() {
+    const d = M.demoFiles();
+    return d.names.map((name, i) => ({ name, bytes: d.buffers[i] }));
+  },
+};
 
 self.onmessage = async (e) => {
-  const m = e.data;
+  const { id, method, args } = e.data;
   try {
-    if (m.type === 'open') await analyse(m.files);
-    else if (m.type === 'cancel') cancelled = true;
-    else if (m.type === 'plan') {
-      const t0 = performance.now();
-      const r = JSON.parse(session.plan(JSON.stringify(m.settings)));
-      post('plan', { ...r, ms: performance.now() - t0, seq: m.seq });
-    } else if (m.type === 'curve') post('curve', { points: parse(session.curve(JSON.stringify(m.settings), m.points)) });
-    else if (m.type === 'analysisJson') post('analysisJson', { text: session.analysisJson() });
+    M = M || await ready;
+    if (!Object.hasOwn(methods, method)) throw new Error(`unknown method ${method}`);
+    const result = methods[method](...(args || []));
+    if (typeof result === 'string' && method === 'analyzeRange' && result.startsWith('{"error"')) parse(result);
+    self.postMessage({ id, result });
   } catch (err) {
-    post('error', { message: String(err.message || err) });
+    self.postMessage({ id, error: String((err && err.message) || err) });
   }
 };

@@ -17,6 +17,37 @@ bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) { return __builtin_mul
 
 std::string tensor_ctx(const std::string& file, const std::string& name) { return file + ": tensor '" + name + "': "; }
 
+using sorted_json = nlohmann::json;
+
+// Top-level keys of a JSON document in file order, the first duplicate, or the parse error.
+struct TopLevelKeys : nlohmann::json_sax<sorted_json> {
+  int depth = 0;
+  std::set<std::string> seen;
+  std::vector<std::string> order;
+  std::string duplicate, error;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth, true; }
+  bool end_object() override { return --depth, true; }
+  bool start_array(std::size_t) override { return ++depth, true; }
+  bool end_array() override { return --depth, true; }
+  bool key(string_t& k) override {
+    if (depth != 1) return true;
+    if (seen.insert(k).second) order.push_back(k);
+    else if (duplicate.empty()) duplicate = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    error = e.what();
+    return false;
+  }
+};
+
 }  // namespace
 
 SafetensorsHeader parse_safetensors_header(const std::string& file, const std::string& header_json,
@@ -26,22 +57,15 @@ SafetensorsHeader parse_safetensors_header(const std::string& file, const std::s
   if (header_json.empty() || header_json[0] != '{')
     fail(file + ": safetensors header does not start with '{' (not a safetensors file?)");
 
-  // nlohmann keeps the last of duplicate keys; the reference rejects them, so catch them while parsing.
-  std::set<std::string> top_keys;
-  std::string duplicate;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::key && depth == 1) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (!top_keys.insert(k).second && duplicate.empty()) duplicate = k;
-    }
-    return true;
-  };
-  json j;
-  try {
-    j = json::parse(header_json, cb);
-  } catch (const json::exception& e) {
-    fail(file + ": safetensors header is not valid JSON (" + std::string(e.what()) + ")");
-  }
+  // nlohmann keeps the last of duplicate keys; the reference rejects them, so a SAX pass finds them and
+  // records the tensor order, then the header is parsed into a sorted map. (ordered_json and parser
+  // callbacks are both linear per key: a header of 100k tensors took minutes.)
+  TopLevelKeys keys;
+  if (!sorted_json::sax_parse(header_json, &keys))
+    fail(file + ": safetensors header is not valid JSON (" + keys.error + ")");
+  const std::vector<std::string>& order = keys.order;
+  const std::string& duplicate = keys.duplicate;
+  const sorted_json j = sorted_json::parse(header_json);
   if (!duplicate.empty()) fail(tensor_ctx(file, duplicate) + "duplicate tensor name in header");
   if (!j.is_object()) fail(file + ": safetensors header is not a JSON object");
 
@@ -54,9 +78,8 @@ SafetensorsHeader parse_safetensors_header(const std::string& file, const std::s
     size_t idx;
   };
   std::vector<Span> spans;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& name = it.key();
-    const json& v = it.value();
+  for (const std::string& name : order) {
+    const sorted_json& v = j.at(name);
     if (name == "__metadata__") {
       if (!v.is_object()) fail(file + ": __metadata__ is not an object of strings");
       for (auto m = v.begin(); m != v.end(); ++m) {

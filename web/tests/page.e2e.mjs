@@ -3,7 +3,9 @@
 // Loads the sharded stories260K model, checks the gate and the per-config medians against the native CLI,
 // downloads the plan for a budget and checks it is byte-identical to `squint plan`, checks that no request
 // left the local server, saves a screenshot, and checks that a malformed file shows an error while the
-// worker stays usable.
+// worker stays usable. The page runs with ?workers=3 (tensors spread over three workers); a second page with
+// one worker must give the same bytes. Also: the budget/unit rule, tooltips, curve axes, labels, the CSP,
+// and the demo model (made in the page) against `squint synth` + `squint analyze`.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -28,12 +30,17 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'] });
 const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
+await context.addInitScript(() => {
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+});
 const page = await context.newPage();
 const foreign = [], logs = [];
 context.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url()); });
 page.on('pageerror', (e) => logs.push(String(e)));
 page.on('console', (m) => logs.push(m.text()));
-await page.goto(url);
+const withWorkers = (n) => { const u = new URL(url); u.searchParams.set('workers', String(n)); return u.href; };
+await page.goto(withWorkers(3));
 
 const files = readdirSync(SHARDED).filter((f) => /\.(safetensors|json)$/.test(f)).map((f) => path.join(SHARDED, f));
 await page.setInputFiles('#files', files);
@@ -61,26 +68,110 @@ await check('per-config medians equal the CLI\'s --sqnr-table-json', async () =>
   });
 });
 
-await check('downloaded plan.json is byte-identical to squint plan with the same budget', async () => {
-  const budget = '220000';
+async function planFor(budget, unit) {
+  await page.selectOption('#unit', unit);
   await page.fill('#budget', budget);
   await page.dispatchEvent('#budget', 'change');
-  await page.waitForFunction(() => document.querySelector('#plan-summary').textContent.includes('220.0 KB'), null, { timeout: 30000 });
-  const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
+}
+async function downloadPlan(dir, name) {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download-plan')]);
-  await dl.saveAs(path.join(dir, 'page-plan.json'));
+  await dl.saveAs(path.join(dir, name));
+  return readFileSync(path.join(dir, name));
+}
+
+await check('downloaded plan.json is byte-identical to squint plan with the same budget', async () => {
+  const budget = '220000';
+  await planFor(budget, 'B');
+  await page.waitForSelector('#plan-summary[data-budget-bytes="220000"]', { timeout: 30000 });
+  const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
+  const a = await downloadPlan(dir, 'page-plan.json');
   execFileSync(BIN, ['-q', 'plan', SHARDED, '--budget', budget, '-o', path.join(dir, 'cli-plan.json')]);
-  const a = readFileSync(path.join(dir, 'page-plan.json')), b = readFileSync(path.join(dir, 'cli-plan.json'));
+  const b = readFileSync(path.join(dir, 'cli-plan.json'));
   assert.ok(a.length > 1000);
   assert.ok(a.equals(b), 'plan bytes differ');
 });
 
-await check('downloaded analysis.json is byte-identical to squint analyze', async () => {
+await check('budget box and unit agree: a bare number counts in the selected unit, a typed unit moves to the select', async () => {
+  await planFor('0.22', 'MB');   // 0.22 MB, the same plan as --budget 0.22MB
+  await page.waitForSelector('#plan-summary[data-budget-bytes="220000"]', { timeout: 30000 });
   const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download-analysis')]);
-  await dl.saveAs(path.join(dir, 'a.json'));
+  const a = await downloadPlan(dir, 'mb.json');
+  execFileSync(BIN, ['-q', 'plan', SHARDED, '--budget', '0.22MB', '-o', path.join(dir, 'cli.json')]);
+  assert.ok(a.equals(readFileSync(path.join(dir, 'cli.json'))), 'plan bytes differ from --budget 0.22MB');
+  await planFor('220000', 'MB');  // 220000 MB, not 220000 bytes
+  await page.waitForSelector('#plan-summary[data-budget-bytes="220000000000"]', { timeout: 30000 });
+  await planFor('0.25GiB', 'MB');  // the typed unit wins and moves to the select
+  await page.waitForSelector(`#plan-summary[data-budget-bytes="${2 ** 28}"]`, { timeout: 30000 });
+  assert.equal(await page.inputValue('#budget'), '0.25');
+  assert.equal(await page.inputValue('#unit'), 'GiB');
+  await page.selectOption('#unit', 'MB');  // changing the unit keeps the budget, rewrites the number
+  assert.equal(await page.inputValue('#budget'), String(Number((2 ** 28 / 1e6).toPrecision(6))));
+  await page.waitForSelector(`#plan-summary[data-budget-bytes="268435000"]`, { timeout: 30000 });
+  await planFor('12 parsecs', 'MB');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /unknown unit 'parsecs'/);
+  await planFor('220000', 'B');
+  await page.waitForSelector('#plan-summary[data-budget-bytes="220000"]', { timeout: 30000 });
+});
+
+await check('bit-map cells name tensor, config, SQNR and bytes; the curve has labelled axes and values', async () => {
+  const titles = await page.$$eval('#bitmap td[title]', (tds) => tds.map((td) => td.title));
+  assert.ok(titles.length >= 30, `${titles.length} cells`);
+  assert.match(titles[0], /^model\.layers\.0\.self_attn\.q_proj\.weight\n {2}(\d-bit, group \d+|kept in float) · SQNR \d+\.\d dB · [\d.]+ KB$/);
+  const texts = await page.$$eval('#curve text', (ts) => ts.map((t) => t.textContent));
+  assert.ok(texts.includes('model size (bytes of the quantized model)'), texts.join('|'));
+  assert.ok(texts.includes('objective (lower is better)'));
+  assert.ok(texts.filter((t) => / KB$/.test(t)).length >= 5, 'x tick values');
+  assert.ok(texts.filter((t) => /^\d+(\.\d+)?$/.test(t)).length >= 5, 'y tick values');
+});
+
+await check('every control has a label; the status line is announced', async () => {
+  const unlabelled = await page.$$eval('input, select, button', (els) => els.filter((e) =>
+    !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !(e.tagName === 'BUTTON' && e.textContent.trim())).map((e) => e.id));
+  assert.deepEqual(unlabelled, []);
+  assert.equal(await page.getAttribute('#status', 'role'), 'status');
+  assert.equal(await page.getAttribute('#status', 'aria-live'), 'polite');
+});
+
+await check('the Content-Security-Policy holds: no eval, no violations in normal use', async () => {
+  const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+  for (const d of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "connect-src 'self'", "object-src 'none'", "frame-src 'none'", "base-uri 'none'"])
+    assert.ok(csp.includes(d), d);
+  assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+  const injected = await page.evaluate(async () => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inline = 1';
+    document.body.append(s);
+    await new Promise((r) => setTimeout(r, 50));
+    s.remove();
+    return { ran: window.__inline, violations: window.__cspViolations.length };
+  });
+  assert.equal(injected.ran, undefined);  // an inline script is refused (and reported, once per policy)
+  assert.ok(injected.violations >= 1);
+  const r = await fetch(new URL('worker.mjs', url));  // workers get the policy from the header
+  assert.ok((r.headers.get('content-security-policy') || '').includes("script-src 'self' 'wasm-unsafe-eval'"));
+});
+
+async function downloadAnalysis(p, file) {
+  const [dl] = await Promise.all([p.waitForEvent('download'), p.click('#download-analysis')]);
+  await dl.saveAs(file);
+  return readFileSync(file);
+}
+
+await check('downloaded analysis.json is byte-identical to squint analyze, with 3 workers and with 1', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
+  assert.equal(await page.getAttribute('#status', 'data-workers'), '3');
+  const three = await downloadAnalysis(page, path.join(dir, 'a3.json'));
   execFileSync(BIN, ['-q', 'analyze', SHARDED, '-o', path.join(dir, 'cli.json')]);
-  assert.ok(readFileSync(path.join(dir, 'a.json')).equals(readFileSync(path.join(dir, 'cli.json'))));
+  const cli = readFileSync(path.join(dir, 'cli.json'));
+  assert.ok(three.equals(cli), '3 workers differ from the CLI');
+  const one = await context.newPage();
+  await one.goto(withWorkers(1));
+  await one.setInputFiles('#files', files);
+  await one.waitForSelector('#status[data-state="done"]', { timeout: 120000 });
+  assert.equal(await one.getAttribute('#status', 'data-workers'), '1');
+  assert.ok((await downloadAnalysis(one, path.join(dir, 'a1.json'))).equals(cli), '1 worker differs from the CLI');
+  await one.close();
 });
 
 await page.screenshot({ path: path.join(ART, 'page.png'), fullPage: true });
@@ -98,6 +189,18 @@ await check('a malformed file shows an error in the page; the worker then analys
   await page.screenshot({ path: path.join(ART, 'page-error.png') });
   await page.setInputFiles('#files', files);
   await page.waitForSelector('#status[data-state="done"]', { timeout: 120000 });
+});
+
+await check('the demo button makes squint\'s demo model in the page and analyses it like the CLI', async () => {
+  await page.click('#demo');
+  await page.waitForSelector('#status[data-state="done"]', { timeout: 180000 });
+  await page.screenshot({ path: path.join(ART, 'demo.png'), fullPage: true });
+  const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
+  const a = await downloadAnalysis(page, path.join(dir, 'demo.json'));
+  execFileSync(BIN, ['-q', 'synth', path.join(dir, 'demo')]);
+  execFileSync(BIN, ['-q', 'analyze', path.join(dir, 'demo'), '-o', path.join(dir, 'cli.json')]);
+  assert.ok(a.equals(readFileSync(path.join(dir, 'cli.json'))), 'demo analysis differs from squint synth + analyze');
+  assert.equal(await page.getAttribute('#gate', 'data-verdict'), 'pass');
 });
 
 await check('no request left the local server', async () => { assert.deepEqual(foreign, []); });

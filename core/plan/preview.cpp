@@ -1,0 +1,148 @@
+#include "plan/preview.h"
+
+#include <map>
+#include <unordered_map>
+
+namespace squint {
+
+namespace {
+// Column order of the per-layer map (the order a reader scans a Llama block in).
+const std::vector<std::pair<Role, const char*>>& map_columns() {
+  static const std::vector<std::pair<Role, const char*>> cols = {
+      {Role::AttnQ, "q"},        {Role::AttnK, "k"},         {Role::AttnV, "v"},           {Role::AttnO, "o"},
+      {Role::AttnQKV, "qkv"},    {Role::MlpGate, "gate"},    {Role::MlpUp, "up"},          {Role::MlpDown, "down"},
+      {Role::MlpGateUp, "gate_up"}, {Role::MoeExpert, "experts"}, {Role::SharedExpert, "shared"}, {Role::Router, "router"}};
+  return cols;
+}
+}  // namespace
+
+std::string choice_label(const PlanTensor& t) {
+  return t.keep() ? std::string("16") : std::to_string(t.bits) + "/" + std::to_string(t.group_size);
+}
+
+PlanPreview plan_preview(const Plan& p, const Analysis& a) {
+  PlanPreview v;
+  v.total_bytes = p.total_bytes;
+  v.budget_bytes = p.budget_bytes;
+  v.total_params = p.total_params;
+  v.budget_percent = p.budget_bytes ? 100.0 * static_cast<double>(p.total_bytes) / static_cast<double>(p.budget_bytes) : 0.0;
+  v.bpw_effective = p.bpw_effective;
+  v.bpw_nominal = p.bpw_nominal;
+  v.objective = p.objective;
+  v.bound = p.bound;
+  v.gap = p.gap;
+  v.solver = p.solver;
+  v.proven_optimal = p.gap == 0 && p.solver == "exact";
+  v.floor_db = p.options.floor_db;
+
+  std::map<int, uint64_t> mix;
+  for (const auto& t : p.tensors) mix[t.bits] += t.params;
+  const double total = static_cast<double>(p.total_params ? p.total_params : 1);
+  for (const auto& [b, n] : mix) v.mix.push_back({b, n, 100.0 * static_cast<double>(n) / total});
+
+  std::unordered_map<std::string, const TensorAnalysis*> by_name;
+  for (const auto& t : a.tensors) by_name.emplace(t.name, &t);
+  const auto& cols = map_columns();
+  std::map<int, std::map<std::size_t, PreviewCell>> grid;  // layer -> column -> cell
+  std::vector<bool> used(cols.size(), false);
+  for (std::size_t i = 0; i < p.tensors.size(); ++i) {
+    const PlanTensor& t = p.tensors[i];
+    if (t.keep()) ++v.kept;
+    else {
+      ++v.quantized;
+      if (t.sqnr_db < v.floor_db) v.below_floor.push_back(i);
+    }
+    auto it = by_name.find(t.name);
+    if (it == by_name.end() || it->second->shape.size() < 2) continue;
+    const TensorRole& r = it->second->role;
+    std::size_t col = cols.size();
+    for (std::size_t c = 0; c < cols.size(); ++c)
+      if (cols[c].first == r.role) col = c;
+    if (r.layer < 0 || col == cols.size()) {
+      v.others.push_back(i);
+      continue;
+    }
+    used[col] = true;
+    PreviewCell& cell = grid[r.layer][col];
+    const std::string l = choice_label(t);
+    if (cell.tensors.empty()) {
+      cell.label = l;
+      cell.bits = t.bits;
+    } else {
+      // Distinct choices only, in first-seen order ("4/64,8/64" for a layer whose experts differ).
+      bool seen = false;
+      std::size_t from = 0;
+      while (from <= cell.label.size()) {
+        std::size_t to = cell.label.find(',', from);
+        if (to == std::string::npos) to = cell.label.size();
+        seen = seen || cell.label.compare(from, to - from, l) == 0;
+        from = to + 1;
+      }
+      if (!seen) cell.label += "," + l;
+      cell.bits = std::min(cell.bits, t.bits);
+    }
+    cell.tensors.push_back(i);
+  }
+  std::vector<std::size_t> col_index;  // map column -> preview column
+  for (std::size_t c = 0; c < cols.size(); ++c)
+    if (used[c]) {
+      col_index.push_back(c);
+      v.column_roles.push_back(cols[c].first);
+      v.columns.push_back(cols[c].second);
+    }
+  for (auto& [layer, row] : grid) {
+    PreviewRow pr;
+    pr.layer = layer;
+    for (std::size_t c : col_index) {
+      auto it = row.find(c);
+      pr.cells.push_back(it == row.end() ? PreviewCell{} : std::move(it->second));
+    }
+    v.rows.push_back(std::move(pr));
+  }
+  return v;
+}
+
+nlohmann::json preview_to_json(const PlanPreview& v, const Plan& p) {
+  using nlohmann::json;
+  auto tensor = [&](std::size_t i) {
+    const PlanTensor& t = p.tensors[i];
+    return json{{"name", t.name}, {"bits", t.bits}, {"group_size", t.group_size}, {"sqnr_db", t.sqnr_db},
+                {"bytes", t.bytes}, {"params", t.params}, {"label", choice_label(t)}};
+  };
+  json mix = json::array();
+  for (const auto& m : v.mix) mix.push_back({{"bits", m.bits}, {"params", m.params}, {"percent", m.percent}});
+  json rows = json::array();
+  for (const auto& r : v.rows) {
+    json cells = json::array();
+    for (const auto& c : r.cells) {
+      json ts = json::array();
+      for (std::size_t i : c.tensors) ts.push_back(tensor(i));
+      cells.push_back(c.tensors.empty() ? json(nullptr) : json{{"label", c.label}, {"bits", c.bits}, {"tensors", ts}});
+    }
+    rows.push_back({{"layer", r.layer}, {"cells", cells}});
+  }
+  json others = json::array(), below = json::array();
+  for (std::size_t i : v.others) others.push_back(tensor(i));
+  for (std::size_t i : v.below_floor) below.push_back(tensor(i));
+  return {{"format", "squint.plan-preview"},
+          {"version", 1},
+          {"total_bytes", v.total_bytes},
+          {"budget_bytes", v.budget_bytes},
+          {"total_params", v.total_params},
+          {"budget_percent", v.budget_percent},
+          {"bpw_effective", v.bpw_effective},
+          {"bpw_nominal", v.bpw_nominal},
+          {"objective", v.objective},
+          {"bound", v.bound},
+          {"gap", v.gap},
+          {"solver", v.solver},
+          {"proven_optimal", v.proven_optimal},
+          {"mix", mix},
+          {"columns", v.columns},
+          {"rows", rows},
+          {"others", others},
+          {"gate", {{"floor_db", v.floor_db}, {"pass", v.pass()}, {"quantized", v.quantized}, {"kept", v.kept},
+                    {"below_floor", below}}}};
+}
+
+}  // namespace squint
