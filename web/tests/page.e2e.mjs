@@ -59,7 +59,8 @@ await check('gate verdict matches the native gate of the same plan', async () =>
 });
 
 await check('per-config medians equal the CLI\'s --sqnr-table-json', async () => {
-  const cli = JSON.parse(execFileSync(BIN, ['-q', 'analyze', SHARDED, '--sqnr-table-json']).toString());
+  const doc = JSON.parse(execFileSync(BIN, ['-q', 'analyze', SHARDED, '--sqnr-table-json']).toString());
+  const cli = Array.isArray(doc) ? doc : doc.configs;
   const page_rows = await page.$$eval('#table tr', (trs) => trs.slice(1).map((tr) => [...tr.children].map((td) => td.textContent)));
   assert.equal(page_rows.length, cli.length);
   cli.forEach((r, i) => {
