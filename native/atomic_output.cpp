@@ -129,4 +129,36 @@ void AtomicDir::commit() {
   committed_ = true;
 }
 
+AtomicFile::AtomicFile(std::string target, bool overwrite, const std::string& overwrite_flag)
+    : target_(std::move(target)), overwrite_(overwrite) {
+  std::error_code ec;
+  if (fs::exists(target_, ec) && !overwrite_) fail(target_ + ": already exists (pass " + overwrite_flag + " to replace it)");
+  check_writable_parent(target_);
+  tmp_ = tmp_name(target_);
+  int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 || !(f_ = ::fdopen(fd, "wb"))) fail(target_ + ": cannot create " + tmp_ + " (" + std::strerror(errno) + ")");
+  std::setvbuf(f_, nullptr, _IOFBF, 1 << 22);
+}
+
+AtomicFile::~AtomicFile() {
+  if (f_) std::fclose(f_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+  if (n && std::fwrite(data, 1, n, f_) != n) fail(target_ + ": write failed (" + std::strerror(errno) + ")");
+  written_ += n;
+}
+
+void AtomicFile::commit() {
+  if (std::fflush(f_) != 0 || ::fsync(::fileno(f_)) != 0) fail(target_ + ": write failed (" + std::strerror(errno) + ")");
+  const int rc = std::fclose(f_);
+  f_ = nullptr;
+  if (rc != 0) fail(target_ + ": write failed (" + std::strerror(errno) + ")");
+  std::error_code ec;
+  if (fs::exists(target_, ec) && !overwrite_) fail(target_ + ": appeared while writing; not replaced");
+  if (::rename(tmp_.c_str(), target_.c_str()) != 0) fail(target_ + ": cannot rename into place (" + std::strerror(errno) + ")");
+  committed_ = true;
+}
+
 }  // namespace squint

@@ -1,6 +1,8 @@
 #pragma once
 // Outputs appear whole or not at all: everything is written under a temporary name beside the target and
 // renamed at the end; on any error (or a destructor without commit) the temporary is removed.
+#include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace squint {
@@ -28,6 +30,25 @@ class AtomicDir {
  private:
   std::string target_, tmp_;
   bool overwrite_, committed_ = false;
+};
+
+// One file streamed atomically: write() appends (buffered), commit() flushes, fsyncs and renames into place;
+// without commit the temporary is removed.
+class AtomicFile {
+ public:
+  AtomicFile(std::string target, bool overwrite, const std::string& overwrite_flag = "--force");
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(const void* data, std::size_t n);
+  void commit();
+  uint64_t written() const { return written_; }
+
+ private:
+  std::string target_, tmp_;
+  bool overwrite_, committed_ = false;
+  std::FILE* f_ = nullptr;
+  uint64_t written_ = 0;
 };
 
 // Checks that a file can be created at `path` before long work starts (clear error if not).

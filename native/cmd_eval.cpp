@@ -86,7 +86,7 @@ RegisterCommand reg("eval", 70, [](CLI::App& app) {
   auto o = std::make_shared<EvalCmd>();
   app.description("perplexity of a float or MLX-quantized Llama-family model (median, mean, trimmed, outliers), "
                   "and KL divergence from a float model (--kl-base)");
-  app.add_option("MODEL", o->model, "model folder (float or squint/MLX quantized)")->required();
+  app.add_option("MODEL", o->model, "model folder (float or squint/MLX quantized) or a .gguf file")->required();
   app.add_option("--text", o->text, "evaluation text file")->required();
   app.add_option("--seq-len", o->seq_len, "window length in tokens")->capture_default_str();
   app.add_option("--samples", o->samples, "evaluate K windows drawn with the seed (0 = all)")->capture_default_str();

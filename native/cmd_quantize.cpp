@@ -11,6 +11,7 @@
 #include "command.h"
 #include "convert/mlx_layout.h"
 #include "file_source.h"
+#include "gguf_quantize.h"
 #include "model_input.h"
 #include "output.h"
 #include "parallel.h"
@@ -33,6 +34,9 @@ struct QuantizeCli {
   std::string dtype;  // F32 output dtype, with a budget only (a plan carries its own)
   bool force = false;
   PlanCli budget;
+  std::string format = "mlx";
+  std::string gguf_type;
+  bool no_qk_permute = false;
 };
 
 // Tokenizer and other non-weight files travel with the model. From a folder: every regular file that is
@@ -56,6 +60,11 @@ void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
 }
 
 int run_quantize(const QuantizeCli& o) {
+  if (o.format == "gguf") {
+    if (!o.dtype.empty()) fail("--dtype is for MLX output; for GGUF use --type");
+    return run_quantize_gguf({o.model, o.plan, o.out, o.gguf_type, o.save_plan, o.force, o.no_qk_permute, o.budget});
+  }
+  if (!o.gguf_type.empty()) fail("--type goes with --format gguf");
   const bool quiet = global_options().quiet;
   auto shard = parse_size(o.shard_size);
   if (!shard || *shard == 0) fail("--shard-size: cannot read '" + o.shard_size + "' as a size (e.g. 5GiB)");
@@ -130,7 +139,7 @@ int run_quantize(const QuantizeCli& o) {
 
 RegisterCommand reg("quantize", 50, [](CLI::App& app) {
   auto o = std::make_shared<QuantizeCli>();
-  app.description("write a plan as an MLX (mlx-lm) mixed-precision model");
+  app.description("write a plan as an MLX (mlx-lm) mixed-precision model, or a GGUF file for llama.cpp (--format gguf)");
   app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required();
   app.add_option("--plan", o->plan, "plan.json (from squint plan) for this model");
   add_plan_options(app, o->budget, true);
@@ -140,6 +149,13 @@ RegisterCommand reg("quantize", 50, [](CLI::App& app) {
   app.add_option("-o,--output", o->out, "output folder (must not exist unless --force)")->required();
   app.add_option("--shard-size", o->shard_size, "start a new shard before this size is passed")->capture_default_str();
   app.add_flag("-f,--force", o->force, "replace OUT if it exists");
+  app.add_option("--format", o->format, "output format: mlx (a folder) or gguf (one llama.cpp file)")
+      ->check(CLI::IsMember({"mlx", "gguf"}))->capture_default_str();
+  app.add_option("--type", o->gguf_type,
+                 "with --format gguf: one GGUF type for every matrix (F32, F16, BF16, Q8_0, ...; rows it cannot hold stay F16); "
+                 "default keeps the checkpoint's float type");
+  // Debug: write Q/K without llama.cpp's row permutation (the negative control of the llama.cpp test).
+  app.add_flag("--gguf-no-qk-permute", o->no_qk_permute)->group("");
   return [o] { return run_quantize(*o); };
 });
 

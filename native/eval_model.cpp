@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "convert/gguf_llama.h"
 #include "eval/perplexity.h"
 #include "file_source.h"
 #include "model_input.h"
@@ -54,7 +55,17 @@ std::map<std::string, double> noise_targets(const NoiseSpec& n, MlxModel& origin
 }
 }  // namespace
 
+bool is_gguf_file(const std::string& path) {
+  if (is_directory(path) || !path_exists(path)) return false;
+  FileSource f(path);
+  return looks_like_gguf(f);
+}
+
 LlamaConfig load_llama_config(const std::string& path) {
+  if (is_gguf_file(path)) {
+    FileSource f(path);
+    return llama_config_from_gguf(read_gguf(f), &f);
+  }
   const std::string dir = model_dir(path);
   if (!path_exists(dir + "/config.json")) fail(dir + ": no config.json");
   auto cfgj = nlohmann::json::parse(read_text_file(dir + "/config.json"), nullptr, false);
@@ -80,6 +91,13 @@ std::function<void(std::size_t, std::size_t)> window_progress(Progress& p) {
 }
 
 std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise) {
+  if (is_gguf_file(path)) {
+    if (noise) fail(path + ": --noise-like works on safetensors/MLX models, not GGUF files");
+    FileSource f(path);
+    GgufFile g = read_gguf(f);
+    // Weights are dequantized into the model here, so the file can close afterwards.
+    return std::make_unique<LlamaModel>(llama_config_from_gguf(g, &f), weights_from_gguf(g, f));
+  }
   const std::string dir = model_dir(path);
   DirProvider dp(dir);
   MlxModel m = open_mlx_model(dp);

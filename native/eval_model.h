@@ -16,6 +16,8 @@ struct NoiseSpec {
 
 // The folder that holds the model's files (MODEL may be a .safetensors file inside it).
 std::string model_dir(const std::string& path);
+// A GGUF file (squint's or llama.cpp's) is read through core/convert/gguf_llama.
+bool is_gguf_file(const std::string& path);
 std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise = nullptr);
 // The model's config.json as a LlamaConfig (for models built from an in-memory WeightSource).
 LlamaConfig load_llama_config(const std::string& path);

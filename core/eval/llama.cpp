@@ -103,6 +103,11 @@ LlamaModel::LlamaModel(const LlamaConfig& cfg, const WeightSource& src) : cfg_(c
   // Rotary frequencies, with the scaling rules of the families we load.
   for (int i = 0; i < hd / 2; ++i) {
     double f = 1.0 / std::pow(cfg.rope_theta, 2.0 * i / static_cast<double>(hd));
+    if (!cfg.rope_freq_factors.empty()) {
+      if (cfg.rope_freq_factors.size() != static_cast<std::size_t>(hd / 2)) fail("rope_freqs has the wrong length");
+      inv_freq_.push_back(static_cast<float>(f / cfg.rope_freq_factors[static_cast<std::size_t>(i)]));
+      continue;
+    }
     if (cfg.rope_type == "linear") f /= cfg.rope_factor;
     if (cfg.rope_type == "llama3") {
       const double lo_w = cfg.original_max_pos / cfg.low_freq_factor, hi_w = cfg.original_max_pos / cfg.high_freq_factor;

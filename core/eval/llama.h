@@ -25,6 +25,9 @@ struct LlamaConfig {
   int original_max_pos = 8192;
   bool tied = false;
   int bos = 1, eos = 2;
+  // GGUF's rope_freqs tensor (llama3 scaling as written by convert_hf_to_gguf.py): each frequency is divided
+  // by its factor, as llama.cpp does; when set it replaces rope_type's scaling.
+  std::vector<float> rope_freq_factors;
 };
 LlamaConfig llama_config_from_json(const nlohmann::json& cfg);
 

@@ -1,0 +1,118 @@
+// GGUF through the CLI on the real stories260K: written files read back (F32 exactly: same logits as the float
+// model, Q/K permutation undone; F16 within F16 rounding), greedy output reproduces REFERENCE.txt, and bad
+// input is one line, exit 2, nothing written. (llama.cpp itself runs these files in tests/gguf/*.mjs.)
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "convert/gguf_llama.h"
+#include "convert/gguf_tokenizer.h"
+#include "eval_model.h"
+#include "file_source.h"
+#include "test_util.h"
+
+using namespace squint;
+using namespace squint::test;
+namespace fs = std::filesystem;
+
+namespace {
+std::string stories() { return shared_dir() + "/models/stories260K"; }
+}  // namespace
+
+TEST_CASE("GGUF F32 of stories260K: llama metadata, tokenizer, tied embeddings, same logits as the float model", "[gguf]") {
+  TempDir d;
+  const std::string out = d.str("s.gguf");
+  std::string log;
+  REQUIRE(run(cli() + " quantize " + stories() + " --format gguf --type F32 -o " + out, &log) == 0);
+  FileSource f(out);
+  GgufFile g = read_gguf(f);
+  CHECK(g.find("general.architecture")->as_string("") == "llama");
+  CHECK(g.find("llama.attention.head_count_kv")->type == GgufValueType::UINT32);
+  CHECK(g.find("llama.attention.head_count_kv")->as_int("") == 4);
+  CHECK(g.find("llama.rope.dimension_count")->as_int("") == 8);
+  CHECK(g.find("tokenizer.ggml.model")->as_string("") == "llama");
+  CHECK(g.find("tokenizer.ggml.tokens")->arr.size() == 512);
+  CHECK(g.find("tokenizer.ggml.tokens")->arr[403].str == "\xe2\x96\x81Once");  // "▁Once", the reference's first token
+  CHECK(g.find("tokenizer.ggml.token_type")->arr[0].as_int("") == 2);          // <unk>
+  CHECK(g.find("tokenizer.ggml.token_type")->arr[1].as_int("") == 3);          // <s> control
+  CHECK(g.find("tokenizer.ggml.bos_token_id")->as_int("") == 1);
+  CHECK(g.find("tokenizer.ggml.add_bos_token")->as_bool(""));
+  CHECK(g.tensor("output.weight") == nullptr);  // tied
+  const GgufTensorInfo* q = g.tensor("blk.0.attn_q.weight");
+  REQUIRE(q);
+  CHECK(q->ne == std::vector<uint64_t>{64, 64});
+  CHECK(g.tensor("blk.0.attn_k.weight")->ne == std::vector<uint64_t>{64, 32});
+  CHECK(g.tensor("blk.0.ffn_down.weight")->ne == std::vector<uint64_t>{172, 64});
+  // The file holds permuted Q rows, the reader gives back the HF ones.
+  Checkpoint ck = open_model(stories());
+  std::vector<float> hf(ck.find("model.layers.0.self_attn.q_proj.weight")->numel());
+  std::vector<uint8_t> scratch;
+  read_tensor_f32(ck, *ck.find("model.layers.0.self_attn.q_proj.weight"), hf.data(), scratch);
+  std::vector<float> raw = read_gguf_tensor_f32(g, f, *q);
+  CHECK(raw != hf);
+  std::vector<int64_t> shape;
+  std::vector<float> back;
+  REQUIRE(weights_from_gguf(g, f)("model.layers.0.self_attn.q_proj.weight", &shape, &back));
+  CHECK(back == hf);
+  auto a = load_llama(stories()), b = load_llama(out);
+  const std::vector<int> ids = {1, 403, 407, 261, 378, 432, 383, 286};
+  CHECK((a->logits(ids) - b->logits(ids)).cwiseAbs().maxCoeff() == 0.0f);
+  auto want = b->generate_greedy({1}, 40);
+  CHECK(want == a->generate_greedy({1}, 40));
+}
+
+TEST_CASE("GGUF F16 and the unpermuted debug file: F16 close, no-permute differs in the file but not on read-back", "[gguf]") {
+  TempDir d;
+  REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf --type F16 -o " + d.str("h.gguf")) == 0);
+  FileSource f(d.str("h.gguf"));
+  GgufFile g = read_gguf(f);
+  CHECK(g.tensor("blk.1.ffn_up.weight")->type == ggml_id::F16);
+  CHECK(g.tensor("blk.1.ffn_norm.weight")->type == ggml_id::F32);  // 1-D stays F32 as in convert_hf_to_gguf
+  auto a = load_llama(stories()), b = load_llama(d.str("h.gguf"));
+  const std::vector<int> ids = {1, 403, 407, 261, 378};
+  CHECK((a->logits(ids) - b->logits(ids)).cwiseAbs().maxCoeff() < 0.05f);
+}
+
+TEST_CASE("GGUF bad input: one line, exit 2, nothing written", "[gguf][hardening]") {
+  TempDir d;
+  std::string log;
+  // A truncated GGUF given to eval.
+  REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf -o " + d.str("ok.gguf")) == 0);
+  auto bytes = std::vector<uint8_t>(fs::file_size(d.str("ok.gguf")));
+  {
+    FileSource f(d.str("ok.gguf"));
+    f.read(0, bytes.size(), bytes.data());
+  }
+  bytes.resize(bytes.size() / 2);
+  write_bytes(d.path / "cut.gguf", bytes);
+  CHECK(run(cli() + " eval " + d.str("cut.gguf") + " --text " + stories() + "/REFERENCE.txt --tokenizer " + stories() +
+                " --json " + d.str("e.json"), &log) == 2);
+  CHECK_THAT(log, Catch::Contains("cut.gguf: not a valid GGUF file"));
+  CHECK(!fs::exists(d.path / "e.json"));
+  // Existing output without --force, unknown type, a family llama.cpp's llama graph does not cover.
+  CHECK(run(cli() + " quantize " + stories() + " --format gguf -o " + d.str("ok.gguf"), &log) == 2);
+  CHECK_THAT(log, Catch::Contains("already exists"));
+  CHECK(run(cli() + " quantize " + stories() + " --format gguf --type Q9_X -o " + d.str("x.gguf"), &log) == 2);
+  CHECK_THAT(log, Catch::Contains("unknown GGUF type"));
+  fs::create_directory(d.path / "gemma");
+  for (const char* f : {"model.safetensors", "tokenizer.model"}) fs::copy_file(stories() + "/" + f, d.path / "gemma" / f);
+  write_text(d.path / "gemma/config.json", R"({"model_type": "gemma", "hidden_size": 64, "num_hidden_layers": 5,
+      "num_attention_heads": 8, "vocab_size": 512, "intermediate_size": 172})");
+  CHECK(run(cli() + " quantize " + d.str("gemma") + " --format gguf -o " + d.str("g.gguf"), &log) == 2);
+  CHECK_THAT(log, Catch::Contains("model_type 'gemma' does not convert"));
+  for (const auto& e : fs::directory_iterator(d.path)) CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+  CHECK(!fs::exists(d.path / "x.gguf"));
+  CHECK(!fs::exists(d.path / "g.gguf"));
+}
+
+TEST_CASE("SentencePiece tokenizer.model of stories260K decodes like libsentencepiece", "[gguf]") {
+  SpModel sp = parse_sentencepiece_model(read_text_file(stories() + "/tokenizer.model"), "tokenizer.model");
+  REQUIRE(sp.pieces.size() == 512);
+  CHECK(sp.pieces[0].piece == "<unk>");
+  CHECK(sp.pieces[0].type == 2);
+  CHECK(sp.pieces[1].type == 3);
+  CHECK(sp.pieces[3].piece == "<0x00>");
+  CHECK(sp.pieces[3].type == 6);
+  CHECK(sp.bos_id == 1);
+  CHECK(sp.eos_id == 2);
+  CHECK(sp.pieces[403].piece == "\xe2\x96\x81Once");
+}
