@@ -17,7 +17,26 @@ def st(tensors, pad=True):
 f32 = lambda vals: struct.pack("<%df" % len(vals), *vals)
 w = st([("model.layers.0.self_attn.q_proj.weight", "F32", [2, 32], f32([i / 64 - 0.5 for i in range(64)])),
         ("model.layers.0.input_layernorm.weight", "BF16", [4], b"\x80\x3f" * 4)])
+
+def gguf(kvs, tensors, align=32):
+    """A GGUF v3 file: kvs = [(key, type_id, packed_value)], tensors = [(name, ne, ggml_type, raw)]."""
+    gs = lambda b: struct.pack("<Q", len(b)) + b
+    h = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for k, t, v in kvs:
+        h += gs(k.encode()) + struct.pack("<I", t) + v
+    off, data = 0, b""
+    for name, ne, ty, raw in tensors:
+        h += gs(name.encode()) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", n) for n in ne) + struct.pack("<IQ", ty, off)
+        raw += b"\0" * (-len(raw) % align); data += raw; off += len(raw)
+    return h + b"\0" * (-len(h) % align) + data
+
+strs = lambda xs: struct.pack("<IQ", 8, len(xs)) + b"".join(struct.pack("<Q", len(x)) + x for x in xs)
+g_ok = gguf([("general.architecture", 8, struct.pack("<Q", 5) + b"llama"), ("llama.block_count", 4, struct.pack("<I", 1)),
+             ("tokenizer.ggml.tokens", 9, strs([b"<unk>", b"a"])), ("f", 6, struct.pack("<f", 0.5)), ("b", 7, b"\1")],
+            [("token_embd.weight", [32, 2], 8, b"\x00\x3c" + b"\x01" * 32 + b"\x00\x3c" + b"\x02" * 32),
+             ("output_norm.weight", [4], 0, f32([1, 1, 1, 1]))])
 seeds = {
+    "gguf": {"ok": g_ok, "trunc": g_ok[:100], "empty": gguf([], [])},
     "safetensors": {"ok": w, "empty": st([]), "trunc": w[:40], "meta": st([])},
     "checkpoint": {"ok": json.dumps({"weight_map": {"model.layers.0.self_attn.q_proj.weight": "a.safetensors",
                                                     "model.layers.0.input_layernorm.weight": "a.safetensors"}}).encode() + b"\0" + w,

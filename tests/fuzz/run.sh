@@ -21,7 +21,7 @@ for f in $CORE; do
   objs+=("$o")
 done
 status=0
-for t in safetensors checkpoint plan mlx tokenizer_json; do
+for t in safetensors checkpoint plan mlx tokenizer_json gguf; do
   $CXX $FLAGS "tests/fuzz/fuzz_$t.cpp" "${objs[@]}" $LIBS -o "$OUT/fuzz_$t"
   mkdir -p "$OUT/corpus/$t"
   cp -n "$OUT/seeds/$t/"* "$OUT/corpus/$t/" 2>/dev/null || true
