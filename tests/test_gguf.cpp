@@ -84,8 +84,8 @@ TEST_CASE("GGUF bad input: one line, exit 2, nothing written", "[gguf][hardening
   }
   bytes.resize(bytes.size() / 2);
   write_bytes(d.path / "cut.gguf", bytes);
-  CHECK(run(cli() + " eval " + d.str("cut.gguf") + " --text " + stories() + "/REFERENCE.txt --tokenizer " + stories() +
-                " --json " + d.str("e.json"), &log) == 2);
+  CHECK(run(cli() + " eval " + d.str("cut.gguf") + " --text " + stories() + "/REFERENCE.txt --seq-len 64 --tokenizer " + stories() +
+                " -o " + d.str("e.json"), &log) == 2);
   CHECK_THAT(log, Catch::Contains("cut.gguf: not a valid GGUF file"));
   CHECK(!fs::exists(d.path / "e.json"));
   // Existing output without --force, unknown type, a family llama.cpp's llama graph does not cover.
