@@ -84,6 +84,7 @@ int run_quantize(const QuantizeCli& o) {
     AnalyzeCli ac;
     if (!o.dtype.empty()) ac.dtype = o.dtype;
     for (QConfig c : popt.configs) {  // measure only what the planner may choose
+      if (c.gguf()) continue;           // this verb writes MLX models
       if (std::find(ac.bits.begin(), ac.bits.end(), c.bits) == ac.bits.end()) ac.bits.push_back(c.bits);
       if (std::find(ac.groups.begin(), ac.groups.end(), c.group) == ac.groups.end()) ac.groups.push_back(c.group);
     }

@@ -20,6 +20,9 @@ void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool 
   app.add_option("--dtype", o.dtype, "dtype F32 tensors are written as (scales/biases and kept tensors)")
       ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
       ->capture_default_str();
+  app.add_option("--format", o.format, "candidates: mlx (affine bits/group) or gguf (ggml's Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)")
+      ->check(CLI::IsMember({"mlx", "gguf"}))
+      ->capture_default_str();
   if (!with_filters) {
     if (with_features) app.add_flag("--features", o.features, "also compute sensitivity features (slower)");
     return;
@@ -27,9 +30,9 @@ void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool 
   app.add_option("--bits", o.bits, "candidate bit widths (default 2,3,4,5,6,8)")
       ->delimiter(',')
       ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
-  app.add_option("--group-sizes", o.groups, "candidate group sizes (default 32,64,128)")
+  app.add_option("--group-sizes", o.groups, "candidate group sizes (default 32,64,128; GGUF blocks: 32,256)")
       ->delimiter(',')
-      ->check(CLI::IsMember({32, 64, 128}));
+      ->check(CLI::IsMember({32, 64, 128, 256}));
   if (with_features) app.add_flag("--features", o.features, "also compute sensitivity features (slower)");
 }
 
@@ -37,11 +40,13 @@ AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string&) {
   AnalyzeOptions opt;
   opt.f32_out_dtype = *parse_float_dtype_name(o.dtype);
   opt.configs.clear();
-  for (QConfig c : all_configs()) {
+  opt.format = o.format == "gguf" ? QFormat::Gguf : QFormat::Mlx;
+  for (QConfig c : opt.format == QFormat::Gguf ? all_gguf_configs() : all_configs()) {
     bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
     bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();
     if (bok && gok) opt.configs.push_back(c);
   }
+  if (opt.configs.empty()) fail("--bits/--group-sizes leave no " + o.format + " candidate to measure");
   opt.parallel = make_thread_pool(global_options().threads);
   return opt;
 }

@@ -10,12 +10,13 @@ namespace squint {
 
 struct AnalyzeCli {
   std::string dtype = "float16";     // what F32 tensors are written as
+  std::string format = "mlx";        // candidates: mlx (affine bits/group) | gguf (the 12 ggml types)
   std::vector<int> bits;             // restrict candidate bits (empty = all)
   std::vector<int> groups;           // restrict group sizes (empty = all)
   bool features = false;
 };
 
-// Adds --dtype/--bits/--group-sizes(/--features) to a verb.
+// Adds --dtype/--format/--bits/--group-sizes(/--features) to a verb.
 // with_filters = false for verbs that restrict configs themselves (plan: --bits applies to the plan).
 void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters = true);
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);

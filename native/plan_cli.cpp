@@ -18,7 +18,10 @@ void add_plan_options(CLI::App& app, PlanCli& o, bool with_budget) {
       ->capture_default_str();
   app.add_option("--preset", o.preset, "mint8: the published 7 configs + keep")->check(CLI::IsMember({"mint8", "all"}));
   app.add_option("--bits", o.bits, "allowed bit widths, e.g. 3,4,8")->delimiter(',')->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
-  app.add_option("--group-sizes", o.groups, "allowed group sizes, e.g. 64,128")->delimiter(',')->check(CLI::IsMember({32, 64, 128}));
+  app.add_option("--group-sizes", o.groups, "allowed group sizes, e.g. 64,128 (GGUF block sizes: 32, 256)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({32, 64, 128, 256}));
+  app.add_option("--types", o.types, "GGUF analyses: allowed ggml types, e.g. Q4_K,Q6_K,Q8_0 (default all 12)")->delimiter(',');
   app.add_option("--prior", o.priors, "PATTERN=VALUE: override the prior of matching tensors (glob or re:REGEX; inf = keep)");
   app.add_option("--solver", o.solver, "exact (certified optimal) | greedy (the published baseline)")
       ->check(CLI::IsMember({"exact", "greedy"}))

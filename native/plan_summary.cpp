@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <map>
+
 #include "plan/preview.h"
 #include "util/units.h"
 
@@ -20,8 +22,20 @@ std::string plan_summary(const Plan& p, const Analysis& a, const std::string& un
   for (const auto& m : v.mix)
     out += fmt::format("  {}: {:.1f}%", m.bits == kKeepBits ? std::string("keep") : std::to_string(m.bits), m.percent);
   out += " of parameters\n";
+  if (p.format == QFormat::Gguf) {  // GGUF: the mix by type too, in ggml id order, then keep
+    std::map<int, std::pair<std::string, uint64_t>> mix;
+    for (const auto& t : p.tensors) {
+      const int id = t.keep() ? 1000 : static_cast<int>(t.config().type);
+      mix[id].first = t.keep() ? "keep" : t.type;
+      mix[id].second += t.params;
+    }
+    const double all = static_cast<double>(p.total_params ? p.total_params : 1);
+    out += "types:";
+    for (const auto& [id, e] : mix) out += fmt::format("  {}: {:.1f}%", e.first, 100.0 * static_cast<double>(e.second) / all);
+    out += " of parameters\n";
+  }
   if (!v.rows.empty()) {
-    out += "\nper layer (bits/group, 16 = kept):\n  layer";
+    out += p.format == QFormat::Gguf ? "\nper layer (GGUF type, 16 = kept):\n  layer" : "\nper layer (bits/group, 16 = kept):\n  layer";
     for (const auto& c : v.columns) out += fmt::format(" {:>8}", c);
     out += "\n";
     for (const auto& r : v.rows) {

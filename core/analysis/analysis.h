@@ -57,6 +57,7 @@ struct TensorAnalysis {
 };
 
 struct Analysis {
+  QFormat format = QFormat::Mlx;     // which candidates: MLX affine (bits, group) or GGUF types
   std::string fingerprint;
   std::string location;
   std::vector<std::string> files;
@@ -77,7 +78,9 @@ struct AnalyzeProgress {
 };
 
 struct AnalyzeOptions {
+  // All of one format: all_configs() (MLX) or all_gguf_configs() (GGUF, with format = Gguf).
   std::vector<QConfig> configs = all_configs();
+  QFormat format = QFormat::Mlx;
   DType f32_out_dtype = DType::F16;
   ParallelFor parallel = serial();
   std::function<void(const AnalyzeProgress&)> progress;  // called after each tensor

@@ -12,10 +12,33 @@ using nlohmann::json;
 
 std::string serialize_analysis(const Analysis& a) { return analysis_to_json(a).dump(1) + "\n"; }
 
+namespace {
+// A candidate as JSON: {"bits", "group_size"} (MLX), plus "type" for a GGUF type.
+json config_json(QConfig c) {
+  json j = {{"bits", c.bits}, {"group_size", c.group}};
+  if (c.gguf()) j["type"] = ggml_type_info(c.type)->name;
+  return j;
+}
+// Reads a candidate; a "type" makes it GGUF (its bits/group come from the type table). Files written
+// before GGUF support have no "type": MLX.
+QConfig config_from(const json& c, const std::string& ctx) {
+  if (c.contains("type")) {
+    const GgmlTypeInfo* t = c["type"].is_string() ? ggml_type_from_name(c["type"].get<std::string>()) : nullptr;
+    if (!t || t->block == 1) fail(ctx + ": unknown GGUF quantization type " + c["type"].dump());
+    return gguf_config(t->type);
+  }
+  if (!c.contains("bits") || !c.contains("group_size") || !c["bits"].is_number_integer() ||
+      !c["group_size"].is_number_integer())
+    fail(ctx + ": config needs integer 'bits' and 'group_size'");
+  return {c["bits"].get<int>(), c["group_size"].get<int>()};
+}
+}  // namespace
+
 json analysis_to_json(const Analysis& a) {
   json j;
   j["format"] = kAnalysisFormat;
   j["version"] = kAnalysisVersion;
+  if (a.format == QFormat::Gguf) j["quant_format"] = format_name(a.format);  // absent = "mlx"
   j["model"] = {{"fingerprint", a.fingerprint},
                 {"files", a.files},
                 {"num_layers", a.num_layers},
@@ -25,7 +48,7 @@ json analysis_to_json(const Analysis& a) {
                 {"bytes", a.total_bytes}};
   j["f32_output_dtype"] = float_dtype_long_name(a.f32_out_dtype);
   json cfgs = json::array();
-  for (auto c : a.configs) cfgs.push_back({{"bits", c.bits}, {"group_size", c.group}});
+  for (auto c : a.configs) cfgs.push_back(config_json(c));
   j["configs"] = cfgs;
   json ts = json::array();
   for (const auto& t : a.tensors) {
@@ -47,16 +70,21 @@ json analysis_to_json(const Analysis& a) {
     if (!t.reason.empty()) e["reason"] = t.reason;
     e["keep"] = {{"bytes", t.keep_bytes}, {"nrmse", t.keep_nrmse}, {"sqnr_db", t.keep_sqnr_db}};
     json rs = json::array();
-    for (const auto& r : t.results)
-      rs.push_back({{"bits", r.config.bits},
-                    {"group_size", r.config.group},
-                    {"nrmse", r.nrmse},
-                    {"sqnr_db", r.sqnr_db},
-                    {"bytes", r.bytes}});
+    for (const auto& r : t.results) {
+      json cj = config_json(r.config);
+      cj["nrmse"] = r.nrmse;
+      cj["sqnr_db"] = r.sqnr_db;
+      cj["bytes"] = r.bytes;
+      rs.push_back(std::move(cj));
+    }
     e["configs"] = rs;
     if (!t.invalid.empty()) {
       json iv = json::array();
-      for (const auto& r : t.invalid) iv.push_back({{"bits", r.config.bits}, {"group_size", r.config.group}, {"reason", r.reason}});
+      for (const auto& r : t.invalid) {
+        json cj = config_json(r.config);
+        cj["reason"] = r.reason;
+        iv.push_back(std::move(cj));
+      }
       e["invalid_configs"] = iv;
     }
     if (!t.features.is_null()) e["features"] = t.features;
@@ -96,8 +124,15 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
   auto od = parse_float_dtype_name(j.value("f32_output_dtype", std::string("float16")));
   if (!od) fail(source + ": unknown f32_output_dtype");
   a.f32_out_dtype = *od;
-  for (const auto& c : j.value("configs", json::array()))
-    a.configs.push_back({need<int>(c, "bits", source), need<int>(c, "group_size", source)});
+  const std::string qf = j.value("quant_format", std::string("mlx"));
+  if (qf != "mlx" && qf != "gguf") fail(source + ": unknown quant_format '" + qf + "' (mlx or gguf)");
+  a.format = qf == "gguf" ? QFormat::Gguf : QFormat::Mlx;
+  auto check_format = [&](QConfig c, const std::string& ctx) {
+    if (c.format != a.format)
+      fail(ctx + ": config " + config_name(c) + " does not belong to a " + format_name(a.format) + " analysis");
+    return c;
+  };
+  for (const auto& c : j.value("configs", json::array())) a.configs.push_back(check_format(config_from(c, source), source));
   if (!j.contains("tensors") || !j["tensors"].is_array()) fail(source + ": missing 'tensors' array");
   for (const auto& e : j["tensors"]) {
     TensorAnalysis t;
@@ -130,15 +165,18 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
     }
     for (const auto& r : e.value("configs", json::array())) {
       ConfigResult cr;
-      cr.config = {need<int>(r, "bits", ctx), need<int>(r, "group_size", ctx)};
+      cr.config = check_format(config_from(r, ctx), ctx);
       cr.nrmse = need<double>(r, "nrmse", ctx);
       cr.sqnr_db = need<double>(r, "sqnr_db", ctx);
       cr.bytes = need<uint64_t>(r, "bytes", ctx);
       if (!(cr.nrmse >= 0) || !std::isfinite(cr.sqnr_db)) fail(ctx + ": config has a non-finite or negative error");
       t.results.push_back(cr);
     }
-    for (const auto& r : e.value("invalid_configs", json::array()))
-      t.invalid.push_back({{r.value("bits", 0), r.value("group_size", 0)}, r.value("reason", std::string())});
+    for (const auto& r : e.value("invalid_configs", json::array())) {
+      QConfig c{r.value("bits", 0), r.value("group_size", 0)};
+      if (r.contains("type")) c = config_from(r, ctx);
+      t.invalid.push_back({c, r.value("reason", std::string())});
+    }
     if (e.contains("features")) t.features = e["features"];
     a.tensors.push_back(std::move(t));
   }
@@ -200,7 +238,8 @@ std::string format_sqnr_table(const std::vector<SqnrRow>& rows) {
                 "P95", "Max", "<9 dB", "<15 dB");
   out += buf;
   for (const auto& r : rows) {
-    std::string cfg = "(" + std::to_string(r.config.bits) + ", " + std::to_string(r.config.group) + ")";
+    std::string cfg = r.config.gguf() ? config_name(r.config)
+                                      : "(" + std::to_string(r.config.bits) + ", " + std::to_string(r.config.group) + ")";
     if (r.tensors == 0) {
       std::snprintf(buf, sizeof buf, "%-10s %8zu %7s %7s %7s %7s %7s %7s %7s\n", cfg.c_str(), r.tensors, "-", "-", "-", "-",
                     "-", "-", "-");
@@ -215,17 +254,18 @@ std::string format_sqnr_table(const std::vector<SqnrRow>& rows) {
 
 json sqnr_table_json(const std::vector<SqnrRow>& rows) {
   json a = json::array();
-  for (const auto& r : rows)
-    a.push_back({{"bits", r.config.bits},
-                 {"group_size", r.config.group},
-                 {"tensors", r.tensors},
-                 {"min", r.min},
-                 {"p5", r.p5},
-                 {"median", r.median},
-                 {"p95", r.p95},
-                 {"max", r.max},
-                 {"below_9db", r.below9},
-                 {"below_15db", r.below15}});
+  for (const auto& r : rows) {
+    json e = config_json(r.config);
+    e.update(json{{"tensors", r.tensors},
+                  {"min", r.min},
+                  {"p5", r.p5},
+                  {"median", r.median},
+                  {"p95", r.p95},
+                  {"max", r.max},
+                  {"below_9db", r.below9},
+                  {"below_15db", r.below15}});
+    a.push_back(std::move(e));
+  }
   return a;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "quant/ggml_measure.h"
 #include "util/error.h"
 
 namespace squint {
@@ -105,13 +106,19 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
   std::vector<QConfig> valid;
   if (ta.reason.empty()) {
     for (QConfig c : opt.configs) {
-      if (cols % static_cast<uint64_t>(c.group) != 0)
+      if (cols % static_cast<uint64_t>(c.group) == 0)
+        valid.push_back(c);
+      else if (c.gguf())
+        ta.invalid.push_back({c, "row length " + std::to_string(cols) + " is not a multiple of the block size " +
+                                     std::to_string(c.group)});
+      else
         ta.invalid.push_back({c, "group size " + std::to_string(c.group) + " does not divide the input dimension " +
                                      std::to_string(cols)});
-      else
-        valid.push_back(c);
     }
-    if (valid.empty()) ta.reason = "no candidate group size divides the input dimension " + std::to_string(cols) + "; kept";
+    if (valid.empty())
+      ta.reason = opt.format == QFormat::Gguf
+                      ? "no candidate GGUF type's block divides the row length " + std::to_string(cols) + "; kept"
+                      : "no candidate group size divides the input dimension " + std::to_string(cols) + "; kept";
   }
   const bool cast = ta.out_dtype != t.dtype;
   if (!ta.reason.empty() && !cast) return ta;
@@ -151,7 +158,11 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
       w = wc.data();
     }
     o.err.assign(nv, 0.0);
-    if (nv)
+    if (nv && opt.format == QFormat::Gguf) {
+      // Σ ref² exactly as the MLX path computes it (so "keep" agrees across formats), then the ggml port.
+      o.signal = measure_rows(w, ref.data(), r1 - r0, cols, nullptr, 0, ta.out_dtype, nullptr);
+      ggml_measure_rows(w, ref.data(), r1 - r0, cols, valid.data(), nv, o.err.data());
+    } else if (nv)
       o.signal = measure_rows(w, ref.data(), r1 - r0, cols, valid.data(), nv, ta.out_dtype, o.err.data());
     else
       for (uint64_t i = 0; i < n; ++i) o.signal += static_cast<double>(ref[i]) * ref[i];
@@ -179,7 +190,8 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
   for (std::size_t vi = 0; vi < nv; ++vi) {
     ConfigResult r;
     r.config = valid[vi];
-    r.bytes = quantized_bytes(ta.params, valid[vi], ta.out_dtype);
+    r.bytes = valid[vi].gguf() ? ta.params / cols * ggml_row_bytes(valid[vi].type, cols)
+                               : quantized_bytes(ta.params, valid[vi], ta.out_dtype);
     std::vector<std::pair<double, double>> sums;
     for (const auto& o : outs) sums.emplace_back(o.signal, o.err[vi]);
     const ErrorSummary es = summarize_chunks(sums, plan);
@@ -193,6 +205,7 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
 
 Analysis analyze_checkpoint(Checkpoint& ck, const AnalyzeOptions& opt) {
   Analysis a;
+  a.format = opt.format;
   a.fingerprint = ck.fingerprint;
   a.location = ck.location;
   a.files = ck.files;

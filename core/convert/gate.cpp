@@ -126,6 +126,8 @@ GateReport gate_models(Checkpoint& original, MlxModel& q, double floor_db, const
 }
 
 GateReport gate_plan(const Checkpoint& original, const Plan& plan, double floor_db) {
+  if (plan.format == QFormat::Gguf)
+    fail("this is a GGUF plan (quant_format gguf): the gate measures MLX affine plans only");
   if (plan.fingerprint != original.fingerprint)
     fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + original.location +
          " has " + original.fingerprint);

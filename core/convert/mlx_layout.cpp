@@ -111,6 +111,8 @@ json quantization_block(const std::vector<ConvertUnit>& units, QConfig* global_o
 }
 
 ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t max_shard_bytes) {
+  if (plan.format == QFormat::Gguf)
+    fail("this is a GGUF plan (quant_format gguf, ggml types): it cannot be written as an MLX model; use the GGUF writer");
   if (plan.fingerprint != ck.fingerprint)
     fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + ck.location +
          " has " + ck.fingerprint);

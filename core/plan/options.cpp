@@ -34,10 +34,21 @@ PlanOptions plan_options_from(const PlanSettings& o, bool need_budget) {
   if (o.preset == "mint8") base = {{2, 32}, {3, 64}, {4, 32}, {4, 64}, {4, 128}, {8, 64}, {8, 128}};
   else if (o.preset.empty() || o.preset == "all") base = all_configs();
   else fail("unknown preset '" + o.preset + "' (all, mint8)");
+  // GGUF candidates too: an MLX analysis never offers them and a GGUF one never offers MLX configs, so one
+  // option set serves both (the plan records only its own format's configs). mint8 is MLX only.
+  if (o.preset != "mint8")
+    for (QConfig c : all_gguf_configs()) base.push_back(c);
+  std::vector<GgmlType> types;
+  for (const auto& n : o.types) {
+    const GgmlTypeInfo* t = ggml_type_from_name(n);
+    if (!t || t->block == 1) fail("--types: unknown GGUF quantization type '" + n + "' (e.g. Q4_K, Q6_K, IQ4_XS)");
+    types.push_back(t->type);
+  }
   for (QConfig c : base) {
     const bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
     const bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();
-    if (bok && gok) p.configs.push_back(c);
+    const bool tok = !c.gguf() || types.empty() || std::find(types.begin(), types.end(), c.type) != types.end();
+    if (bok && gok && tok) p.configs.push_back(c);
   }
   if (p.configs.empty()) fail("--bits/--group-sizes/--preset leave no config to choose from");
   return p;

@@ -16,6 +16,7 @@ struct PlanSettings {
   std::string objective = "nrmse";
   std::string preset;  // "", "all" or "mint8"
   std::vector<int> bits, groups;
+  std::vector<std::string> types;   // GGUF type names to allow ("Q4_K"); empty = all (MLX unaffected)
   std::vector<std::string> priors;  // PATTERN=VALUE
   std::string solver = "exact";
 };

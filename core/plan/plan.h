@@ -31,8 +31,9 @@ struct PlanOptions {
 
 struct PlanTensor {
   std::string name;
-  int bits = kKeepBits;  // 16 = keep
-  int group_size = 0;    // 0 when kept
+  int bits = kKeepBits;  // 16 = keep (GGUF: the type's nominal bits)
+  int group_size = 0;    // 0 when kept (GGUF: the type's block size)
+  std::string type;      // GGUF plans: the ggml type name ("Q4_K") of a quantized tensor; empty otherwise
   uint64_t bytes = 0;
   uint64_t params = 0;
   double nrmse = 0;
@@ -40,9 +41,11 @@ struct PlanTensor {
   double prior = 1;      // +inf is written as the string "inf"
   std::string reason;
   bool keep() const { return bits == kKeepBits; }
+  QConfig config() const;  // the chosen candidate (meaningless when kept)
 };
 
 struct Plan {
+  QFormat format = QFormat::Mlx;  // of the analysis it was made from; MLX writers reject GGUF plans
   std::string fingerprint;
   DType f32_out_dtype = DType::F16;
   PlanOptions options;

@@ -14,16 +14,34 @@ double prior_from(const json& j) {
   if (j.is_string() && j.get<std::string>() == "inf") return std::numeric_limits<double>::infinity();
   return j.get<double>();
 }
+json config_json(QConfig c) {
+  json j = {{"bits", c.bits}, {"group_size", c.group}};
+  if (c.gguf()) j["type"] = ggml_type_info(c.type)->name;
+  return j;
+}
+const GgmlTypeInfo* gguf_type(const json& e, const std::string& ctx) {
+  const GgmlTypeInfo* t = e["type"].is_string() ? ggml_type_from_name(e["type"].get<std::string>()) : nullptr;
+  if (!t || t->block == 1) fail(ctx + ": unknown GGUF quantization type " + e["type"].dump());
+  return t;
+}
 }  // namespace
+
+QConfig PlanTensor::config() const {
+  if (!type.empty()) {
+    if (const GgmlTypeInfo* t = ggml_type_from_name(type)) return gguf_config(t->type);
+  }
+  return {bits, group_size};
+}
 
 json plan_to_json(const Plan& p) {
   json j;
   j["format"] = kPlanFormat;
   j["version"] = kPlanVersion;
+  if (p.format == QFormat::Gguf) j["quant_format"] = format_name(p.format);  // absent = "mlx"
   j["model_fingerprint"] = p.fingerprint;
   j["f32_output_dtype"] = float_dtype_long_name(p.f32_out_dtype);
   json cfgs = json::array();
-  for (auto c : p.options.configs) cfgs.push_back({{"bits", c.bits}, {"group_size", c.group}});
+  for (auto c : p.options.configs) cfgs.push_back(config_json(c));
   json pri = json::array();
   for (const auto& [pat, v] : p.options.priors) pri.push_back({{"pattern", pat}, {"value", prior_json(v)}});
   j["options"] = {{"budget", p.options.budget_spec},
@@ -42,16 +60,19 @@ json plan_to_json(const Plan& p) {
   j["gap"] = p.gap;
   j["solver"] = p.solver;
   json ts = json::array();
-  for (const auto& t : p.tensors)
-    ts.push_back({{"name", t.name},
-                  {"bits", t.bits},
-                  {"group_size", t.group_size},
-                  {"bytes", t.bytes},
-                  {"params", t.params},
-                  {"nrmse", t.nrmse},
-                  {"sqnr_db", t.sqnr_db},
-                  {"prior", prior_json(t.prior)},
-                  {"reason", t.reason}});
+  for (const auto& t : p.tensors) {
+    json e = {{"name", t.name},
+              {"bits", t.bits},
+              {"group_size", t.group_size},
+              {"bytes", t.bytes},
+              {"params", t.params},
+              {"nrmse", t.nrmse},
+              {"sqnr_db", t.sqnr_db},
+              {"prior", prior_json(t.prior)},
+              {"reason", t.reason}};
+    if (!t.type.empty()) e["type"] = t.type;
+    ts.push_back(std::move(e));
+  }
   j["tensors"] = ts;
   return j;
 }
@@ -62,6 +83,9 @@ Plan plan_from_json(const json& j, const std::string& source) {
       fail(source + ": not a squint plan (format is not '" + std::string(kPlanFormat) + "')");
     Plan p;
     if (j.at("version").get<int>() != kPlanVersion) fail(source + ": plan version is not supported");
+    const std::string qf = j.value("quant_format", std::string("mlx"));
+    if (qf != "mlx" && qf != "gguf") fail(source + ": unknown quant_format '" + qf + "' (mlx or gguf)");
+    p.format = qf == "gguf" ? QFormat::Gguf : QFormat::Mlx;
     p.fingerprint = j.at("model_fingerprint").get<std::string>();
     auto od = parse_float_dtype_name(j.value("f32_output_dtype", std::string("float16")));
     if (!od) fail(source + ": unknown f32_output_dtype");
@@ -71,8 +95,10 @@ Plan plan_from_json(const json& j, const std::string& source) {
     p.options.floor_db = o.value("floor_db", 9.0);
     p.options.objective = o.value("objective", std::string("nrmse"));
     p.options.solver = o.value("solver", std::string("exact"));
-    for (const auto& c : o.value("configs", json::array()))
-      p.options.configs.push_back({c.at("bits").get<int>(), c.at("group_size").get<int>()});
+    for (const auto& c : o.value("configs", json::array())) {
+      if (c.contains("type")) p.options.configs.push_back(gguf_config(gguf_type(c, source + ": options")->type));
+      else p.options.configs.push_back({c.at("bits").get<int>(), c.at("group_size").get<int>()});
+    }
     for (const auto& pr : o.value("priors", json::array()))
       p.options.priors.emplace_back(pr.at("pattern").get<std::string>(), prior_from(pr.at("value")));
     p.budget_bytes = j.at("budget_bytes").get<uint64_t>();
@@ -96,6 +122,19 @@ Plan plan_from_json(const json& j, const std::string& source) {
       t.sqnr_db = e.at("sqnr_db").get<double>();
       t.prior = prior_from(e.at("prior"));
       t.reason = e.value("reason", std::string());
+      if (e.contains("type")) {
+        const std::string ctx = source + ": tensor '" + t.name + "'";
+        if (p.format != QFormat::Gguf) fail(ctx + ": has a GGUF type but the plan is not a GGUF plan (quant_format)");
+        const GgmlTypeInfo* ti = gguf_type(e, ctx);
+        if (t.bits != ti->nominal_bits || t.group_size != ti->block)
+          fail(ctx + ": bits/group_size " + std::to_string(t.bits) + "/" + std::to_string(t.group_size) +
+               " do not match type " + ti->name);
+        t.type = ti->name;
+        p.tensors.push_back(std::move(t));
+        continue;
+      }
+      if (p.format == QFormat::Gguf && t.bits != kKeepBits)
+        fail(source + ": tensor '" + t.name + "': a quantized tensor of a GGUF plan needs a 'type'");
       const bool ok_bits = t.bits == kKeepBits || t.bits == 2 || t.bits == 3 || t.bits == 4 || t.bits == 5 ||
                            t.bits == 6 || t.bits == 8;
       if (!ok_bits) fail(source + ": tensor '" + t.name + "': bits " + std::to_string(t.bits) + " is not 2,3,4,5,6,8 or 16 (keep)");

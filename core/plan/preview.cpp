@@ -17,7 +17,9 @@ const std::vector<std::pair<Role, const char*>>& map_columns() {
 }  // namespace
 
 std::string choice_label(const PlanTensor& t) {
-  return t.keep() ? std::string("16") : std::to_string(t.bits) + "/" + std::to_string(t.group_size);
+  if (t.keep()) return "16";
+  if (!t.type.empty()) return t.type;  // GGUF plans name the ggml type ("Q4_K")
+  return std::to_string(t.bits) + "/" + std::to_string(t.group_size);
 }
 
 PlanPreview plan_preview(const Plan& p, const Analysis& a) {

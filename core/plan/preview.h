@@ -51,7 +51,7 @@ struct PlanPreview {
 
 // Tensors of `plan` are matched to `analysis` by name (roles, layers and shapes come from the analysis).
 PlanPreview plan_preview(const Plan& plan, const Analysis& analysis);
-// The label of one tensor's choice: "16" when kept, else "bits/group".
+// The label of one tensor's choice: "16" when kept, the GGUF type ("Q4_K"), else "bits/group".
 std::string choice_label(const PlanTensor& t);
 // JSON for the page: every number above, with cells carrying their tensors' name, config, SQNR and bytes.
 nlohmann::json preview_to_json(const PlanPreview& v, const Plan& plan);

@@ -50,7 +50,8 @@ void prune_dominated(std::vector<PlanOption>& v) {
     if (a.bytes != b.bytes) return a.bytes < b.bytes;
     if (a.cost != b.cost) return a.cost < b.cost;
     if (a.bits != b.bits) return a.bits < b.bits;
-    return a.group < b.group;
+    if (a.group != b.group) return a.group < b.group;
+    return static_cast<int>(a.type) < static_cast<int>(b.type);
   });
   std::vector<PlanOption> out;
   for (const auto& o : v)
@@ -145,6 +146,8 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
       PlanOption o;
       o.bits = r0.config.bits;
       o.group = r0.config.group;
+      o.format = r0.config.format;
+      o.type = r0.config.type;
       o.sqnr_db = kMaxSqnrDb;
       double d = 0;
       bool all = true;

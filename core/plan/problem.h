@@ -13,6 +13,9 @@ namespace squint {
 struct PlanOption {
   int bits = kKeepBits;  // 16 = keep
   int group = 0;
+  QFormat format = QFormat::Mlx;
+  GgmlType type = GgmlType::F32;  // GGUF options only
+  QConfig config() const { return {bits, group, format, type}; }
   uint64_t bytes = 0;
   double d = 0;        // distortion: parameter-weighted D (NRMSE or NRMSE², see objective_distortion)
   double sqnr_db = 0;  // minimum over the item's tensors

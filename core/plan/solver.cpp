@@ -338,10 +338,13 @@ uint64_t resolve_budget(const PlanProblem& p, const PlanOptions& opt) {
 Plan plan_from_solution(const Analysis& a, const PlanProblem& p, const PlanOptions& opt, uint64_t budget,
                         const Solution& s) {
   Plan plan;
+  plan.format = a.format;
   plan.fingerprint = a.fingerprint;
   plan.f32_out_dtype = a.f32_out_dtype;
   plan.options = opt;
   if (plan.options.configs.empty()) plan.options.configs = a.configs;
+  // The options may list both formats' candidates; the plan records those of its analysis.
+  std::erase_if(plan.options.configs, [&](QConfig c) { return c.format != a.format; });
   plan.budget_bytes = budget;
   plan.solver = s.solver;
   plan.objective = s.objective;
@@ -366,9 +369,10 @@ Plan plan_from_solution(const Analysis& a, const PlanProblem& p, const PlanOptio
         pt.sqnr_db = t.keep_sqnr_db;
         pt.reason = item.fixed ? item.fixed_reason : "kept: the budget allows it and it lowers the objective";
       } else {
-        const ConfigResult* r = t.find({o.bits, o.group});
+        const ConfigResult* r = t.find(o.config());
         pt.bits = o.bits;
         pt.group_size = o.group;
+        if (o.format == QFormat::Gguf) pt.type = ggml_type_info(o.type)->name;
         pt.bytes = r->bytes;
         pt.nrmse = r->nrmse;
         pt.sqnr_db = r->sqnr_db;
