@@ -13,13 +13,14 @@ namespace squint {
 struct PlanOption {
   int bits = kKeepBits;  // 16 = keep
   int group = 0;
-  QFormat format = QFormat::Mlx;
-  GgmlType type = GgmlType::F32;  // GGUF options only
-  QConfig config() const { return {bits, group, format, type}; }
   uint64_t bytes = 0;
   double d = 0;        // distortion: parameter-weighted D (NRMSE or NRMSE², see objective_distortion)
   double sqnr_db = 0;  // minimum over the item's tensors
   double cost = 0;     // π · w · d, what the solver minimises
+  // Last, so that aggregate initialisers of the MLX fields above stay valid.
+  QFormat format = QFormat::Mlx;
+  GgmlType type = GgmlType::F32;  // GGUF options only
+  QConfig config() const { return {bits, group, format, type}; }
 };
 
 struct PlanItem {
