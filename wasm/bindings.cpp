@@ -13,7 +13,9 @@
 #include <optional>
 
 #include "analysis/analysis_json.h"
+#include "convert/gate.h"
 #include "io/checkpoint.h"
+#include "io/mlx_model.h"
 #include "plan/options.h"
 #include "plan/preview.h"
 #include "plan/solver.h"
@@ -44,14 +46,17 @@ class JsSource : public ByteSource {
   uint64_t size_;
 };
 
+// One dropped set (the model, or the quantized model to gate against it). `base` is the index of its first
+// file in the worker's list, which holds both sets.
 class JsFiles : public FileProvider {
  public:
+  explicit JsFiles(int base = 0) : base_(base) {}
   void add(const std::string& name, double size) { files_.push_back({name, static_cast<uint64_t>(size)}); }
   bool exists(const std::string& f) const override { return index(f) >= 0; }
   std::unique_ptr<ByteSource> open(const std::string& f) const override {
     int i = index(f);
     if (i < 0) fail(f + ": no such file among the dropped files");
-    return std::make_unique<JsSource>(i, f, files_[i].second);
+    return std::make_unique<JsSource>(base_ + i, f, files_[i].second);
   }
   std::vector<std::string> list() const override {
     std::vector<std::string> v;
@@ -66,6 +71,7 @@ class JsFiles : public FileProvider {
       if (files_[i].first == f) return static_cast<int>(i);
     return -1;
   }
+  int base_ = 0;
   std::vector<std::pair<std::string, uint64_t>> files_;
 };
 
@@ -121,9 +127,32 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> synth_files(const Synt
   return {{"model.safetensors", std::move(bytes)}, {"config.json", std::vector<uint8_t>(cfg.begin(), cfg.end())}};
 }
 
+// The candidate set, as `squint analyze --format mlx|gguf` (every config of the format; F32 written as F16).
+AnalyzeOptions analyze_options(const std::string& format) {
+  if (format != "mlx" && format != "gguf") fail("unknown candidate format '" + format + "' (mlx or gguf)");
+  AnalyzeOptions o;
+  o.format = format == "gguf" ? QFormat::Gguf : QFormat::Mlx;
+  o.configs = o.format == QFormat::Gguf ? all_gguf_configs() : all_configs();
+  return o;
+}
+
+// A config's key in tensorSqnr() and the page: the GGUF type name ("Q4_K") or "bits/group".
+std::string config_key(QConfig c) {
+  return c.gguf() ? config_name(c) : std::to_string(c.bits) + "/" + std::to_string(c.group);
+}
+
 class Session {
  public:
   void addFile(const std::string& name, double size) { files_.add(name, size); }
+  // Candidates for the next open(): "mlx" (default) or "gguf". {"ok": true} or {"error"}.
+  std::string setFormat(const std::string& format) {
+    try {
+      opts_ = analyze_options(format);
+      return "{\"ok\":true}";
+    } catch (const std::exception& e) {
+      return error_json(e);
+    }
+  }
 
   // Validates every header (the CLI's code); {"tensors", "params", "bytes", "files", "fingerprint",
   // "warnings", "batches": [[begin, end, bytes], ...]} or {"error"}.
@@ -131,7 +160,8 @@ class Session {
     try {
       ck_ = open_checkpoint(files_);
       analysis_ = Analysis{};
-      AnalyzeOptions o;
+      const AnalyzeOptions& o = opts_;
+      analysis_.format = o.format;
       analysis_.fingerprint = ck_->fingerprint;
       analysis_.location = ck_->location;
       analysis_.files = ck_->files;
@@ -164,7 +194,7 @@ class Session {
       const auto b = static_cast<std::size_t>(begin), e = static_cast<std::size_t>(end);
       if (b > e || e > ck_->tensors.size()) fail("tensor range out of bounds");
       Analysis part = analysis_;
-      for (std::size_t i = b; i < e; ++i) part.tensors.push_back(analyze_tensor(*ck_, ck_->tensors[i], AnalyzeOptions{}));
+      for (std::size_t i = b; i < e; ++i) part.tensors.push_back(analyze_tensor(*ck_, ck_->tensors[i], opts_));
       return dump_safe({{"tensors", analysis_to_json(part)["tensors"]}});
     } catch (const std::exception& e) {
       return error_json(e);
@@ -202,7 +232,7 @@ class Session {
     for (const auto& t : analysis_.tensors) {
       if (t.shape.size() < 2) continue;
       json c = json::object();
-      for (const auto& r : t.results) c[std::to_string(r.config.bits) + "/" + std::to_string(r.config.group)] = r.sqnr_db;
+      for (const auto& r : t.results) c[config_key(r.config)] = r.sqnr_db;
       a.push_back({{"name", t.name}, {"sqnr", c}});
     }
     return dump_safe(a);
@@ -238,8 +268,35 @@ class Session {
     }
   }
 
+  // The measured gate of a quantized MLX model (its files follow the model's in the worker's list) against
+  // the open model: core's gate_models, the report as `squint gate ORIGINAL QUANTIZED --json` prints it
+  // (same bytes): {"report": <gate.json text>, "worst": [indices of the 10 worst tensors, worst first]}, or
+  // {"error"} when the two do not correspond.
+  std::string gate(val names, val sizes, double floor_db) {
+    try {
+      if (!ck_) fail("no model is open");
+      JsFiles q(static_cast<int>(files_.list().size()));
+      const unsigned n = names["length"].as<unsigned>();
+      for (unsigned i = 0; i < n; ++i) q.add(names[i].as<std::string>(), sizes[i].as<double>());
+      const std::vector<std::string> qf = q.list();
+      if (std::any_of(qf.begin(), qf.end(), [](const std::string& f) {
+            return f.size() > 5 && f.compare(f.size() - 5, 5, ".gguf") == 0;
+          }))
+        fail("gate: a .gguf quantized model is not supported in the page yet; drop the MLX model's folder");
+      if (!q.exists("config.json")) fail("gate: the quantized model needs its config.json (it holds the bit widths)");
+      MlxModel m = open_mlx_model(q);
+      const GateReport r = gate_models(*ck_, m, floor_db, serial());
+      json worst = json::array();
+      for (const GateTensor* t : worst_tensors(r, 10)) worst.push_back(t - r.tensors.data());
+      return dump_safe({{"report", dump_safe(gate_report_json(r), 2) + "\n"}, {"worst", worst}});
+    } catch (const std::exception& e) {
+      return error_json(e);
+    }
+  }
+
  private:
   JsFiles files_;
+  AnalyzeOptions opts_ = analyze_options("mlx");
   std::optional<Checkpoint> ck_;
   Analysis analysis_;
 };
@@ -290,6 +347,8 @@ EMSCRIPTEN_BINDINGS(squint) {
   emscripten::class_<Session>("Session")
       .constructor<>()
       .function("addFile", &Session::addFile)
+      .function("setFormat", &Session::setFormat)
+      .function("gate", &Session::gate)
       .function("open", &Session::open)
       .function("analyzeRange", &Session::analyzeRange)
       .function("assemble", &Session::assemble)

@@ -60,7 +60,7 @@ class Rpc {
 const WORKERS = Math.max(1, Math.min(16, Number(new URLSearchParams(location.search).get('workers')) ||
   Math.min(8, navigator.hardwareConcurrency || 2)));
 let pool = [], planner = null, run = 0;
-const state = { info: null, table: null, tensors: null, range: null, plan: null, planText: null, preview: null, seq: 0, lastCurve: null };
+const state = { files: null, gateText: null, info: null, table: null, tensors: null, range: null, plan: null, planText: null, preview: null, seq: 0, lastCurve: null };
 
 function setStatus(s, text) { $('status').dataset.state = s; $('status').textContent = text; }
 function showError(msg) { $('error').hidden = false; $('error').textContent = msg; }
@@ -80,6 +80,8 @@ async function start(fileList) {
   const my = ++run;
   stopWorkers();
   clearError();
+  state.files = files;
+  resetGate();
   $('results').hidden = true;
   $('gate').dataset.verdict = '';
   $('gate').textContent = '—';
@@ -88,12 +90,13 @@ async function start(fileList) {
   $('cancel').disabled = false;
   pool = [new Rpc()];
   try {
-    const info = await pool[0].call('open', files);
+    const format = $('format').value;  // the candidate set: MLX configs or GGUF types
+    const info = await pool[0].call('open', files, format);
     if (my !== run) return;
     state.info = info;
     const n = Math.max(1, Math.min(WORKERS, info.batches.length));
     while (pool.length < n) pool.push(new Rpc());
-    await Promise.all(pool.slice(1).map((w) => w.call('open', files)));
+    await Promise.all(pool.slice(1).map((w) => w.call('open', files, format)));
     $('status').dataset.workers = String(pool.length);
     const order = info.batches.map((_, i) => i).sort((a, b) => info.batches[b][2] - info.batches[a][2] || a - b);
     const pieces = new Array(info.batches.length);
@@ -153,6 +156,11 @@ drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.ad
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); start(e.dataTransfer.files); });
 $('cancel').addEventListener('click', cancel);
+// Another candidate set means another analysis of the same files.
+$('format').addEventListener('change', () => {
+  $('preset').disabled = $('format').value === 'gguf';  // mint8 is a set of MLX configs
+  if (state.files) start(state.files);
+});
 
 // The demo: squint's seeded demo checkpoint (the core's synth, byte-identical to `squint synth OUT`),
 // made inside the page and analysed like dropped files.
@@ -173,12 +181,16 @@ $('demo').addEventListener('click', async () => {
 });
 
 // --- Analysis views -------------------------------------------------------------------------------------
+// A config's name and its key in the per-tensor SQNRs: the GGUF type, or (bits, group) for MLX.
+const configName = (r) => r.type || `(${r.bits}, ${r.group_size})`;
+const configKey = (r) => r.type || `${r.bits}/${r.group_size}`;
+
 function renderTable() {
   const head = el('tr', null, ['Config', 'tensors', 'Min', 'P5', 'Median', 'P95', 'Max', '<9 dB', '<15 dB'].map((h) => el('th', null, h)));
   const rows = state.table.map((r) => r.tensors === 0
-    ? el('tr', null, el('td', null, `(${r.bits}, ${r.group_size})`), el('td', null, '0'),
+    ? el('tr', null, el('td', null, configName(r)), el('td', null, '0'),
       el('td', { colSpan: 7 }, 'no tensor accepts this group size'))
-    : el('tr', null, el('td', null, `(${r.bits}, ${r.group_size})`), el('td', null, String(r.tensors)),
+    : el('tr', null, el('td', null, configName(r)), el('td', null, String(r.tensors)),
       ['min', 'p5', 'median', 'p95', 'max'].map((k) => el('td', r[k] < 9 ? { class: 'bad' } : null, r[k].toFixed(1))),
       el('td', r.below_9db ? { class: 'bad' } : null, String(r.below_9db)), el('td', null, String(r.below_15db))));
   $('table').replaceChildren(head, ...rows);
@@ -207,10 +219,10 @@ function renderFailing() {
   const out = [];
   const floor = Number($('floor').value);
   for (const r of state.table) {
-    const key = `${r.bits}/${r.group_size}`;
+    const key = configKey(r);
     const bad = state.tensors.filter((t) => t.sqnr[key] !== undefined && t.sqnr[key] < floor);
     if (bad.length) {
-      out.push(el('p', null, el('b', null, `(${r.bits}, ${r.group_size})`),
+      out.push(el('p', null, el('b', null, configName(r)),
         `: ${bad.length} tensor(s) — ${bad.slice(0, 12).map((t) => t.name).join(', ')}${bad.length > 12 ? ', …' : ''}`));
     }
   }
@@ -246,7 +258,7 @@ function setBudgetFromBytes(b) {
 }
 
 function settings(extra) {
-  return { floor: Number($('floor').value), preset: $('preset').value, ...extra };
+  return { floor: Number($('floor').value), preset: $('format').value === 'gguf' ? '' : $('preset').value, ...extra };
 }
 
 // --- Plans: everything shown comes from core's plan preview ----------------------------------------------
@@ -311,7 +323,10 @@ $('unit').addEventListener('change', () => {
 });
 for (const id of ['floor', 'preset']) $(id).addEventListener('change', () => { renderFailing(); requestPlan(); requestCurve(); });
 
-function configText(t) { return t.bits === 16 ? 'kept in float' : `${t.bits}-bit, group ${t.group_size}`; }
+function configText(t) {
+  if (t.bits === 16) return 'kept in float';
+  return t.label.includes('/') ? `${t.bits}-bit, group ${t.group_size}` : `${t.label} (${t.bits}-bit, block ${t.group_size})`;
+}
 
 function renderPlan(ms) {
   const v = state.preview;
@@ -390,3 +405,56 @@ $('download-analysis').addEventListener('click', async () => {
   if (!planner) return;
   try { download('analysis.json', await planner.call('analysisJson')); } catch (err) { showError(err.message); }
 });
+
+// --- Gate a quantized model against the open one: core's gate_models in the planner worker ------------------
+// The report is gate.json exactly as `squint gate ORIGINAL QUANTIZED --json` prints it; the page shows its
+// verdict, counts and the worst tensors (core's worst_tensors order) and offers the bytes for download.
+function resetGate() {
+  state.gateText = null;
+  $('gate-model').dataset.verdict = '';
+  $('gate-model').textContent = '—';
+  $('gate-summary').textContent = '';
+  $('gate-table').replaceChildren();
+  $('download-gate').disabled = true;
+}
+
+async function runGate(fileList) {
+  const files = [...fileList];
+  if (!files.length) return;
+  resetGate();
+  if (!planner) { showError('Gate: drop the original model first and wait for its analysis.'); return; }
+  const my = run;
+  clearError();
+  $('gate-model').dataset.verdict = 'running';
+  $('gate-model').textContent = `measuring ${files.length} file(s)…`;
+  try {
+    const g = await planner.call('gate', files, Number($('floor').value));
+    if (my !== run) return;
+    state.gateText = g.report;
+    renderGate(JSON.parse(g.report), g.worst);
+  } catch (err) {
+    if (my !== run) return;
+    $('gate-model').dataset.verdict = 'error';
+    $('gate-model').textContent = 'error';
+    showError(err.message);
+  }
+}
+
+function renderGate(r, worst) {
+  $('gate-model').dataset.verdict = r.pass ? 'pass' : 'fail';
+  $('gate-model').textContent = r.pass ? 'PASS' : 'FAIL';
+  $('gate-summary').textContent = `${r.pass ? 'PASS' : 'FAIL'} (measured): ${r.quantized} quantized tensors, ${r.kept} kept, ` +
+    `min SQNR ${r.min_sqnr_db === null ? 'n/a' : r.min_sqnr_db.toFixed(3) + ' dB'}, ${r.below_floor} below the ${r.floor_db.toFixed(2)} dB floor`;
+  const head = el('tr', null, ['worst tensors', 'config', 'SQNR dB', ''].map((h) => el('th', null, h)));
+  $('gate-table').replaceChildren(head, ...worst.map((i) => r.tensors[i]).map((t) => el('tr', null,
+    el('td', null, t.name), el('td', null, `${t.bits}b/g${t.group_size}`),
+    el('td', t.below_floor ? { class: 'bad' } : null, t.sqnr_db.toFixed(3)), el('td', null, t.below_floor ? 'BELOW FLOOR' : ''))));
+  $('download-gate').disabled = false;
+}
+
+$('quantized').addEventListener('change', (e) => runGate(e.target.files));
+const gateBox = $('gate-box');
+gateBox.addEventListener('dragover', (e) => { e.preventDefault(); e.stopPropagation(); gateBox.classList.add('over'); });
+gateBox.addEventListener('dragleave', () => gateBox.classList.remove('over'));
+gateBox.addEventListener('drop', (e) => { e.preventDefault(); e.stopPropagation(); gateBox.classList.remove('over'); runGate(e.dataTransfer.files); });
+$('download-gate').addEventListener('click', () => state.gateText && download('gate.json', state.gateText));

@@ -5,7 +5,7 @@
 import createSquint from './squint.mjs';
 
 const ready = createSquint();  // no top-level await before onmessage: the first message would be lost
-let M = null, session = null, files = [];
+let M = null, session = null, files = [], modelFiles = 0;  // files: the model's, then a quantized one's (gate)
 const reader = new FileReaderSync();
 
 self.squintReadSlice = (id, offset, length) =>
@@ -16,12 +16,21 @@ function parse(s) { const j = JSON.parse(s); if (j && j.error) throw new Error(j
 function need() { if (!session) throw new Error('no model is open'); return session; }
 
 const methods = {
-  open(list) {
+  open(list, format = 'mlx') {
     if (session) session.delete();
     session = new M.Session();
     files = list;
+    modelFiles = list.length;
     for (const f of files) session.addFile(f.name, f.size);
+    parse(session.setFormat(format));
     return parse(session.open());
+  },
+  // The measured gate of a quantized MLX model against the open one: {report: gate.json text, exactly as
+  // `squint gate ORIGINAL QUANTIZED --json` prints it, worst: [tensor indices, worst first]}.
+  gate(list, floor) {
+    need();
+    files = files.slice(0, modelFiles).concat(list);
+    return parse(session.gate(list.map((f) => f.name), list.map((f) => f.size), floor));
   },
   analyzeRange(begin, end) { return need().analyzeRange(begin, end); },  // text: passed on unparsed
   assemble(pieces) { return parse(need().assemble(JSON.stringify(pieces))); },

@@ -5,7 +5,9 @@
 // left the local server, saves a screenshot, and checks that a malformed file shows an error while the
 // worker stays usable. The page runs with ?workers=3 (tensors spread over three workers); a second page with
 // one worker must give the same bytes. Also: the budget/unit rule, tooltips, curve axes, labels, the CSP,
-// and the demo model (made in the page) against `squint synth` + `squint analyze`.
+// and the demo model (made in the page) against `squint synth` + `squint analyze`. GGUF candidates (the
+// #format switch): analysis and plan bytes against `--format gguf`. The gate of a quantized MLX model
+// dropped beside its original: gate.json bytes against `squint gate --json`, and the CLI's summary line.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -176,6 +178,55 @@ await check('downloaded analysis.json is byte-identical to squint analyze, with 
 });
 
 await page.screenshot({ path: path.join(ART, 'page.png'), fullPage: true });
+
+// The exit status of a CLI call that may exit 1 (gate FAIL) and its stdout.
+function cli(args) {
+  try { return { rc: 0, out: execFileSync(BIN, args) }; } catch (e) { if (e.status !== 1) throw e; return { rc: 1, out: e.stdout }; }
+}
+
+await check('gate of a quantized MLX model dropped beside its original: gate.json == squint gate --json, same summary line', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
+  const q = path.join(dir, 'q');
+  execFileSync(BIN, ['-q', 'quantize', SHARDED, '--budget', '200000', '-o', q]);
+  const qfiles = readdirSync(q).filter((f) => /\.(safetensors|json)$/.test(f)).map((f) => path.join(q, f));
+  await page.setInputFiles('#quantized', qfiles);
+  await page.waitForSelector('#gate-model[data-verdict="pass"], #gate-model[data-verdict="fail"]', { timeout: 60000 });
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download-gate')]);
+  await dl.saveAs(path.join(dir, 'gate.json'));
+  const page_report = readFileSync(path.join(dir, 'gate.json'));
+  const json = cli(['-q', 'gate', SHARDED, q, '--json']);
+  assert.ok(page_report.equals(json.out), 'gate.json bytes differ from squint gate --json');
+  assert.equal(await page.getAttribute('#gate-model', 'data-verdict'), json.rc === 0 ? 'pass' : 'fail');
+  const human = cli(['gate', SHARDED, q]).out.toString().trim().split('\n');
+  assert.equal(await page.textContent('#gate-summary'), human[human.length - 1]);
+  const rows = await page.$$eval('#gate-table tr', (trs) => trs.slice(1).map((tr) => tr.children[0].textContent));
+  assert.deepEqual(rows, human.slice(1, 1 + rows.length).map((l) => l.split(/\s+/)[0]), 'worst tensors, in the CLI\'s order');
+  // Not a pair (the quantized model without its config.json): a message, and the page still works.
+  await page.setInputFiles('#quantized', qfiles.filter((f) => !f.endsWith('config.json')));
+  await page.waitForSelector('#gate-model[data-verdict="error"]', { timeout: 30000 });
+  assert.match(await page.textContent('#error'), /config\.json/);
+});
+
+await check('GGUF candidates: analysis.json and plan.json downloaded from the page equal squint analyze/plan --format gguf', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
+  await page.selectOption('#format', 'gguf');  // re-analyses the same files with the 12 ggml types
+  await page.waitForSelector('#status[data-state="done"]', { timeout: 120000 });
+  const a = await downloadAnalysis(page, path.join(dir, 'page-analysis.json'));
+  execFileSync(BIN, ['-q', 'analyze', SHARDED, '--format', 'gguf', '-o', path.join(dir, 'cli-analysis.json')]);
+  assert.ok(a.equals(readFileSync(path.join(dir, 'cli-analysis.json'))), 'GGUF analysis bytes differ');
+  const names = await page.$$eval('#table tr', (trs) => trs.slice(1).map((tr) => tr.children[0].textContent));
+  assert.ok(names.includes('Q4_K') && names.includes('IQ4_XS') && names.length === 12, names.join(' '));
+  await planFor('250000', 'B');
+  await page.waitForSelector('#plan-summary[data-budget-bytes="250000"]', { timeout: 30000 });
+  const p = await downloadPlan(dir, 'page-plan.json');
+  execFileSync(BIN, ['-q', 'plan', SHARDED, '--format', 'gguf', '--budget', '250000', '-o', path.join(dir, 'cli-plan.json')]);
+  assert.ok(p.equals(readFileSync(path.join(dir, 'cli-plan.json'))), 'GGUF plan bytes differ');
+  const cells = await page.$$eval('#bitmap td[title]', (tds) => tds.map((td) => td.textContent));
+  assert.ok(cells.length >= 30 && cells.every((c) => c === 'keep' || /^(I?Q\d_[A-Z0-9_]+)(,I?Q\d_[A-Z0-9_]+)*$/.test(c)), cells.join(' '));
+  await page.selectOption('#format', 'mlx');
+  await page.waitForSelector('#status[data-state="done"]', { timeout: 120000 });
+  assert.equal((await page.$$eval('#table tr', (trs) => trs.length)) - 1, 18);
+});
 
 await check('a malformed file shows an error in the page; the worker then analyses a good model', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
