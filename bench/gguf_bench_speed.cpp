@@ -7,6 +7,7 @@
 //    `squint quantize MODEL --format gguf --plan P` (quantized: the ggml quantizers), each RUNS times as a child
 //    process: medians of wall time, GB/s read and written, peak RSS. A quantized conversion that this build
 //    cannot do is reported as such.
+// --convert-only: just the F16 conversion (no analysis, no plan).
 // Make the Llama-3-8B-shaped input: squint synth /tmp/bench8b --preset llama3-8b --layers 2 --vocab 4096
 #include <fmt/core.h>
 #include <sys/resource.h>
@@ -89,13 +90,14 @@ bool convert(const std::string& label, const std::vector<std::string>& args, con
 
 int main(int argc, char** argv) {
   std::vector<std::string> pos;
-  bool per_type = false;
+  bool per_type = false, convert_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--per-type") per_type = true;
+    else if (std::string(argv[i]) == "--convert-only") convert_only = true;
     else pos.emplace_back(argv[i]);
   }
   if (pos.empty()) {
-    fmt::print(stderr, "usage: gguf_bench_speed MODEL [RUNS] [BPW] [--per-type]\n");
+    fmt::print(stderr, "usage: gguf_bench_speed MODEL [RUNS] [BPW] [--per-type] [--convert-only]\n");
     return 2;
   }
   const std::string model = pos[0];
@@ -106,6 +108,14 @@ int main(int argc, char** argv) {
   const double params = static_cast<double>(ck.total_params()), bytes = static_cast<double>(ck.total_bytes());
   const int threads = default_threads();
 
+  const std::string base = fs::temp_directory_path() / ("gguf-bench-" + std::to_string(getpid()));
+  const std::string an = base + "-analysis.json", plan = base + "-plan.json", out = base + ".gguf";
+  if (convert_only) {
+    fmt::print("model: {} ({:.0f} M params, {:.2f} GB), medians of {} runs\n", model, params / 1e6, bytes / 1e9, runs);
+    convert("GGUF conversion, F16", {squint, "-q", "quantize", model, "--format", "gguf", "--type", "F16", "-o", out},
+            out, runs, bytes, params);
+    return 0;
+  }
   AnalyzeOptions mlx, gguf;
   mlx.parallel = gguf.parallel = make_thread_pool(threads);
   gguf.configs = all_gguf_configs();
@@ -140,8 +150,6 @@ int main(int argc, char** argv) {
     fmt::print("  {:<8} alone {:>8.3f} s {:>10.1f} M params/s\n", ggml_type_info(c.type)->name, s, params / s / 1e6);
   }
 
-  const std::string base = fs::temp_directory_path() / ("gguf-bench-" + std::to_string(getpid()));
-  const std::string an = base + "-analysis.json", plan = base + "-plan.json", out = base + ".gguf";
   std::ofstream(an) << serialize_analysis(ga);
   convert("GGUF conversion, F16", {squint, "-q", "quantize", model, "--format", "gguf", "--type", "F16", "-o", out},
           out, runs, bytes, params);

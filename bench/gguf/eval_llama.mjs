@@ -11,6 +11,7 @@
 // agreement (argmax equal), median and mean perplexity over windows, and the bootstrap standard error of the
 // mean KL over windows (1000 resamples, fixed seed). Per-window mean KL and NLL are written too, so a reader
 // can make paired comparisons between models on the same windows (bench/gguf/render.py does).
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { getLlama } from "node-llama-cpp";
@@ -118,8 +119,41 @@ function argmax(a, base, V) {
   return best;
 }
 
+// A model's result is cached beside it (FILE.llama-eval.json) and reused while the file, the reference and the
+// windows are unchanged, so rerunning the benchmark only evaluates new files.
+function stamp(f) {
+  const st = fs.statSync(f);
+  return `${st.size}:${st.mtimeMs}`;
+}
+const idsHash = createHash("sha256").update(JSON.stringify(ids)).digest("hex");
+const cacheKey = (file) => JSON.stringify({ file: stamp(file), ref: stamp(args.ref), seq: SEQ, windows: ev.windows.map((w) => w.index), ids: idsHash });
+function cached(file) {
+  try {
+    const c = JSON.parse(fs.readFileSync(`${file}.llama-eval.json`, "utf8"));
+    return c.key === cacheKey(file) ? c.result : null;
+  } catch {
+    return null;
+  }
+}
+
 const t0 = Date.now();
-const ref = await probabilities(args.ref);
+// The reference's probabilities are cached too (FILE.llama-probs.bin + .json key), for reruns.
+async function refProbabilities() {
+  const key = cacheKey(args.ref), bin = `${args.ref}.llama-probs.bin`, meta = `${args.ref}.llama-probs.json`;
+  try {
+    const m = JSON.parse(fs.readFileSync(meta, "utf8"));
+    if (m.key === key) {
+      const buf = fs.readFileSync(bin);
+      console.error(`${path.basename(args.ref)}: probabilities cached (${bin})`);
+      return { probs: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4), vocab: m.vocab };
+    }
+  } catch {}
+  const r = await probabilities(args.ref);
+  fs.writeFileSync(bin, Buffer.from(r.probs.buffer, r.probs.byteOffset, r.probs.byteLength));
+  fs.writeFileSync(meta, JSON.stringify({ key, vocab: r.vocab }) + "\n");
+  return r;
+}
+const ref = await refProbabilities();
 const V = ref.vocab;
 const refLog = new Float64Array(ref.probs.length);
 for (let i = 0; i < refLog.length; ++i) refLog[i] = Math.log(ref.probs[i]);
@@ -135,6 +169,12 @@ function windowNll(probs, w) {
 const results = [];
 for (const file of [args.ref, ...args.files]) {
   const t1 = Date.now();
+  const hit = file === args.ref ? null : cached(file);
+  if (hit) {
+    results.push(hit);
+    console.error(`${path.basename(file)}: cached (${file}.llama-eval.json)`);
+    continue;
+  }
   const m = file === args.ref ? ref : await probabilities(file);
   if (m.vocab !== V) throw new Error(`${file}: vocabulary ${m.vocab} differs from the reference's ${V}`);
   const kl = new Float64Array(W * P), winKl = [], winNll = [];
@@ -169,6 +209,7 @@ for (const file of [args.ref, ...args.files]) {
     window_nll: winNll,
   };
   results.push(r);
+  if (file !== args.ref) fs.writeFileSync(`${file}.llama-eval.json`, JSON.stringify({ key: cacheKey(file), result: r }) + "\n");
   console.error(`${path.basename(file)}: KL mean ${r.kl_mean.toFixed(5)} ± ${r.kl_mean_se.toFixed(5)} P99 ${r.kl_p99.toFixed(4)} top-1 ${(100 * r.top1).toFixed(2)} % median PPL ${r.median_ppl.toFixed(4)} (${((Date.now() - t1) / 1000).toFixed(1)} s)`);
 }
 await llama.dispose();

@@ -6,7 +6,8 @@
   mixes.py sizes INSPECT.json                 tensor-data bytes (all, 2-D), params, type counts of a GGUF
   mixes.py budget INSPECT.json ANALYSIS.json  the squint budget matching a llama.cpp file (see below)
   mixes.py rows DIR MIX,MIX,... NOTE          DIR/rows.json: what mixes.sh made for one model
-  mixes.py render WORK MODEL...               the markdown section of docs/gguf.md, from WORK/<model>/*.json
+  mixes.py render WORK MODEL...               the generated tables, from WORK/<model>/{rows,eval}.json
+  mixes.py docs DOC.md WORK MODEL...          put them between DOC.md's gguf-bench markers
 
 Size accounting. Both files store every 1-D tensor (norms) as F32 and every matrix in a ggml type; squint's
 plan counts a 1-D tensor in its keep dtype (F16/BF16), not F32. So the budget given to `squint plan` is the
@@ -19,6 +20,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 
 
@@ -70,8 +72,13 @@ def rows(d, mixes, note):
     a = json.load(open(os.path.join(d, "analysis.json")))
     one_d = sum(t["keep"]["bytes"] for t in a["tensors"] if len(t["shape"]) < 2)
     out = {"note": note, "squint_kinds": list(KINDS.values()), "rows": []}
+    fallbacks = []
     for mix in mixes:
         row = {"mix": mix, "llama": entry(f"llama-{mix}")}
+        log = os.path.join(d, f"llama-{mix}.log")
+        m = re.search(r"(\d+) of (\d+) tensor\(s\) required fallback", open(log).read()) if os.path.exists(log) else None
+        if m:
+            fallbacks.append(f"{mix} {m.group(1)} of {m.group(2)} tensors")
         ls = row["llama"]["sizes"]
         for k, label in KINDS.items():
             row[label] = e = entry(f"squint-{k}-{mix}")
@@ -79,6 +86,9 @@ def rows(d, mixes, note):
             if os.path.exists(plan):  # the plan's bytes with the 1-D tensors as F32, as the file stores them
                 e["plan_tensor_bytes"] = json.load(open(plan))["totals"]["bytes"] - one_d + ls["tensor_bytes"] - ls["matrix_bytes"]
         out["rows"].append(row)
+    if fallbacks:
+        out["note"] += (" llama.cpp fell back to other types where a row is not a multiple of the block (its log: " +
+                        ", ".join(fallbacks) + "); files whose fallbacks coincide are identical.")
     json.dump(out, open(os.path.join(d, "rows.json"), "w"), indent=1)
 
 
@@ -95,6 +105,7 @@ def fmt_int(n):
 
 
 def render(work, models):
+    """The markdown of the generated tables (one section per model)."""
     out = []
     w = out.append
     for name in models:
@@ -122,7 +133,7 @@ def render(work, models):
                 bpw = 8 * size / r["sizes"]["params"] if size else None
                 if m is None:
                     planned = f"plan: {fmt_int(r['plan_tensor_bytes'])}" if "plan_tensor_bytes" in r else ""
-                    w(f"| {row['mix']} | {kind} | {planned} | | | not written: {r.get('missing', 'not evaluated')} | | | | | |")
+                    w(f"| {row['mix']} | {kind} | {planned} | | | not written: {r.get('missing', 'not evaluated').removeprefix('squint: error: ')} | | | | | |")
                     continue
                 cmp = ""
                 if kind != "llama.cpp" and base is not None:
@@ -136,7 +147,20 @@ def render(work, models):
         if tally:
             w("squint vs llama.cpp at the same size (mean KL, paired bootstrap over windows, 95 %): " +
               "; ".join(f"`{k}` {v['better']} better / {v['tie']} tie / {v['worse']} worse" for k, v in tally.items()) + ".\n")
-    print("\n".join(out))
+    return "\n".join(out)
+
+
+def docs(path, work, models):
+    """Replaces the text between the gguf-bench markers of PATH (appending them if absent)."""
+    begin, end = "<!-- gguf-bench:begin -->", "<!-- gguf-bench:end -->"
+    doc = open(path).read()
+    if begin not in doc:
+        doc = doc.rstrip("\n") + "\n\n" + begin + "\n" + end + "\n"
+    head, rest = doc.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    with open(path + ".tmp", "w") as f:
+        f.write(head + begin + "\n" + render(work, models) + "\n" + end + tail)
+    os.replace(path + ".tmp", path)
 
 
 def main():
@@ -150,7 +174,9 @@ def main():
     elif cmd == "rows":
         rows(args[0], args[1].split(","), args[2])
     elif cmd == "render":
-        render(args[0], args[1:])
+        print(render(args[0], args[1:]))
+    elif cmd == "docs":
+        docs(args[0], args[1], args[2:])
     else:
         sys.exit(f"unknown command {cmd}")
 

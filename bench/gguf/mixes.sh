@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # squint vs llama.cpp's own mixes at the same size, measured in llama.cpp itself (issue 13). One command:
 #   bench/gguf/mixes.sh        (SQUINT=build/squint LLQ=build/gguf_llama_quantize WORK=build/gguf-mixes
-#                               SAMPLES=16 SEQ=256 MIXES=Q3_K_M,Q4_K_M,Q5_K_M,Q6_K,Q8_0 MODELS="tinystories-3M stories260K")
+#                               SAMPLES=16 SEQ=256 MIXES=Q3_K_M,Q4_K_M,Q5_K_M,Q6_K,Q8_0 MODELS="tinystories-3M stories260K"
+#                               FRESH=1 to remake the float GGUFs and llama.cpp mixes and drop cached evaluations)
 # For each model: float → F32 GGUF (squint), each mix with the real llama_model_quantize (no imatrix), the exact
 # tensor bytes of each mix, squint plans at exactly that budget (default objective, and params-mse with flat
 # priors), squint's GGUF of each plan, then KL(float ‖ model) / top-1 / PPL of every file in node-llama-cpp on
@@ -18,6 +19,7 @@ MIXES=${MIXES:-Q3_K_M,Q4_K_M,Q5_K_M,Q6_K,Q8_0}
 MODELS=${MODELS:-tinystories-3M stories260K}
 SH=../shared
 for b in "$S" "$LLQ"; do [ -x "$b" ] || { echo "error: $b not built (cmake --build build)" >&2; exit 2; }; done
+[ "${FRESH:-0}" = 1 ] && rm -rf "$W"
 mkdir -p "$W"
 python3 bench/gguf/mixes.py prepare "$SH/data/tinystories/eval.txt" "$W/eval.txt"
 
@@ -25,14 +27,16 @@ for model in $MODELS; do
   M=$SH/models/$model D=$W/$model
   mkdir -p "$D"
   echo "== $model" >&2
-  $S -q quantize "$M" --format gguf --type F32 -o "$D/f32.gguf" --force
+  # Inputs are made once (FRESH=1 remakes them), so a rerun after a squint change evaluates only squint's files.
+  [ -s "$D/f32.gguf" ] || $S -q quantize "$M" --format gguf --type F32 -o "$D/f32.gguf"
   $S -q analyze "$M" --format gguf -o "$D/analysis.json"
   $S -q tokenize "$M" --text "$W/eval.txt" --json -o "$D/tokens.json"
   $S -q eval "$D/f32.gguf" --text "$W/eval.txt" --seq-len "$SEQ" --samples "$SAMPLES" --tokenizer "$M" -o "$D/squint-eval.json"
   files=()
   for mix in ${MIXES//,/ }; do
-    "$LLQ" "$D/f32.gguf" "$D/llama-$mix.gguf" "$mix" 2> "$D/llama-$mix.log" || { cat "$D/llama-$mix.log" >&2; exit 1; }
-    $S -q inspect "$D/llama-$mix.gguf" -o "$D/llama-$mix.inspect.json"
+    [ -s "$D/llama-$mix.gguf" ] ||
+      "$LLQ" "$D/f32.gguf" "$D/llama-$mix.gguf" "$mix" 2> "$D/llama-$mix.log" || { cat "$D/llama-$mix.log" >&2; exit 1; }
+    $S -q inspect "$D/llama-$mix.gguf" -o "$D/llama-$mix.inspect.json" > /dev/null
     files+=("$D/llama-$mix.gguf")
     budget=$(python3 bench/gguf/mixes.py budget "$D/llama-$mix.inspect.json" "$D/analysis.json")
     for kind in default params-mse-flat; do
@@ -42,7 +46,7 @@ for model in $MODELS; do
       rm -f "$out.missing"
       $S -q plan "$D/analysis.json" --budget "$budget" "${extra[@]}" -o "$out.plan.json"
       if $S -q quantize "$M" --format gguf --plan "$out.plan.json" -o "$out.gguf" --force 2> "$out.log"; then
-        $S -q inspect "$out.gguf" -o "$out.inspect.json"
+        $S -q inspect "$out.gguf" -o "$out.inspect.json" > /dev/null
         files+=("$out.gguf")
       else
         # The quantized GGUF writer is not in this build: record why, keep the llama.cpp rows.
@@ -50,24 +54,10 @@ for model in $MODELS; do
       fi
     done
   done
-  fallbacks=$(grep -ho "[0-9]* of [0-9]* tensor(s) required fallback" "$D"/llama-*.log | sort -u | tr '\n' ';' || true)
-  note="Mixes made by llama.cpp's llama_model_quantize from the F32 GGUF; squint plans at the matching budget."
-  [ -n "$fallbacks" ] && note="$note llama.cpp fell back on this model (rows not a multiple of 256): ${fallbacks%;}."
-  python3 bench/gguf/mixes.py rows "$D" "$MIXES" "$note"
-  nice node bench/gguf/eval_llama.mjs --ids "$D/tokens.json" --windows "$D/squint-eval.json" --ref "$D/f32.gguf" \
+  python3 bench/gguf/mixes.py rows "$D" "$MIXES" "Mixes made by llama.cpp's llama_model_quantize from the F32 GGUF; squint plans at the matching budget."
+  node bench/gguf/eval_llama.mjs --threads 1 --ids "$D/tokens.json" --windows "$D/squint-eval.json" --ref "$D/f32.gguf" \
        -o "$D/eval.json" "${files[@]}"
 done
 
-section=$(python3 bench/gguf/mixes.py render "$W" $MODELS)
-python3 - "$section" <<'EOF'
-import sys
-path, begin, end = "docs/gguf.md", "<!-- gguf-bench:begin -->", "<!-- gguf-bench:end -->"
-doc = open(path).read()
-if begin not in doc:
-    doc = doc.rstrip("\n") + "\n\n" + begin + "\n" + end + "\n"
-head, rest = doc.split(begin, 1)
-tail = rest.split(end, 1)[1]
-open(path + ".tmp", "w").write(head + begin + "\n" + sys.argv[1] + "\n" + end + tail)
-import os; os.replace(path + ".tmp", path)
-EOF
+python3 bench/gguf/mixes.py docs docs/gguf.md "$W" $MODELS
 echo "wrote docs/gguf.md (benchmark section)" >&2
