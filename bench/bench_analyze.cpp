@@ -32,7 +32,7 @@ long peak_rss_kb() {
   return -1;
 }
 
-double plain_read(Checkpoint& ck) {
+double plain_read(const Checkpoint& ck) {
   std::vector<uint8_t> raw;
   std::vector<float> f;
   double t0 = now();

@@ -58,7 +58,7 @@ int run_dequantize(const DequantizeCli& o) {
   dir.write_text("config.json", L.config.dump(2) + "\n");
   for (const auto& f : mp.provider->list()) {
     if (f == "config.json" || f == "model.safetensors.index.json" || f.starts_with(".")) continue;
-    if (f.size() >= 12 && f.compare(f.size() - 12, 12, ".safetensors") == 0) continue;
+    if (f.ends_with(".safetensors")) continue;
     dir.copy_in((fs::path(mp.provider->dir()) / f).string(), f);
   }
   dir.commit();

@@ -146,7 +146,7 @@ nlohmann::json row_json(const Row& r, const Row* prev, double band) {
 
 // Float PPL, and per config the uniform quantized model (in memory, exactly what `quantize` writes) evaluated
 // against the float checkpoint on the same windows: PPL, gap with its bootstrap error, KL.
-void evaluate_text(const DriftCmd& o, const std::string& path, Checkpoint& ck, const Analysis& a,
+void evaluate_text(const DriftCmd& o, const std::string& path, const Checkpoint& ck, const Analysis& a,
                    const EvalWindows& w, const ParallelFor& pf, const std::string& label, Row* r) {
   const bool show = !global_options().quiet;
   auto float_model = load_llama(path);

@@ -52,7 +52,7 @@ void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
   } else {
     for (const auto& f : mp.provider->list()) {
       if (f == "config.json" || f == "model.safetensors.index.json" || f.starts_with(".")) continue;
-      if (f.size() >= 12 && f.compare(f.size() - 12, 12, ".safetensors") == 0) continue;
+      if (f.ends_with(".safetensors")) continue;
       names.push_back(f);
     }
   }

@@ -62,14 +62,13 @@ int run_synth(const SynthCli& o) {
   AtomicDir dir(o.out, o.force);
   auto pool = make_thread_pool(global_options().threads);
   Progress prog("synth", !global_options().quiet);
-  nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", nlohmann::json::object()}};
+  const std::vector<std::string> files = shard_file_names(shards.size());
+  std::vector<std::vector<std::string>> names(shards.size());
   uint64_t done = 0;
   const std::size_t esize = dtype_bits(s.dtype) / 8;
   std::vector<uint8_t> buf;
   for (std::size_t si = 0; si < shards.size(); ++si) {
-    std::string name = shards.size() == 1 ? "model.safetensors"
-                                          : fmt::format("model-{:05d}-of-{:05d}.safetensors", si + 1, shards.size());
-    SafetensorsWriter w(dir.file(name), shards[si], {{"format", "pt"}});
+    SafetensorsWriter w(dir.file(files[si]), shards[si], {{"format", "pt"}});
     for (const auto& t : shards[si]) {
       const uint64_t n = t.nbytes() / esize;
       const uint64_t block = 1 << 22;  // elements per write
@@ -85,12 +84,13 @@ int run_synth(const SynthCli& o) {
         done += buf.size();
         prog.update(done, total, done, t.name);
       }
-      index["weight_map"][t.name] = name;
+      names[si].push_back(t.name);
     }
     w.finish();
   }
   prog.finish();
-  if (shards.size() > 1) dir.write_text("model.safetensors.index.json", index.dump(2) + "\n");
+  if (shards.size() > 1)
+    dir.write_text("model.safetensors.index.json", shard_index(names, files, total, nullptr).dump(2) + "\n");
   dir.write_text("config.json", synth_config(s).dump(2) + "\n");
   dir.commit();
   note_wrote(o.out, fmt::format(" ({} tensors, {} params, {}, {} file(s), preset {}, seed {})", tensors.size(), params,

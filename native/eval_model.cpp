@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "convert/gate.h"
 #include "convert/gguf_llama.h"
 #include "eval/perplexity.h"
 #include "file_source.h"
@@ -22,8 +23,9 @@ std::string model_dir(const std::string& path) {
 }
 
 namespace {
-// Per-tensor SQNR of QUANTIZED (measured against the original) or of a plan.
-std::map<std::string, double> noise_targets(const NoiseSpec& n, MlxModel& original) {
+// Per-tensor SQNR of QUANTIZED (measured against the original by the gate, so it is the gate's number) or
+// of a plan.
+std::map<std::string, double> noise_targets(const NoiseSpec& n, const MlxModel& original) {
   std::map<std::string, double> out;
   if (is_analysis_file(n.like)) {
     Plan p = parse_plan(read_text_file(n.like), n.like);
@@ -33,24 +35,7 @@ std::map<std::string, double> noise_targets(const NoiseSpec& n, MlxModel& origin
   }
   DirProvider dp(model_dir(n.like));
   MlxModel q = open_mlx_model(dp);
-  std::vector<float> a, b;
-  for (const auto& t : q.tensors) {
-    if (!t.quant) continue;
-    const LogicalTensor* o = original.find(t.name);
-    if (!o) fail(n.like + ": quantized tensor '" + t.name + "' is not in the original model");
-    uint64_t numel = 1;
-    for (auto d : t.shape) numel *= static_cast<uint64_t>(d);
-    a.resize(numel);
-    b.resize(numel);
-    read_logical_f32(original, *o, a.data());
-    read_logical_f32(q, t, b.data());
-    double s = 0, e = 0;
-    for (uint64_t i = 0; i < numel; ++i) {
-      s += static_cast<double>(a[i]) * a[i];
-      e += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    }
-    out[t.name] = e > 0 ? 10.0 * std::log10(s / e) : 300.0;
-  }
+  for (const auto& t : gate_models(original.ck, q, 0.0, serial()).tensors) out[t.name] = t.sqnr_db;
   return out;
 }
 }  // namespace

@@ -1,18 +1,14 @@
-// Installs the sensitivity-feature hook used by `analyze --features` and `inspect --features`: loads each
-// measured 2-D tensor whole, finds the norm that feeds it, and records the features and their cost.
-#include <chrono>
-
+// The sensitivity-feature hook used by `analyze --features` and `inspect --features` (run_analysis installs
+// it explicitly): loads each measured 2-D tensor whole, finds the norm that feeds it, records the features.
+// No timings go into the features: analysis.json stays byte-reproducible.
 #include "analysis/features.h"
 #include "model_input.h"
 
 namespace squint {
 
-namespace {
-
-std::function<void(Checkpoint&, const TensorInfo&, TensorAnalysis&)> make_hook() {
-  return [](Checkpoint& ck, const TensorInfo& t, TensorAnalysis& ta) {
+std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> make_feature_hook() {
+  return [](const Checkpoint& ck, const TensorInfo& t, TensorAnalysis& ta) {
     if (t.shape.size() != 2) return;  // expert stacks: per-expert features are not computed (documented)
-    auto t0 = std::chrono::steady_clock::now();
     std::vector<float> w(t.numel()), gamma;
     std::vector<uint8_t> scratch;
     if (!read_tensor_f32(ck, t, w.data(), scratch)) return;
@@ -24,14 +20,7 @@ std::function<void(Checkpoint&, const TensorInfo&, TensorAnalysis&)> make_hook()
       }
     ta.features = compute_features(w.data(), t.rows(), t.cols(), gamma.empty() ? nullptr : gamma.data(), ta.out_dtype);
     if (!norm.empty() && !gamma.empty()) ta.features["norm"] = norm;
-    ta.features["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
 }
-
-struct Install {
-  Install() { feature_hook_factory() = make_hook; }
-} install;
-
-}  // namespace
 
 }  // namespace squint

@@ -32,10 +32,10 @@ FileSource::~FileSource() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void FileSource::read(uint64_t offset, uint64_t len, uint8_t* dst) {
-  if (offset > size_ || len > size_ - offset)
-    fail(name_ + ": read of " + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
-         " runs past the end of the file (" + std::to_string(size_) + " bytes)");
+void FileSource::read_at(uint64_t offset, std::span<uint8_t> out) const {
+  check_range(offset, out.size());
+  uint8_t* dst = out.data();
+  const uint64_t len = out.size();
   uint64_t done = 0;
   while (done < len) {
     ssize_t r = ::pread(fd_, dst + done, len - done, static_cast<off_t>(offset + done));

@@ -15,8 +15,8 @@ class FileSource : public ByteSource {
   explicit FileSource(const std::string& path);
   ~FileSource() override;
   uint64_t size() const override { return size_; }
-  // Thread-safe (pread).
-  void read(uint64_t offset, uint64_t len, uint8_t* dst) override;
+  // Thread-safe: pread carries its own offset, so concurrent calls never share a file position.
+  void read_at(uint64_t offset, std::span<uint8_t> dst) const override;
   const std::string& name() const override { return name_; }
 
  private:

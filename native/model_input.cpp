@@ -11,11 +11,6 @@
 
 namespace squint {
 
-FeatureHookFactory& feature_hook_factory() {
-  static FeatureHookFactory f;
-  return f;
-}
-
 void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters) {
   app.add_option("--dtype", o.dtype, "dtype F32 tensors are written as (scales/biases and kept tensors)")
       ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
@@ -57,15 +52,14 @@ bool is_analysis_file(const std::string& path) {
          path.find("model.safetensors.index.json") == std::string::npos;
 }
 
-Analysis run_analysis(Checkpoint& ck, const AnalyzeCli& o) {
+Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o) {
   AnalyzeOptions opt = make_analyze_options(o, "analyze");
   auto prog = std::make_shared<Progress>("analyze", !global_options().quiet);
   opt.progress = [prog](const AnalyzeProgress& p) {
     prog->update(p.tensors_done, p.tensors_total, p.bytes_done, p.current ? *p.current : "");
   };
   if (o.features) {
-    if (!feature_hook_factory()) fail("--features: this build has no sensitivity-feature module");
-    opt.per_tensor_hook = feature_hook_factory()();
+    opt.per_tensor_hook = make_feature_hook();
   }
   Analysis a = analyze_checkpoint(ck, opt);
   prog->finish();

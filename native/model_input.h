@@ -22,10 +22,10 @@ void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool 
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);
 bool is_analysis_file(const std::string& path);
 Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o);
-Analysis run_analysis(Checkpoint& ck, const AnalyzeCli& o);
+Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o);
 
-// Hook the features module installs when it is linked in (keeps analysis free of Eigen-heavy code).
-using FeatureHookFactory = std::function<std::function<void(Checkpoint&, const TensorInfo&, TensorAnalysis&)>()>;
-FeatureHookFactory& feature_hook_factory();
+// The per-tensor hook behind --features (native/features_hook.cpp): loads each measured 2-D tensor whole,
+// finds the norm that feeds it, and records the features. Called explicitly by run_analysis.
+std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> make_feature_hook();
 
 }  // namespace squint

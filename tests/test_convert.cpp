@@ -73,7 +73,7 @@ MlxModel open_mlx_dir(const std::string& dir) {
 }
 
 // What the core's simulated quantization gives for tensor `t` of `ck` written with out dtype `odt`.
-std::vector<float> simulated(Checkpoint& ck, const TensorInfo& t, QConfig c, DType odt) {
+std::vector<float> simulated(const Checkpoint& ck, const TensorInfo& t, QConfig c, DType odt) {
   std::vector<float> w(t.numel()), scratch_f;
   std::vector<uint8_t> scratch;
   read_tensor_f32(ck, t, w.data(), scratch);

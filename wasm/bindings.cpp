@@ -32,8 +32,11 @@ class JsSource : public ByteSource {
  public:
   JsSource(int id, std::string name, uint64_t size) : id_(id), name_(std::move(name)), size_(size) {}
   uint64_t size() const override { return size_; }
-  void read(uint64_t offset, uint64_t len, uint8_t* dst) override {
-    if (offset > size_ || len > size_ - offset) fail(name_ + ": read past the end of the file");
+  // Single-threaded (one worker), so trivially safe for the concurrent-call contract.
+  void read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    check_range(offset, out.size());
+    const uint64_t len = out.size();
+    uint8_t* dst = out.data();
     val bytes = val::global("self").call<val>("squintReadSlice", id_, static_cast<double>(offset), static_cast<double>(len));
     if (bytes["length"].as<double>() != static_cast<double>(len)) fail(name_ + ": short read");
     val(emscripten::typed_memory_view(len, dst)).call<void>("set", bytes);

@@ -86,7 +86,7 @@ struct AnalyzeOptions {
   std::function<void(const AnalyzeProgress&)> progress;  // called after each tensor
   std::function<bool()> cancelled;                       // polled between tensors
   // Extension point for sensitivity features (filled by analysis/features when requested).
-  std::function<void(Checkpoint&, const TensorInfo&, TensorAnalysis&)> per_tensor_hook;
+  std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> per_tensor_hook;
 };
 
 // The dtype a tensor is written in when kept (and the dtype of its scales/biases when quantized).
@@ -95,9 +95,9 @@ DType output_dtype_for(DType src, DType f32_out_dtype);
 // Measures one tensor, reading it chunk by chunk from the checkpoint (memory bounded by the chunk, not
 // the tensor). Work is split into chunks that depend only on the shape, so results do not depend on
 // the thread count.
-TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const AnalyzeOptions& opt);
+TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const AnalyzeOptions& opt);
 
-Analysis analyze_checkpoint(Checkpoint& ck, const AnalyzeOptions& opt);
+Analysis analyze_checkpoint(const Checkpoint& ck, const AnalyzeOptions& opt);
 
 // How a tensor is cut into chunks: ~64K elements, never straddling two experts of a 3-D stack, fixed by
 // the shape alone. The analysis and the gate both sum errors chunk by chunk in this order, which is why

@@ -6,14 +6,10 @@
 #include <cstdlib>
 
 #include "quant/ggml_measure.h"
+#include "util/chunks.h"
 #include "util/error.h"
 
 namespace squint {
-
-namespace {
-// Rows per chunk: ~64K elements, so a chunk's float copy stays in L2 while all configs sweep it.
-constexpr uint64_t kChunkElems = 1 << 16;
-}  // namespace
 
 DType output_dtype_for(DType src, DType f32_out_dtype) { return src == DType::F32 ? f32_out_dtype : src; }
 
@@ -25,8 +21,7 @@ ChunkPlan plan_chunks(const std::vector<int64_t>& shape) {
   const uint64_t rows = c.cols ? numel / c.cols : 0;
   c.rows_per_expert = shape.size() >= 3 ? static_cast<uint64_t>(shape[shape.size() - 2]) : rows;
   c.experts = c.rows_per_expert ? rows / c.rows_per_expert : 0;
-  c.rows_per_chunk =
-      std::max<uint64_t>(1, std::min<uint64_t>(c.rows_per_expert, kChunkElems / std::max<uint64_t>(c.cols, 1)));
+  c.rows_per_chunk = std::max<uint64_t>(1, std::min<uint64_t>(c.rows_per_expert, rows_per_chunk(c.cols)));
   c.chunks_per_expert = c.rows_per_expert ? (c.rows_per_expert + c.rows_per_chunk - 1) / c.rows_per_chunk : 0;
   return c;
 }
@@ -81,7 +76,7 @@ double sqnr_db_from(double signal, double err) {
   return canonical_db(10.0 * std::log10(signal / err));
 }
 
-TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const AnalyzeOptions& opt) {
+TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const AnalyzeOptions& opt) {
   TensorAnalysis ta;
   ta.name = t.name;
   ta.shape = t.shape;
@@ -203,7 +198,7 @@ TensorAnalysis analyze_tensor(Checkpoint& ck, const TensorInfo& t, const Analyze
   return ta;
 }
 
-Analysis analyze_checkpoint(Checkpoint& ck, const AnalyzeOptions& opt) {
+Analysis analyze_checkpoint(const Checkpoint& ck, const AnalyzeOptions& opt) {
   Analysis a;
   a.format = opt.format;
   a.fingerprint = ck.fingerprint;

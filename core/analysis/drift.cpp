@@ -51,7 +51,7 @@ double excess_kurtosis(const float* w, std::size_t n) {
   return m2 > 0 ? m4 / (m2 * m2) - 3.0 : 0.0;
 }
 
-DriftMeasures measure_drift(Checkpoint& ck, const DriftOptions& opt, Analysis* analysis_out) {
+DriftMeasures measure_drift(const Checkpoint& ck, const DriftOptions& opt, Analysis* analysis_out) {
   DriftMeasures m;
   m.kurtosis_group = opt.kurtosis_group;
   std::vector<GridAlignment> align(opt.configs.size());
@@ -63,7 +63,7 @@ DriftMeasures measure_drift(Checkpoint& ck, const DriftOptions& opt, Analysis* a
   ao.f32_out_dtype = opt.f32_out_dtype;
   ao.parallel = opt.parallel;
   ao.progress = opt.progress;
-  ao.per_tensor_hook = [&](Checkpoint& c, const TensorInfo& t, TensorAnalysis& ta) {
+  ao.per_tensor_hook = [&](const Checkpoint& c, const TensorInfo& t, TensorAnalysis& ta) {
     const std::size_t rows = t.rows(), cols = t.cols(), n = rows * cols;
     std::vector<float> w(n);
     std::vector<uint8_t> scratch;

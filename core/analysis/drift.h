@@ -67,7 +67,7 @@ struct DriftOptions {
 // Reads the checkpoint tensor by tensor (memory: one tensor): the analysis restricted to opt.configs, then
 // alignment and kurtosis of every measured tensor.
 // analysis_out (optional) receives that analysis (e.g. for uniform_plan).
-DriftMeasures measure_drift(Checkpoint& ck, const DriftOptions& opt, Analysis* analysis_out = nullptr);
+DriftMeasures measure_drift(const Checkpoint& ck, const DriftOptions& opt, Analysis* analysis_out = nullptr);
 
 nlohmann::json drift_measures_json(const DriftMeasures& m, double band);
 

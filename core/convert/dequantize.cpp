@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "util/chunks.h"
 #include "util/error.h"
 
 namespace squint {
@@ -39,21 +40,12 @@ DequantLayout plan_dequantize(const MlxModel& m, std::optional<DType> dtype, uin
     L.total_bytes += t.nbytes();
   }
   L.shards = split_shards(sizes, max_shard_bytes);
-  json wm = json::object();
-  const std::size_t n = L.shards.size();
-  for (std::size_t s = 0; s < n; ++s) {
-    char buf[64];
-    if (n == 1)
-      std::snprintf(buf, sizeof buf, "model.safetensors");
-    else
-      std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", s + 1, n);
-    L.shard_names.push_back(buf);
-    for (std::size_t i : L.shards[s]) wm[L.tensors[i].name] = buf;
-  }
-  L.index = {{"metadata", {{"total_size", L.total_bytes}}}, {"weight_map", wm}};
-  L.config = m.ck.config.raw.is_object() ? m.ck.config.raw : json::object();
-  L.config.erase("quantization");
-  L.config.erase("quantization_config");
+  L.shard_names = shard_file_names(L.shards.size());
+  std::vector<std::vector<std::string>> names(L.shards.size());
+  for (std::size_t s = 0; s < L.shards.size(); ++s)
+    for (std::size_t i : L.shards[s]) names[s].push_back(L.tensors[i].name);
+  L.index = shard_index(names, L.shard_names, L.total_bytes, nullptr);
+  L.config = config_without_quantization(m.ck.config.raw);
   if (dtype) {
     L.config["torch_dtype"] = float_dtype_long_name(*dtype);
     if (L.config.contains("dtype")) L.config["dtype"] = float_dtype_long_name(*dtype);
@@ -61,7 +53,7 @@ DequantLayout plan_dequantize(const MlxModel& m, std::optional<DType> dtype, uin
   return L;
 }
 
-void write_dequant_tensor(MlxModel& m, const DequantTensor& t, const ParallelFor& pf, const ByteSink& sink) {
+void write_dequant_tensor(const MlxModel& m, const DequantTensor& t, const ParallelFor& pf, const ByteSink& sink) {
   const LogicalTensor& lt = *t.src;
   const uint64_t cols = logical_cols(lt);
   if (!lt.quant && !is_float_measurable(lt.dtype)) {  // integer tensors: copied byte for byte
@@ -73,8 +65,7 @@ void write_dequant_tensor(MlxModel& m, const DequantTensor& t, const ParallelFor
     return;
   }
   const uint64_t oes = dtype_bits(t.dtype) / 8;
-  const uint64_t rpc = std::max<uint64_t>(1, (uint64_t{1} << 16) / std::max<uint64_t>(cols, 1));
-  const uint64_t rpb = std::max<uint64_t>(rpc, ((uint64_t{1} << 24) / std::max<uint64_t>(cols, 1)) / rpc * rpc);
+  const uint64_t rpc = rows_per_chunk(cols), rpb = rows_per_batch(cols);
   std::vector<uint8_t> out;
   for (uint64_t r0 = 0; r0 < t.rows; r0 += rpb) {
     const uint64_t nr = std::min(rpb, t.rows - r0);

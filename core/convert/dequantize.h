@@ -33,6 +33,6 @@ struct DequantLayout {
 // float tensors keep theirs).
 DequantLayout plan_dequantize(const MlxModel& m, std::optional<DType> dtype, uint64_t max_shard_bytes = kMlxMaxShardBytes);
 
-void write_dequant_tensor(MlxModel& m, const DequantTensor& t, const ParallelFor& pf, const ByteSink& sink);
+void write_dequant_tensor(const MlxModel& m, const DequantTensor& t, const ParallelFor& pf, const ByteSink& sink);
 
 }  // namespace squint

@@ -36,7 +36,7 @@ std::pair<double, double> block_signal_error(const float* ref, const float* deq,
   return {signal, err};
 }
 
-GateReport gate_models(Checkpoint& original, MlxModel& q, double floor_db, const ParallelFor& pf,
+GateReport gate_models(const Checkpoint& original, const MlxModel& q, double floor_db, const ParallelFor& pf,
                        const std::function<void(std::size_t, std::size_t)>& progress) {
   GateReport r;
   r.source = "model";

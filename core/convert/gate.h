@@ -37,7 +37,7 @@ struct GateReport {
 
 // Measured verdict. Throws squint::Error (exit 2) when the models do not correspond: a tensor missing on
 // either side, a logical shape mismatch, an unreadable value. `progress` gets (tensors done, total).
-GateReport gate_models(Checkpoint& original, MlxModel& quantized, double floor_db, const ParallelFor& pf,
+GateReport gate_models(const Checkpoint& original, const MlxModel& quantized, double floor_db, const ParallelFor& pf,
                        const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 // Predicted verdict from a plan's sqnr_db values (the plan must match `original`'s fingerprint).

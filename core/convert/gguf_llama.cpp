@@ -301,7 +301,7 @@ std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const n
   fail(files.location() + ": no tokenizer.model or tokenizer.json (GGUF files carry their tokenizer)");
 }
 
-uint64_t stream_gguf(Checkpoint& ck, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv, const ByteSink& sink,
+uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv, const ByteSink& sink,
                      const std::function<void(uint64_t, uint64_t, const std::string&)>& progress) {
   std::vector<GgufKV> kvs = L.kv;
   kvs.insert(kvs.end(), extra_kv.begin(), extra_kv.end());

@@ -82,7 +82,7 @@ std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const n
 
 // Streams the whole GGUF file (header, then every tensor read, permuted and encoded in layout order).
 // `progress(done_bytes, total_bytes, tensor)` after each tensor. Returns the file size.
-uint64_t stream_gguf(Checkpoint& ck, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv, const ByteSink& sink,
+uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv, const ByteSink& sink,
                      const std::function<void(uint64_t, uint64_t, const std::string&)>& progress = {});
 
 }  // namespace squint

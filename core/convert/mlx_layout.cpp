@@ -9,6 +9,7 @@
 #include <set>
 
 #include "analysis/analysis.h"
+#include "util/chunks.h"
 #include "util/error.h"
 
 namespace squint {
@@ -16,10 +17,6 @@ namespace squint {
 using nlohmann::json;
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
 
 std::string cfg_str(QConfig c) { return std::to_string(c.bits) + "-bit g" + std::to_string(c.group); }
 
@@ -32,10 +29,10 @@ bool valid_config(QConfig c) {
 
 }  // namespace
 
-std::string module_path(const std::string& n) { return ends_with(n, ".weight") ? n.substr(0, n.size() - 7) : n; }
+std::string module_path(const std::string& n) { return n.ends_with(".weight") ? n.substr(0, n.size() - 7) : n; }
 
 std::optional<ExpertName> expert_stack_name(const std::string& name) {
-  if (!ends_with(name, ".weight")) return std::nullopt;
+  if (!name.ends_with(".weight")) return std::nullopt;
   const std::string key = ".experts.";
   auto p = name.rfind(key);
   if (p == std::string::npos) return std::nullopt;
@@ -47,7 +44,7 @@ std::optional<ExpertName> expert_stack_name(const std::string& name) {
   std::string proj = name.substr(d + 1, name.size() - 7 - (d + 1));
   if (proj.empty() || proj.find('.') != std::string::npos) return std::nullopt;
   const std::string prefix = name.substr(0, p);
-  if (ends_with(prefix, "block_sparse_moe"))
+  if (prefix.ends_with("block_sparse_moe"))
     for (auto& m : kMixtralProj)
       if (proj == m[0]) proj = m[1];
   return ExpertName{prefix + ".switch_mlp." + proj + ".weight", e};
@@ -56,11 +53,11 @@ std::optional<ExpertName> expert_stack_name(const std::string& name) {
 std::optional<std::string> unstacked_expert_name(const std::string& stacked, int expert) {
   const std::string key = ".switch_mlp.";
   auto p = stacked.rfind(key);
-  if (p == std::string::npos || !ends_with(stacked, ".weight")) return std::nullopt;
+  if (p == std::string::npos || !stacked.ends_with(".weight")) return std::nullopt;
   const std::string prefix = stacked.substr(0, p);
   std::string proj = stacked.substr(p + key.size(), stacked.size() - 7 - (p + key.size()));
   if (proj.empty() || proj.find('.') != std::string::npos) return std::nullopt;
-  if (ends_with(prefix, "block_sparse_moe"))
+  if (prefix.ends_with("block_sparse_moe"))
     for (auto& m : kMixtralProj)
       if (proj == m[1]) proj = m[0];
   return prefix + ".experts." + std::to_string(expert) + "." + proj + ".weight";
@@ -102,7 +99,7 @@ json quantization_block(const std::vector<ConvertUnit>& units, QConfig* global_o
     if (u.kind == UnitKind::Quantize) {
       if (!(u.config == global))
         q[module_path(u.name)] = {{"group_size", u.config.group}, {"bits", u.config.bits}, {"mode", "affine"}};
-    } else if (ends_with(u.name, ".weight") && u.outputs.front().shape.size() >= 2 &&
+    } else if (u.name.ends_with(".weight") && u.outputs.front().shape.size() >= 2 &&
                is_float_measurable(u.outputs.front().dtype)) {
       q[module_path(u.name)] = false;
     }
@@ -178,7 +175,7 @@ ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t m
       if (!valid_config(c)) fail("plan: tensor '" + t.name + "': " + cfg_str(c) + " is not a valid MLX affine config");
       if (!floaty) fail("plan: tensor '" + t.name + "' has dtype " + dtype_name(t.dtype) + " and cannot be quantized");
       if (t.shape.size() < 2) fail("plan: tensor '" + t.name + "' is not a matrix and cannot be quantized");
-      if (!ends_with(t.name, ".weight")) fail("plan: tensor '" + t.name + "' is not a module weight (P.weight); cannot quantize");
+      if (!t.name.ends_with(".weight")) fail("plan: tensor '" + t.name + "' is not a module weight (P.weight); cannot quantize");
       if (t.cols() % static_cast<uint64_t>(c.group) != 0)
         fail("plan: tensor '" + t.name + "': group size " + std::to_string(c.group) + " does not divide the input dimension " +
              std::to_string(t.cols()));
@@ -207,23 +204,14 @@ ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t m
     L.total_params += L.units[i].params;
     if (L.units[i].kind == UnitKind::Quantize) ++L.quantized_modules;
   }
-  const std::size_t n = L.shards.size();
-  json wm = json::object();
-  for (std::size_t s = 0; s < n; ++s) {
-    char buf[64];
-    if (n == 1)
-      std::snprintf(buf, sizeof buf, "model.safetensors");
-    else
-      std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", s + 1, n);
-    L.shard_names.push_back(buf);
+  L.shard_names = shard_file_names(L.shards.size());
+  std::vector<std::vector<std::string>> names(L.shards.size());
+  for (std::size_t s = 0; s < L.shards.size(); ++s)
     for (std::size_t ui : L.shards[s])
-      for (const auto& o : L.units[ui].outputs) wm[o.name] = buf;
-  }
-  L.index = {{"metadata", {{"total_size", L.total_bytes}, {"total_parameters", L.total_params}}}, {"weight_map", wm}};
+      for (const auto& o : L.units[ui].outputs) names[s].push_back(o.name);
+  L.index = shard_index(names, L.shard_names, L.total_bytes, {{"total_parameters", L.total_params}});
 
-  L.config = ck.config.raw.is_object() ? ck.config.raw : json::object();
-  L.config.erase("quantization");
-  L.config.erase("quantization_config");
+  L.config = config_without_quantization(ck.config.raw);
   if (L.quantized_modules > 0) {
     json q = quantization_block(L.units, &L.global);
     L.config["quantization"] = q;
@@ -239,11 +227,9 @@ ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t m
 }
 
 namespace {
-constexpr uint64_t kChunkElems = 1 << 16;   // rows per parallel chunk: ~64K elements
-constexpr uint64_t kBatchElems = 1 << 24;   // rows held at once: ~16M elements (64 MB as float)
 }  // namespace
 
-void write_unit(Checkpoint& ck, const ConvertUnit& u, const ParallelFor& pf, const ByteSink& sink,
+void write_unit(const Checkpoint& ck, const ConvertUnit& u, const ParallelFor& pf, const ByteSink& sink,
                 const std::function<void(uint64_t)>& progress) {
   uint64_t done = 0;
   if (u.kind == UnitKind::Copy) {
@@ -263,8 +249,7 @@ void write_unit(Checkpoint& ck, const ConvertUnit& u, const ParallelFor& pf, con
   const TensorInfo& t0 = *u.sources.front();
   const uint64_t cols = t0.cols(), rows = t0.rows();
   const uint64_t ies = dtype_bits(t0.dtype) / 8, oes = dtype_bits(u.out_dtype) / 8;
-  const uint64_t rpc = std::max<uint64_t>(1, kChunkElems / std::max<uint64_t>(cols, 1));
-  const uint64_t rpb = std::max<uint64_t>(rpc, (kBatchElems / std::max<uint64_t>(cols, 1)) / rpc * rpc);
+  const uint64_t rpc = rows_per_chunk(cols), rpb = rows_per_batch(cols);
 
   if (u.kind == UnitKind::Cast) {
     std::vector<uint8_t> out;

@@ -3,11 +3,12 @@
 #include <map>
 
 #include "convert/mlx_layout.h"
+#include "util/chunks.h"
 #include "util/error.h"
 
 namespace squint {
 
-WeightSource quantized_weights(Checkpoint& ck, const Plan& plan, const ParallelFor& pf) {
+WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf) {
   (void)plan_conversion(ck, plan);  // the checks `quantize` makes, with its messages
   std::map<std::string, QConfig> quant;
   for (const auto& t : plan.tensors)
@@ -36,7 +37,7 @@ WeightSource quantized_weights(Checkpoint& ck, const Plan& plan, const ParallelF
     if (out != t->dtype)  // F32 written as F16/BF16: the writer quantizes the rounded weight
       for (auto& x : *data) x = round_to_dtype(x, out);
     // Rows are independent, so chunking (fixed by the shape) does not change a bit.
-    const uint64_t rpc = std::max<uint64_t>(1, (1u << 16) / std::max<uint64_t>(cols, 1));
+    const uint64_t rpc = rows_per_chunk(cols);
     const std::size_t chunks = static_cast<std::size_t>((rows + rpc - 1) / rpc);
     float* w = data->data();
     pf(chunks, [&](std::size_t ci) {

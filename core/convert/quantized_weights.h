@@ -12,6 +12,6 @@ namespace squint {
 
 // Validates the plan against the checkpoint first (as quantize does: fingerprint, names, valid configs).
 // The returned source reads from `ck` and keeps a copy of the plan; `ck` must outlive it.
-WeightSource quantized_weights(Checkpoint& ck, const Plan& plan, const ParallelFor& pf = serial());
+WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf = serial());
 
 }  // namespace squint

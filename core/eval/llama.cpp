@@ -227,7 +227,7 @@ std::vector<int> LlamaModel::generate_greedy(std::vector<int> seq, int n) const 
   return seq;
 }
 
-WeightSource weights_from(MlxModel& m) {
+WeightSource weights_from(const MlxModel& m) {
   return [&m](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
     const LogicalTensor* t = m.find(name);
     if (!t) return false;

@@ -60,6 +60,6 @@ class LlamaModel {
 };
 
 // A WeightSource over an opened MLX/HF model (quantized tensors are dequantized).
-WeightSource weights_from(MlxModel& m);
+WeightSource weights_from(const MlxModel& m);
 
 }  // namespace squint

@@ -67,7 +67,7 @@ std::string plan_key(const Plan& p) {
   return k;
 }
 
-WeightSource float_weights(Checkpoint& ck) {
+WeightSource float_weights(const Checkpoint& ck) {
   return [&ck](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
     const TensorInfo* t = ck.find(name);
     if (!t) return false;
@@ -87,7 +87,7 @@ struct Job {
 
 }  // namespace
 
-SweepResult run_sweep(Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
+SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
                       const SweepOptions& opt) {
   if (a.fingerprint != ck.fingerprint) fail("the analysis was made for a different model than " + ck.location);
   SweepResult res;

@@ -6,11 +6,16 @@
 
 namespace squint {
 
-void MemorySource::read(uint64_t offset, uint64_t len, uint8_t* dst) {
-  if (offset > bytes_.size() || len > bytes_.size() - offset)
-    fail(name_ + ": read of " + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
-         " runs past the end of the file (" + std::to_string(bytes_.size()) + " bytes)");
-  if (len) std::memcpy(dst, bytes_.data() + offset, len);
+void ByteSource::check_range(uint64_t offset, uint64_t len) const {
+  const uint64_t n = size();
+  if (offset > n || len > n - offset)
+    fail(name() + ": read of " + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
+         " runs past the end of the file (" + std::to_string(n) + " bytes)");
+}
+
+void MemorySource::read_at(uint64_t offset, std::span<uint8_t> dst) const {
+  check_range(offset, dst.size());
+  if (!dst.empty()) std::memcpy(dst.data(), bytes_->data() + offset, dst.size());
 }
 
 bool MemoryProvider::exists(const std::string& file) const {
@@ -31,7 +36,7 @@ std::vector<std::string> MemoryProvider::list() const {
   return out;
 }
 
-std::string read_all_text(ByteSource& src, uint64_t max_bytes) {
+std::string read_all_text(const ByteSource& src, uint64_t max_bytes) {
   uint64_t n = src.size();
   if (n > max_bytes) fail(src.name() + ": file is " + std::to_string(n) + " bytes, more than the " + std::to_string(max_bytes) + " allowed");
   std::string s(n, '\0');

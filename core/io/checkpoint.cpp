@@ -82,10 +82,6 @@ std::string fingerprint_tensors(const std::vector<TensorInfo>& tensors) {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
 std::string basename_of(const std::string& p) {
   auto k = p.find_last_of('/');
   return k == std::string::npos ? p : p.substr(k + 1);
@@ -125,7 +121,7 @@ Checkpoint open_checkpoint(const FileProvider& files, const std::optional<std::s
     ck.files.push_back("model.safetensors");
   } else {
     for (const auto& f : files.list())
-      if (ends_with(f, ".safetensors")) ck.files.push_back(basename_of(f));
+      if (f.ends_with(".safetensors")) ck.files.push_back(basename_of(f));
     std::sort(ck.files.begin(), ck.files.end());
     if (ck.files.empty()) fail(ck.location + ": no .safetensors file found");
     if (ck.files.size() > 1)
@@ -182,11 +178,11 @@ Checkpoint open_checkpoint(const FileProvider& files, const std::optional<std::s
   return ck;
 }
 
-void read_tensor_bytes(Checkpoint& ck, const TensorInfo& t, uint8_t* out) {
+void read_tensor_bytes(const Checkpoint& ck, const TensorInfo& t, uint8_t* out) {
   ck.sources.at(t.file)->read(t.offset, t.nbytes, out);
 }
 
-bool read_tensor_f32(Checkpoint& ck, const TensorInfo& t, float* out, std::vector<uint8_t>& scratch) {
+bool read_tensor_f32(const Checkpoint& ck, const TensorInfo& t, float* out, std::vector<uint8_t>& scratch) {
   if (!is_float_measurable(t.dtype))
     fail(ck.files.at(t.file) + ": tensor '" + t.name + "': dtype " + dtype_name(t.dtype) + " cannot be read as float");
   if (t.dtype == DType::F32) {

@@ -42,9 +42,9 @@ Checkpoint open_checkpoint(const FileProvider& files, const std::optional<std::s
 ModelConfig parse_model_config(const std::string& text, const std::string& file);
 
 // Reads a measurable tensor into `out` (numel floats). Returns false if it holds NaN/Inf. `scratch` is reused.
-bool read_tensor_f32(Checkpoint& ck, const TensorInfo& t, float* out, std::vector<uint8_t>& scratch);
+bool read_tensor_f32(const Checkpoint& ck, const TensorInfo& t, float* out, std::vector<uint8_t>& scratch);
 // Raw bytes of a tensor.
-void read_tensor_bytes(Checkpoint& ck, const TensorInfo& t, uint8_t* out);
+void read_tensor_bytes(const Checkpoint& ck, const TensorInfo& t, uint8_t* out);
 
 // Fingerprint of a tensor table: xxh64 over (name, dtype, shape) sorted by name. Identical for a model and
 // its re-sharding, different for any change of names, dtypes or shapes.

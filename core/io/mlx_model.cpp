@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "util/chunks.h"
 #include "util/error.h"
 
 namespace squint {
@@ -10,10 +11,6 @@ namespace squint {
 using nlohmann::json;
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
 
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string o = "[";
@@ -80,7 +77,7 @@ MlxModel open_mlx_model(const FileProvider& files) {
   std::map<std::string, bool> consumed;  // tensor names folded into a quantized module
   std::map<std::string, LogicalTensor> quantized;  // by weight name
   for (const auto& t : m.ck.tensors) {
-    if (!ends_with(t.name, ".scales")) continue;
+    if (!t.name.ends_with(".scales")) continue;
     const std::string P = t.name.substr(0, t.name.size() - 7);
     const std::string where = file_of(&t) + ": module '" + P + "'";
     auto wi = by_name.find(P + ".weight");
@@ -132,14 +129,14 @@ MlxModel open_mlx_model(const FileProvider& files) {
   }
   for (const auto& t : m.ck.tensors) {
     if (consumed.count(t.name)) {
-      if (ends_with(t.name, ".weight")) m.tensors.push_back(quantized.at(t.name));
+      if (t.name.ends_with(".weight")) m.tensors.push_back(quantized.at(t.name));
       continue;
     }
-    if (ends_with(t.name, ".weight") && t.dtype == DType::U32) {
+    if (t.name.ends_with(".weight") && t.dtype == DType::U32) {
       const std::string P = t.name.substr(0, t.name.size() - 7);
       fail(file_of(&t) + ": module '" + P + "': U32 packed weight without scales ('" + P + ".scales' is missing)");
     }
-    if (ends_with(t.name, ".biases") && by_name.count(t.name.substr(0, t.name.size() - 7) + ".weight") &&
+    if (t.name.ends_with(".biases") && by_name.count(t.name.substr(0, t.name.size() - 7) + ".weight") &&
         by_name.at(t.name.substr(0, t.name.size() - 7) + ".weight")->dtype == DType::U32)
       continue;  // reported above through the weight
     LogicalTensor lt;
@@ -152,7 +149,7 @@ MlxModel open_mlx_model(const FileProvider& files) {
   return m;
 }
 
-bool read_logical_rows_f32(MlxModel& m, const LogicalTensor& t, uint64_t row0, uint64_t nrows, float* out) {
+bool read_logical_rows_f32(const MlxModel& m, const LogicalTensor& t, uint64_t row0, uint64_t nrows, float* out) {
   const uint64_t cols = logical_cols(t);
   if (row0 + nrows > logical_rows(t)) fail(t.name + ": internal error: row range past the tensor");
   if (nrows == 0) return true;
@@ -186,10 +183,10 @@ bool read_logical_rows_f32(MlxModel& m, const LogicalTensor& t, uint64_t row0, u
   return ok;
 }
 
-bool read_logical_f32(MlxModel& m, const LogicalTensor& t, float* out) {
+bool read_logical_f32(const MlxModel& m, const LogicalTensor& t, float* out) {
   const uint64_t rows = logical_rows(t), cols = logical_cols(t);
   // Bounded scratch: about 16M elements of packed input at a time.
-  const uint64_t step = std::max<uint64_t>(1, (uint64_t{1} << 24) / std::max<uint64_t>(cols, 1));
+  const uint64_t step = std::max<uint64_t>(1, kBatchElems / std::max<uint64_t>(cols, 1));
   bool ok = true;
   for (uint64_t r = 0; r < rows; r += step) {
     const uint64_t n = std::min(step, rows - r);

@@ -39,11 +39,11 @@ struct MlxModel {
 MlxModel open_mlx_model(const FileProvider& files);
 
 // Dequantized float32 values of a logical tensor (numel floats). Returns false on NaN/Inf.
-bool read_logical_f32(MlxModel& m, const LogicalTensor& t, float* out);
+bool read_logical_f32(const MlxModel& m, const LogicalTensor& t, float* out);
 
 // Rows [row0, row0+nrows) of the logical tensor's matrix view [prod(shape[:-1]), shape[-1]]
 // (nrows*shape[-1] floats), so that large tensors can be streamed. Returns false on NaN/Inf.
-bool read_logical_rows_f32(MlxModel& m, const LogicalTensor& t, uint64_t row0, uint64_t nrows, float* out);
+bool read_logical_rows_f32(const MlxModel& m, const LogicalTensor& t, uint64_t row0, uint64_t nrows, float* out);
 inline uint64_t logical_cols(const LogicalTensor& t) { return t.shape.empty() ? 1 : static_cast<uint64_t>(t.shape.back()); }
 inline uint64_t logical_rows(const LogicalTensor& t) {
   uint64_t n = 1;
