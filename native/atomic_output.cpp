@@ -1,6 +1,7 @@
 #include "atomic_output.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,14 +16,46 @@ namespace squint {
 namespace fs = std::filesystem;
 
 namespace {
+// ".NAME.tmp-PID-RANDOM" beside the target: the pid tells a later run whether its writer is still alive.
 std::string tmp_name(const std::string& target) {
   std::random_device rd;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ".tmp-%08x", rd());
+  char buf[48];
+  std::snprintf(buf, sizeof buf, ".tmp-%ld-%08x", static_cast<long>(::getpid()), rd());
   fs::path p(target);
   return (p.parent_path() / ("." + p.filename().string() + buf)).string();
 }
+
+// The writer's pid in a temporary name made by tmp_name (0 if `name` is not one).
+long tmp_owner(const std::string& name, const std::string& prefix) {
+  if (!name.starts_with(prefix)) return 0;
+  const std::string rest = name.substr(prefix.size());
+  const auto dash = rest.find('-');
+  if (dash == std::string::npos || dash == 0) return 0;
+  for (std::size_t i = 0; i < dash; ++i)
+    if (rest[i] < '0' || rest[i] > '9') return 0;
+  return std::stol(rest.substr(0, dash));
+}
+
+bool process_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
 }  // namespace
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir, const std::string& target_name) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir.empty() ? "." : dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (!n.starts_with(".")) continue;
+    const auto k = n.find(".tmp-");
+    if (k == std::string::npos) continue;
+    if (!target_name.empty() && n.substr(1, k - 1) != target_name) continue;
+    const long pid = tmp_owner(n, n.substr(0, k) + ".tmp-");
+    if (pid <= 0 || process_alive(pid)) continue;
+    std::error_code rc;
+    fs::remove_all(e.path(), rc);
+    if (!rc) removed.push_back(e.path().string());
+  }
+  return removed;
+}
 
 void check_writable_parent(const std::string& path) {
   fs::path p = fs::absolute(path);
@@ -66,6 +99,9 @@ AtomicDir::AtomicDir(std::string target, bool overwrite, const std::string& over
   if (fs::exists(target_, ec) && !overwrite_)
     fail(target_ + ": already exists (pass " + overwrite_flag + " to replace it)");
   check_writable_parent(target_);
+  // A killed earlier run (SIGKILL, power loss) left its temporary folder: remove it now.
+  fs::path tp(target_);
+  remove_stale_temporaries(tp.parent_path().string(), tp.filename().string());
   tmp_ = tmp_name(target_);
   if (!fs::create_directory(tmp_, ec)) fail(target_ + ": cannot create temporary folder " + tmp_ + " (" + ec.message() + ")");
 }
@@ -134,6 +170,8 @@ AtomicFile::AtomicFile(std::string target, bool overwrite, const std::string& ov
   std::error_code ec;
   if (fs::exists(target_, ec) && !overwrite_) fail(target_ + ": already exists (pass " + overwrite_flag + " to replace it)");
   check_writable_parent(target_);
+  fs::path tp(target_);
+  remove_stale_temporaries(tp.parent_path().string(), tp.filename().string());
   tmp_ = tmp_name(target_);
   int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 || !(f_ = ::fdopen(fd, "wb"))) fail(target_ + ": cannot create " + tmp_ + " (" + std::strerror(errno) + ")");

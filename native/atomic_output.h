@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace squint {
 
@@ -50,6 +51,11 @@ class AtomicFile {
   std::FILE* f_ = nullptr;
   uint64_t written_ = 0;
 };
+
+// Removes the temporaries (".NAME.tmp-PID-*") in `dir` that killed writers left behind (their pid is no
+// longer running); with `target_name`, only those of that target. Returns the removed paths. AtomicDir does
+// this for its own target; `squint clean DIR` for a whole folder.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir, const std::string& target_name = "");
 
 // Checks that a file can be created at `path` before long work starts (clear error if not).
 void check_writable_parent(const std::string& path);
