@@ -120,10 +120,11 @@ function argmax(a, base, V) {
 }
 
 // A model's result is cached beside it (FILE.llama-eval.json) and reused while the file, the reference and the
-// windows are unchanged, so rerunning the benchmark only evaluates new files.
-function stamp(f) {
-  const st = fs.statSync(f);
-  return `${st.size}:${st.mtimeMs}`;
+// windows are unchanged (by content), so rerunning the benchmark only evaluates new or changed files.
+const stamps = new Map();
+function stamp(f) {  // content hash: a file rewritten byte-identical (a rerun) keeps its cached result
+  if (!stamps.has(f)) stamps.set(f, createHash("sha256").update(fs.readFileSync(f)).digest("hex"));
+  return stamps.get(f);
 }
 const idsHash = createHash("sha256").update(JSON.stringify(ids)).digest("hex");
 const cacheKey = (file) => JSON.stringify({ file: stamp(file), ref: stamp(args.ref), seq: SEQ, windows: ev.windows.map((w) => w.index), ids: idsHash });
