@@ -129,7 +129,12 @@ int main(int argc, char** argv) {
   QuantizeParams p = defaults();
   p.ftype = m->ftype;
   p.nthread = threads;
-  const std::string tmp = out + ".tmp." + std::to_string(getpid());
+  // Temporary named as native/atomic_output.cpp names them (".NAME.tmp-PID-RANDOM" beside the target), so a
+  // killed run's leftover is recognised and cleaned like any other.
+  const std::filesystem::path op(out);
+  char suffix[48];
+  std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%08x", static_cast<long>(getpid()), 0x6c6c7175u);
+  const std::string tmp = (op.parent_path() / ("." + op.filename().string() + suffix)).string();
   const uint32_t rc = quantize(in.c_str(), tmp.c_str(), &p);
   std::error_code ec;
   if (rc != 0) {

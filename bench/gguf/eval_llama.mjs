@@ -227,7 +227,7 @@ const doc = {
   seq_len: SEQ, samples: ev.samples, seed: ev.seed, windows: ev.windows.map((w) => w.index), vocab: V,
   predicted_tokens: W * P, squint_eval_model: ev.model, ref_vs_squint_eval_max_abs_dnll: check, models: results,
 };
-const tmp = `${args.o}.tmp.${process.pid}`;
+const tmp = path.join(path.dirname(args.o), `.${path.basename(args.o)}.tmp-${process.pid}-00000000`);  // as atomic_output.cpp names them
 fs.writeFileSync(tmp, JSON.stringify(doc, null, 1) + "\n");
 fs.renameSync(tmp, args.o);
 console.error(`wrote ${args.o} (${results.length} models, ${W} windows of ${SEQ}, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
