@@ -59,10 +59,35 @@ void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
   for (const auto& n : names) dir.copy_in((fs::path(mp.provider->dir()) / n).string(), n);
 }
 
+// --budget/--bpw/--min-safe: analyse (only what the planner may choose) and plan in memory, for either
+// output format; --save-plan keeps the plan.
+Plan budget_plan(Checkpoint& ck, const QuantizeCli& o, QFormat format) {
+  PlanOptions popt = make_plan_options(o.budget, true);
+  AnalyzeCli ac;
+  ac.format = format_name(format);
+  if (!o.dtype.empty()) ac.dtype = o.dtype;
+  for (QConfig c : popt.configs) {
+    if (c.format != format) continue;
+    if (std::find(ac.bits.begin(), ac.bits.end(), c.bits) == ac.bits.end()) ac.bits.push_back(c.bits);
+    if (std::find(ac.groups.begin(), ac.groups.end(), c.group) == ac.groups.end()) ac.groups.push_back(c.group);
+  }
+  Analysis a = run_analysis(ck, ac);
+  Plan plan = make_plan(a, popt);
+  if (!o.save_plan.empty()) {
+    write_file_atomic(o.save_plan, serialize_plan(plan));
+    note_wrote(o.save_plan);
+  }
+  return plan;
+}
+
 int run_quantize(const QuantizeCli& o) {
   if (o.format == "gguf") {
-    if (!o.dtype.empty()) fail("--dtype is for MLX output; for GGUF use --type");
-    return run_quantize_gguf({o.model, o.plan, o.out, o.gguf_type, o.save_plan, o.force, o.no_qk_permute, o.budget});
+    if (!o.save_plan.empty()) check_writable_parent(o.save_plan);
+    GgufQuantizeArgs g{o.model, o.plan, o.out, o.gguf_type, o.force, o.no_qk_permute, {}};
+    const bool with_budget = !o.budget.budget.empty() || o.budget.bpw > 0 || o.budget.min_safe;
+    if (!with_budget && !o.dtype.empty()) fail("--dtype goes with a budget; a plan carries its own F32 output dtype");
+    if (with_budget) g.budget_plan = [&o](Checkpoint& ck) { return budget_plan(ck, o, QFormat::Gguf); };
+    return run_quantize_gguf(g);
   }
   if (!o.gguf_type.empty()) fail("--type goes with --format gguf");
   const bool quiet = global_options().quiet;
@@ -78,25 +103,7 @@ int run_quantize(const QuantizeCli& o) {
   Checkpoint ck = open_checkpoint(*mp.provider, mp.single_file);
   for (const auto& w : ck.warnings)
     if (!quiet) fmt::print(stderr, "squint: warning: {}\n", w);
-  Plan plan;
-  if (with_budget) {
-    PlanOptions popt = make_plan_options(o.budget, true);
-    AnalyzeCli ac;
-    if (!o.dtype.empty()) ac.dtype = o.dtype;
-    for (QConfig c : popt.configs) {  // measure only what the planner may choose
-      if (c.gguf()) continue;           // this verb writes MLX models
-      if (std::find(ac.bits.begin(), ac.bits.end(), c.bits) == ac.bits.end()) ac.bits.push_back(c.bits);
-      if (std::find(ac.groups.begin(), ac.groups.end(), c.group) == ac.groups.end()) ac.groups.push_back(c.group);
-    }
-    Analysis a = run_analysis(ck, ac);
-    plan = make_plan(a, popt);
-    if (!o.save_plan.empty()) {
-      write_file_atomic(o.save_plan, serialize_plan(plan));
-      note_wrote(o.save_plan);
-    }
-  } else {
-    plan = parse_plan(read_text_file(o.plan), o.plan);
-  }
+  Plan plan = with_budget ? budget_plan(ck, o, QFormat::Mlx) : parse_plan(read_text_file(o.plan), o.plan);
   ConvertLayout L = plan_conversion(ck, plan, *shard);
 
   AtomicDir dir(o.out, o.force);
@@ -153,8 +160,8 @@ RegisterCommand reg("quantize", 50, [](CLI::App& app) {
   app.add_option("--format", o->format, "output format: mlx (a folder) or gguf (one llama.cpp file)")
       ->check(CLI::IsMember({"mlx", "gguf"}))->capture_default_str();
   app.add_option("--type", o->gguf_type,
-                 "with --format gguf: one GGUF type for every matrix (F32, F16, BF16, Q8_0, ...; rows it cannot hold stay F16); "
-                 "default keeps the checkpoint's float type");
+                 "with --format gguf: one GGUF type for every matrix (F32, F16, BF16, Q8_0, Q4_K, ...; a matrix whose rows it "
+                 "cannot hold is kept in its float type, with a note); default keeps the checkpoint's float type");
   // Debug: write Q/K without llama.cpp's row permutation (the negative control of the llama.cpp test).
   app.add_flag("--gguf-no-qk-permute", o->no_qk_permute)->group("");
   return [o] { return run_quantize(*o); };

@@ -1,16 +1,19 @@
 #pragma once
-// `squint quantize MODEL --format gguf`: the GGUF half of the quantize verb (cmd_quantize.cpp parses flags).
+// `squint quantize MODEL --format gguf`: the GGUF half of the quantize verb (cmd_quantize.cpp parses flags
+// and, for a budget, plans in memory through the same code as the MLX path).
+#include <functional>
 #include <string>
 
-#include "plan_cli.h"
+#include "io/checkpoint.h"
+#include "plan/plan.h"
 
 namespace squint {
 
 struct GgufQuantizeArgs {
-  std::string model, plan, out, type, save_plan;
+  std::string model, plan, out, type;
   bool force = false;
-  bool no_qk_permute = false;  // hidden: negative control for the llama.cpp test
-  PlanCli budget;
+  bool no_qk_permute = false;                     // hidden: negative control for the llama.cpp test
+  std::function<Plan(Checkpoint&)> budget_plan;   // set for --budget/--bpw/--min-safe
 };
 int run_quantize_gguf(const GgufQuantizeArgs& a);
 

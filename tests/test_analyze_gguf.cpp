@@ -91,7 +91,7 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   // A plan: only GGUF types, printed by name; the MLX writer refuses it.
   const std::string pj = d.str("plan.json");
   std::string out;
-  REQUIRE(run(cli() + " plan " + ana + " --bpw 7 -o " + pj, &out) == 0);
+  REQUIRE(run(cli() + " plan " + ana + " --bpw 7.5 -o " + pj, &out) == 0);
   CHECK(out.find("types:") != std::string::npos);
   const Plan p = parse_plan(slurp(pj), pj);
   CHECK(p.format == QFormat::Gguf);

@@ -2,12 +2,14 @@
 // error for every class of malformed file (truncation at every length, lying offsets, unknown types,
 // overflowing counts). Core only (also runs as wasm).
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstring>
 
 #include "convert/gguf_llama.h"
 #include "convert/gguf_tokenizer.h"
 #include "util/error.h"
 #include "io/gguf.h"
+#include "quant/ggml_quants.h"
 
 using namespace squint;
 
@@ -195,4 +197,45 @@ TEST_CASE("SentencePiece proto: malformed input is one clear error", "[gguf][har
   CHECK(sp.pieces[0].piece == "ab");
   CHECK(sp.pieces[0].score == 0.5f);
   CHECK(sp.pieces[0].type == 6);
+}
+
+TEST_CASE("GGUF encode/decode: every quantized candidate through the ggml port; row permutation commutes with it", "[gguf]") {
+  const uint64_t rows = 8, cols = 256;  // 256: every block size (32 and 256) divides the row
+  std::vector<float> x(rows * cols);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 7));
+  for (GgmlType t : ggml_quant_types()) {
+    const uint32_t id = static_cast<uint32_t>(t);
+    INFO(ggml_type_info(t)->name);
+    REQUIRE(gguf_type_encodable(id));
+    REQUIRE(gguf_type_decodable(id));
+    const uint64_t rb = gguf_row_bytes(id, cols, "t");
+    REQUIRE(rb == ggml_row_bytes(t, cols));
+    std::vector<uint8_t> enc(rows * rb), want(rows * rb);
+    gguf_encode_rows(id, x.data(), rows, cols, enc.data());
+    ggml_quantize_rows(t, x.data(), rows, cols, want.data());
+    CHECK(enc == want);
+    std::vector<float> dec(x.size()), dwant(x.size());
+    gguf_decode_rows(id, enc.data(), rows, cols, dec.data());
+    ggml_dequantize_rows(t, want.data(), rows, cols, dwant.data());
+    CHECK(dec == dwant);
+    double e = 0, s = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      e += (x[i] - dec[i]) * (x[i] - dec[i]);
+      s += x[i] * x[i];
+    }
+    CHECK(e < 0.1 * s);  // a real reconstruction, not zeros
+    // Q/K permutation (2 heads of 4 rows): quantize(permute(x)) == the quantized rows of x, permuted.
+    std::vector<float> px(x.size());
+    permute_qk_rows(x.data(), px.data(), rows, cols, 2, false);
+    std::vector<uint8_t> penc(rows * rb);
+    gguf_encode_rows(id, px.data(), rows, cols, penc.data());
+    const uint64_t order[] = {0, 2, 1, 3, 4, 6, 5, 7};  // permuted row r holds HF row order[r]
+    for (uint64_t r = 0; r < rows; ++r)
+      CHECK(std::memcmp(penc.data() + r * rb, enc.data() + order[r] * rb, rb) == 0);
+  }
+  // A type squint does not port is one clear error.
+  std::vector<uint8_t> b(1024);
+  std::vector<float> y(256);
+  CHECK_FALSE(gguf_type_decodable(16));  // IQ2_XXS
+  CHECK_THROWS_WITH(gguf_decode_rows(16, b.data(), 1, 256, y.data()), Catch::Contains("cannot read GGUF type IQ2_XXS"));
 }

@@ -3,11 +3,15 @@
 // input is one line, exit 2, nothing written. (llama.cpp itself runs these files in tests/gguf/*.mjs.)
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 #include "convert/gguf_llama.h"
 #include "convert/gguf_tokenizer.h"
 #include "eval_model.h"
 #include "file_source.h"
+#include "plan/plan.h"
 #include "test_util.h"
 
 using namespace squint;
@@ -115,4 +119,70 @@ TEST_CASE("SentencePiece tokenizer.model of stories260K decodes like libsentence
   CHECK(sp.bos_id == 1);
   CHECK(sp.eos_id == 2);
   CHECK(sp.pieces[403].piece == "\xe2\x96\x81Once");
+}
+
+namespace {
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+std::string read_bytes(const std::string& path) { return read_text(path); }
+// Σ tensor bytes (without alignment padding) of a GGUF file.
+uint64_t tensor_bytes(const GgufFile& g) {
+  uint64_t n = 0;
+  for (const auto& t : g.tensors) n += t.nbytes;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("GGUF --bpw: the plan's types are the file's, its total_bytes the file's tensor bytes; --plan gives the same file", "[gguf][plan]") {
+  TempDir d;
+  std::string log;
+  REQUIRE(run(cli() + " quantize " + stories() + " --format gguf --bpw 7.5 --save-plan " + d.str("p.json") + " -o " +
+                  d.str("b.gguf"), &log) == 0);
+  const Plan p = parse_plan(read_text(d.str("p.json")), "p.json");
+  REQUIRE(p.format == QFormat::Gguf);
+  FileSource f(d.str("b.gguf"));
+  const GgufFile g = read_gguf(f);
+  CHECK(tensor_bytes(g) == p.total_bytes);
+  CHECK_THAT(log, Catch::Contains("plan total " + std::to_string(p.total_bytes) + " B"));
+  std::set<std::string> types;
+  for (const auto& pt : p.tensors) {
+    auto gn = gguf_tensor_name(pt.name);
+    REQUIRE(gn);
+    const GgufTensorInfo* t = g.tensor(*gn);
+    REQUIRE(t);
+    INFO(pt.name);
+    CHECK(t->nbytes == pt.bytes);
+    if (!pt.keep()) CHECK(std::string(gguf_type_size(t->type).name) == pt.type);
+    types.insert(gguf_type_size(t->type).name);
+  }
+  CHECK(types.size() >= 4);  // a real mix: several quantized types plus kept F32/F16
+  // The same plan through --plan writes the same bytes.
+  REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf --plan " + d.str("p.json") + " -o " + d.str("p.gguf")) == 0);
+  CHECK(read_bytes(d.str("p.gguf")) == read_bytes(d.str("b.gguf")));
+  // An MLX plan is refused, nothing written.
+  REQUIRE(run(cli() + " -q plan " + stories() + " --bpw 8 -o " + d.str("mlx.json")) == 0);
+  CHECK(run(cli() + " quantize " + stories() + " --format gguf --plan " + d.str("mlx.json") + " -o " + d.str("m.gguf"), &log) == 2);
+  CHECK_THAT(log, Catch::Contains("an MLX plan"));
+  CHECK(!fs::exists(d.path / "m.gguf"));
+}
+
+TEST_CASE("GGUF --type Q4_0 on stories260K: 172-wide rows kept in F32 with one note line; file reads back", "[gguf]") {
+  TempDir d;
+  std::string log;
+  REQUIRE(run(cli() + " quantize " + stories() + " --format gguf --type Q4_0 -o " + d.str("q.gguf"), &log) == 0);
+  CHECK_THAT(log, Catch::Contains("note: 5 of 47 tensors kept in their float type"));
+  FileSource f(d.str("q.gguf"));
+  const GgufFile g = read_gguf(f);
+  CHECK(g.tensor("blk.0.attn_q.weight")->type == ggml_id::Q4_0);
+  CHECK(g.tensor("token_embd.weight")->type == ggml_id::Q4_0);
+  CHECK(g.tensor("blk.0.ffn_down.weight")->type == ggml_id::F32);
+  auto a = load_llama(stories()), b = load_llama(d.str("q.gguf"));
+  const std::vector<int> ids = {1, 403, 407, 261, 378};
+  const float diff = (a->logits(ids) - b->logits(ids)).cwiseAbs().maxCoeff();
+  CHECK(diff > 0.0f);
+  CHECK(diff < 10.0f);  // 4-bit weights of a 260K model move logits by a few units
 }

@@ -86,6 +86,9 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
   ta.role = classify_tensor(t, ck.config);
   const bool floaty = is_float_measurable(t.dtype);
   ta.out_dtype = floaty ? output_dtype_for(t.dtype, opt.f32_out_dtype) : t.dtype;
+  // A GGUF file stores 1-D tensors (norms, biases) in F32, as llama.cpp's converter does: count them so,
+  // and the plan's bytes are the file's tensor bytes.
+  if (floaty && opt.format == QFormat::Gguf && t.shape.size() < 2) ta.out_dtype = DType::F32;
   ta.keep_bytes = floaty ? ta.params * (dtype_bits(ta.out_dtype) / 8) : t.nbytes;
 
   if (!floaty) {

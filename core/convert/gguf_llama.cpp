@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "io/dtype.h"
+#include "quant/ggml_quants.h"
 #include "util/error.h"
 
 namespace squint {
@@ -166,19 +167,47 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
   return L;
 }
 
-bool gguf_type_encodable(uint32_t t) { return t == ggml_id::F32 || t == ggml_id::F16 || t == ggml_id::BF16; }
-bool gguf_type_decodable(uint32_t t) { return t == ggml_id::F32 || t == ggml_id::F16 || t == ggml_id::BF16; }
+namespace {
+bool is_float_type(uint32_t t) { return t == ggml_id::F32 || t == ggml_id::F16 || t == ggml_id::BF16; }
+DType float_dtype(uint32_t t) { return t == ggml_id::F32 ? DType::F32 : t == ggml_id::F16 ? DType::F16 : DType::BF16; }
+// A quantized type of the ggml port (the 12 candidates), or nullptr.
+const GgmlTypeInfo* port_type(uint32_t t) {
+  const GgmlTypeInfo* i = ggml_type_from_id(t);
+  return i && i->block > 1 ? i : nullptr;
+}
+std::string type_label(uint32_t t) { return gguf_type_size(t).name ? gguf_type_size(t).name : "id " + std::to_string(t); }
+}  // namespace
+
+GgufSizes gguf_layout_sizes(const GgufModelLayout& L) {
+  GgufSizes s;
+  for (const auto& t : L.tensors) {
+    const uint64_t b = t.rows() * gguf_row_bytes(t.type, t.cols(), t.gguf_name);
+    (t.hf_name.empty() ? s.generated_bytes : s.planned_bytes) += b;
+    if (!t.hf_name.empty()) s.params += t.rows() * t.cols();
+  }
+  return s;
+}
+
+bool gguf_type_encodable(uint32_t t) { return is_float_type(t) || port_type(t) != nullptr; }
+bool gguf_type_decodable(uint32_t t) { return gguf_type_encodable(t); }
 
 void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t cols, uint8_t* dst) {
-  const DType d = type == ggml_id::F32 ? DType::F32 : type == ggml_id::F16 ? DType::F16 : DType::BF16;
-  if (!gguf_type_encodable(type)) fail(std::string("squint cannot write GGUF type ") + (gguf_type_size(type).name ? gguf_type_size(type).name : "?"));
-  from_f32(d, x, rows * cols, dst);
+  if (is_float_type(type)) return from_f32(float_dtype(type), x, rows * cols, dst);
+  const GgmlTypeInfo* q = port_type(type);
+  if (!q) fail("squint cannot write GGUF type " + type_label(type));
+  // Blocks run along a row, so rows are independent: quantizing a row-permuted matrix equals permuting the
+  // quantized rows (the Q/K permutation is applied to the float rows before this call).
+  ggml_quantize_rows(q->type, x, rows, cols, dst);
 }
 
 void gguf_decode_rows(uint32_t type, const uint8_t* src, uint64_t rows, uint64_t cols, float* dst) {
-  if (!gguf_type_decodable(type)) fail(std::string("squint cannot read GGUF type ") + (gguf_type_size(type).name ? gguf_type_size(type).name : "?"));
-  const DType d = type == ggml_id::F32 ? DType::F32 : type == ggml_id::F16 ? DType::F16 : DType::BF16;
-  to_f32(d, src, rows * cols, dst);  // NaN/Inf pass through: the gate and eval report them
+  if (is_float_type(type)) {
+    to_f32(float_dtype(type), src, rows * cols, dst);  // NaN/Inf pass through: the gate and eval report them
+    return;
+  }
+  const GgmlTypeInfo* q = port_type(type);
+  if (!q) fail("squint cannot read GGUF type " + type_label(type) + " (it reads F32, F16, BF16, Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)");
+  ggml_dequantize_rows(q->type, src, rows, cols, dst);
 }
 
 LlamaConfig llama_config_from_gguf(const GgufFile& g, ByteSource* src) {
@@ -325,6 +354,8 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
         fail(ck.location + ": tensor '" + t.hf_name + "' holds NaN or Inf");
     }
     if (x.size() != rows * cols) fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong element count");
+    if (t.quant_input != DType::F32)
+      for (auto& v : x) v = round_to_dtype(v, t.quant_input);
     if (t.permute_heads > 0) {
       y.resize(x.size());
       permute_qk_rows(x.data(), y.data(), rows, cols, t.permute_heads, false);

@@ -30,6 +30,9 @@ struct GgufTensorPlan {
   uint32_t type = ggml_id::F32;   // ggml type id
   int permute_heads = 0;          // > 0: rows permuted as LlamaModel.permute(w, heads)
   std::vector<float> generated;   // data of a generated tensor
+  // Quantized types: the source is rounded to this dtype before quantizing (a plan's analysis measured the
+  // quantizer on the values of the tensor's output dtype; F32 = quantize the source values as they are).
+  DType quant_input = DType::F32;
   uint64_t rows() const { return ne.size() < 2 ? 1 : ne[1] * (ne.size() > 2 ? ne[2] : 1); }
   uint64_t cols() const { return ne.empty() ? 1 : ne[0]; }
 };
@@ -40,6 +43,13 @@ struct GgufModelLayout {
   std::vector<GgufTensorPlan> tensors;
   std::vector<std::string> warnings;
 };
+
+// Tensor bytes of a layout (without alignment padding): `planned_bytes` over the checkpoint's tensors (what a
+// plan's total_bytes counts), `generated_bytes` over generated ones (rope_freqs); `params` = their elements.
+struct GgufSizes {
+  uint64_t planned_bytes = 0, generated_bytes = 0, params = 0;
+};
+GgufSizes gguf_layout_sizes(const GgufModelLayout& L);
 
 // The GGUF architecture for a config.json (model_type); throws for families llama.cpp's llama/qwen2/qwen3
 // graphs do not cover.
@@ -57,7 +67,7 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
 // Row permutation of a [rows, cols] matrix for `heads` heads (inverse = undo it).
 void permute_qk_rows(const float* src, float* dst, uint64_t rows, uint64_t cols, int heads, bool inverse);
 
-// Float rows <-> ggml type bytes. F32/F16/BF16 here; quantized types through core/quant when available.
+// Float rows <-> ggml type bytes: F32/F16/BF16 and the 12 quantized types of the ggml port (core/quant).
 bool gguf_type_encodable(uint32_t type);
 void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t cols, uint8_t* dst);
 bool gguf_type_decodable(uint32_t type);
