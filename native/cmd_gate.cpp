@@ -6,6 +6,8 @@
 #include "atomic_output.h"
 #include "command.h"
 #include "convert/gate.h"
+#include "convert/gguf_gate.h"
+#include "eval_model.h"
 #include "file_source.h"
 #include "output.h"
 #include "parallel.h"
@@ -32,12 +34,18 @@ int run_gate(const GateCli& o) {
   if (!o.plan.empty()) {
     r = gate_plan(orig, parse_plan(read_text_file(o.plan), o.plan), o.floor);
   } else {
-    ModelPath mp = resolve_model_path(o.quantized);
-    if (mp.single_file) fail(o.quantized + ": give the MLX model's folder (its config.json holds the bit widths)");
-    MlxModel q = open_mlx_model(*mp.provider);
     Progress prog("gate", !quiet);
     auto pool = make_thread_pool(global_options().threads);
-    r = gate_models(orig, q, o.floor, pool, [&](std::size_t d, std::size_t n) { prog.update(d, n, 0); });
+    if (is_gguf_file(o.quantized)) {  // squint's or llama.cpp's GGUF: dequantized with the ggml port
+      FileSource f(o.quantized);
+      const GgufFile g = read_gguf(f);
+      r = gate_gguf(orig, g, f, o.floor, pool, [&](std::size_t d, std::size_t n) { prog.update(d, n, 0); });
+    } else {
+      ModelPath mp = resolve_model_path(o.quantized);
+      if (mp.single_file) fail(o.quantized + ": give the MLX model's folder (its config.json holds the bit widths) or a .gguf file");
+      MlxModel q = open_mlx_model(*mp.provider);
+      r = gate_models(orig, q, o.floor, pool, [&](std::size_t d, std::size_t n) { prog.update(d, n, 0); });
+    }
     prog.finish();
   }
   emit_document(o.out, gate_report_json(r));
@@ -46,7 +54,8 @@ int run_gate(const GateCli& o) {
     if (!worst.empty()) {
       fmt::print("{:<60} {:>7} {:>10}  {}\n", "worst tensors", "config", "SQNR dB", "");
       for (auto* t : worst)
-        fmt::print("{:<60} {:>7} {:>10.3f}  {}\n", t->name, fmt::format("{}b/g{}", t->config.bits, t->config.group),
+        fmt::print("{:<60} {:>7} {:>10.3f}  {}\n", t->name,
+                   t->config.gguf() ? config_name(t->config) : fmt::format("{}b/g{}", t->config.bits, t->config.group),
                    t->sqnr_db, t->below ? "BELOW FLOOR" : "");
     }
     fmt::print("{} ({}): {} quantized tensors, {} kept, min SQNR {}, {} below the {:.2f} dB floor\n",
@@ -60,7 +69,7 @@ RegisterCommand reg("gate", 60, [](CLI::App& app) {
   auto o = std::make_shared<GateCli>();
   app.description("SQNR quality gate: every quantized tensor >= floor (exit 0), else exit 1; errors exit 2");
   app.add_option("ORIGINAL", o->original, "the float model the quantized one was made from")->required();
-  app.add_option("QUANTIZED", o->quantized, "MLX model folder (any mlx-lm affine model)");
+  app.add_option("QUANTIZED", o->quantized, "MLX model folder (any mlx-lm affine model) or a GGUF file (squint's or llama.cpp's)");
   app.add_option("--plan", o->plan, "predict the verdict from plan.json instead of a written model");
   app.add_option("--floor", o->floor, "SQNR floor in dB")->capture_default_str();
   add_output_options(app, o->out, "the per-tensor report");

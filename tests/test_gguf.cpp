@@ -3,6 +3,8 @@
 // input is one line, exit 2, nothing written. (llama.cpp itself runs these files in tests/gguf/*.mjs.)
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -160,6 +162,31 @@ TEST_CASE("GGUF --bpw: the plan's types are the file's, its total_bytes the file
     types.insert(gguf_type_size(t->type).name);
   }
   CHECK(types.size() >= 4);  // a real mix: several quantized types plus kept F32/F16
+  // gate: the measured SQNR of every quantized tensor equals the plan's prediction to the last digit.
+  REQUIRE(run(cli() + " -q gate " + stories() + " " + d.str("b.gguf") + " -o " + d.str("g.json")) == 0);
+  const auto gj = nlohmann::json::parse(read_text(d.str("g.json")));
+  CHECK(gj["format"] == "squint.gate");
+  CHECK(gj["source"] == "model");
+  std::size_t compared = 0;
+  for (const auto& t : gj["tensors"]) {
+    const PlanTensor* pt = p.find(t["name"].get<std::string>());
+    REQUIRE(pt);
+    INFO(pt->name);
+    CHECK(t["type"] == pt->type);
+    CHECK(t["sqnr_db"].get<double>() == pt->sqnr_db);
+    CHECK(t["nrmse"].get<double>() == pt->nrmse);
+    ++compared;
+  }
+  std::size_t planned = 0;
+  for (const auto& pt : p.tensors) planned += !pt.keep();
+  CHECK(compared == planned);
+  CHECK(gj["kept"].get<std::size_t>() == p.tensors.size() - planned);
+  // The plan-predicted verdict agrees, and a floor above the worst tensor fails (exit 1).
+  REQUIRE(run(cli() + " -q gate " + stories() + " --plan " + d.str("p.json") + " -o " + d.str("gp.json")) == 0);
+  CHECK(nlohmann::json::parse(read_text(d.str("gp.json")))["min_sqnr_db"] == gj["min_sqnr_db"]);
+  const double worst = gj["min_sqnr_db"].get<double>();
+  CHECK(run(cli() + " -q gate " + stories() + " " + d.str("b.gguf") + " --floor " + std::to_string(worst + 0.5) + " -o " +
+            d.str("g2.json")) == 1);
   // The same plan through --plan writes the same bytes.
   REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf --plan " + d.str("p.json") + " -o " + d.str("p.gguf")) == 0);
   CHECK(read_bytes(d.str("p.gguf")) == read_bytes(d.str("b.gguf")));
@@ -186,3 +213,4 @@ TEST_CASE("GGUF --type Q4_0 on stories260K: 172-wide rows kept in F32 with one n
   CHECK(diff > 0.0f);
   CHECK(diff < 10.0f);  // 4-bit weights of a 260K model move logits by a few units
 }
+

@@ -126,8 +126,6 @@ GateReport gate_models(const Checkpoint& original, const MlxModel& q, double flo
 }
 
 GateReport gate_plan(const Checkpoint& original, const Plan& plan, double floor_db) {
-  if (plan.format == QFormat::Gguf)
-    fail("this is a GGUF plan (quant_format gguf): the gate measures MLX affine plans only");
   if (plan.fingerprint != original.fingerprint)
     fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + original.location +
          " has " + original.fingerprint);
@@ -143,7 +141,7 @@ GateReport gate_plan(const Checkpoint& original, const Plan& plan, double floor_
     }
     GateTensor g;
     g.name = pt.name;
-    g.config = {pt.bits, pt.group_size};
+    g.config = pt.config();  // GGUF plans: the type
     g.params = pt.params;
     g.nrmse = pt.nrmse;
     g.sqnr_db = pt.sqnr_db;
@@ -165,9 +163,12 @@ std::vector<const GateTensor*> worst_tensors(const GateReport& r, std::size_t n)
 
 json gate_report_json(const GateReport& r) {
   json ts = json::array();
-  for (const auto& t : r.tensors)
-    ts.push_back({{"name", t.name}, {"bits", t.config.bits}, {"group_size", t.config.group}, {"params", t.params},
-                  {"nrmse", t.nrmse}, {"sqnr_db", t.sqnr_db}, {"below_floor", t.below}});
+  for (const auto& t : r.tensors) {
+    json e = {{"name", t.name}, {"bits", t.config.bits}, {"group_size", t.config.group}, {"params", t.params},
+              {"nrmse", t.nrmse}, {"sqnr_db", t.sqnr_db}, {"below_floor", t.below}};
+    if (t.config.gguf()) e["type"] = config_name(t.config);  // GGUF: bits/group_size are the type's nominal ones
+    ts.push_back(e);
+  }
   return {{"format", "squint.gate"},
           {"version", 1},
           {"source", r.source},

@@ -1,0 +1,99 @@
+#include "convert/gguf_gate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "analysis/analysis.h"
+#include "convert/gguf_llama.h"
+#include "util/error.h"
+
+namespace squint {
+
+GateReport gate_gguf(Checkpoint& original, const GgufFile& g, ByteSource& src, double floor_db, const ParallelFor& pf,
+                     const std::function<void(std::size_t, std::size_t)>& progress) {
+  GateReport r;
+  r.source = "model";
+  r.floor_db = floor_db;
+  r.min_db = kMaxSqnrDb;
+  const std::string oloc = original.location;
+  const bool tied = g.tensor("output.weight") == nullptr;
+  WeightSource weights = weights_from_gguf(g, src);  // dequantized, HF order (permutation undone)
+  std::set<std::string> seen;
+  std::size_t done = 0;
+  for (const auto& t : original.tensors) {
+    if (progress) progress(done++, original.tensors.size());
+    if (t.name.find("rotary_emb.inv_freq") != std::string::npos) continue;  // not a weight; GGUF has none
+    if (t.name == "lm_head.weight" && tied) continue;                      // the file reuses token_embd
+    const auto gn = gguf_tensor_name(t.name);
+    const GgufTensorInfo* gt = gn ? g.tensor(*gn) : nullptr;
+    if (!gt) fail(g.file + ": tensor '" + t.name + "' of " + oloc + " is missing (GGUF name " + (gn ? *gn : "none") + ")");
+    seen.insert(*gn);
+    std::vector<uint64_t> ne(t.shape.rbegin(), t.shape.rend());
+    if (gt->ne != ne) fail(g.file + ": tensor '" + *gn + "' does not have the shape of '" + t.name + "' in " + oloc);
+    const GgmlTypeInfo* ti = ggml_type_from_id(gt->type);
+    if (!ti || ti->block == 1) {  // F32/F16/BF16 (or a type the decoder below refuses)
+      if (!ti && !gguf_type_decodable(gt->type))
+        fail(g.file + ": tensor '" + *gn + "' has type " + (gguf_type_size(gt->type).name ? gguf_type_size(gt->type).name : "?") +
+             ", which squint cannot read");
+      ++r.kept;
+      continue;
+    }
+    if (!is_float_measurable(t.dtype))
+      fail(oloc + ": tensor '" + t.name + "' has dtype " + dtype_name(t.dtype) + " but is quantized in " + g.file);
+    std::vector<int64_t> shape;
+    std::vector<float> deq;
+    weights(t.name, &shape, &deq);
+    const uint64_t cols = t.cols();
+    const ChunkPlan plan = plan_chunks(t.shape);
+    const std::size_t nchunks = plan.chunks();
+    std::vector<std::pair<double, double>> outs(nchunks);
+    std::vector<char> finite(nchunks, 1);
+    const std::size_t es = dtype_bits(t.dtype) / 8;
+    pf(nchunks, [&](std::size_t ci) {
+      uint64_t r0, r1;
+      plan.rows(ci, &r0, &r1);
+      const uint64_t n = (r1 - r0) * cols;
+      std::vector<uint8_t> raw(n * es);
+      std::vector<float> ref(n);
+      original.sources.at(t.file)->read(t.offset + r0 * cols * es, raw.size(), raw.data());
+      if (!to_f32(t.dtype, raw.data(), n, ref.data())) {
+        finite[ci] = 0;
+        return;
+      }
+      const float* d = deq.data() + r0 * cols;
+      // Σ ref² as measure_rows sums it and Σ err² element by element in row-major order, as ggml_measure_rows.
+      const double signal = measure_rows(ref.data(), ref.data(), r1 - r0, cols, nullptr, 0, DType::F32, nullptr);
+      double e = 0.0;
+      for (uint64_t i = 0; i < n; ++i) {
+        if (!std::isfinite(d[i])) {
+          finite[ci] = 0;
+          return;
+        }
+        const double x = static_cast<double>(ref[i]) - static_cast<double>(d[i]);
+        e += x * x;
+      }
+      outs[ci] = {signal, e};
+    });
+    for (char f : finite)
+      if (!f) fail(g.file + ": tensor '" + *gn + "': NaN or Inf in the original or the dequantized values");
+    GateTensor gt2;
+    gt2.name = t.name;
+    gt2.config = gguf_config(ti->type);
+    gt2.params = t.numel();
+    const ErrorSummary sum = summarize_chunks(outs, plan);
+    gt2.nrmse = sum.nrmse;
+    gt2.sqnr_db = sum.sqnr_db;
+    gt2.below = gt2.sqnr_db < floor_db;
+    r.below += gt2.below;
+    r.min_db = std::min(r.min_db, gt2.sqnr_db);
+    r.tensors.push_back(gt2);
+  }
+  for (const auto& t : g.tensors)
+    if (!seen.count(t.name) && t.name != "rope_freqs.weight")
+      fail(g.file + ": tensor '" + t.name + "' has no counterpart in " + oloc);
+  if (progress) progress(done, original.tensors.size());
+  return r;
+}
+
+}  // namespace squint
