@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=(cmake g++ make pkg-config libeigen3-dev nlohmann-json3-dev catch2 libcli11-dev libfmt-dev libxxhash-dev
-      libsentencepiece-dev libpcre2-dev libutf8proc-dev libicu-dev emscripten nodejs npm chromium clang libclang-rt-14-dev python3 time curl)
+      libsentencepiece-dev libpcre2-dev libutf8proc-dev libicu-dev emscripten nodejs npm chromium clang libclang-rt-14-dev ninja-build python3 time curl)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # NodeSource's nodejs bundles npm: don't ask apt for Debian's npm when node already brings one.
