@@ -2,8 +2,6 @@
 
 #include <fmt/core.h>
 
-#include <map>
-
 #include "plan/preview.h"
 #include "util/units.h"
 
@@ -22,16 +20,9 @@ std::string plan_summary(const Plan& p, const Analysis& a, const std::string& un
   for (const auto& m : v.mix)
     out += fmt::format("  {}: {:.1f}%", m.bits == kKeepBits ? std::string("keep") : std::to_string(m.bits), m.percent);
   out += " of parameters\n";
-  if (p.format == QFormat::Gguf) {  // GGUF: the mix by type too, in ggml id order, then keep
-    std::map<int, std::pair<std::string, uint64_t>> mix;
-    for (const auto& t : p.tensors) {
-      const int id = t.keep() ? 1000 : static_cast<int>(t.config().type);
-      mix[id].first = t.keep() ? "keep" : t.type;
-      mix[id].second += t.params;
-    }
-    const double all = static_cast<double>(p.total_params ? p.total_params : 1);
+  if (!v.type_mix.empty()) {  // GGUF: the mix by type too
     out += "types:";
-    for (const auto& [id, e] : mix) out += fmt::format("  {}: {:.1f}%", e.first, 100.0 * static_cast<double>(e.second) / all);
+    for (const auto& m : v.type_mix) out += fmt::format("  {}: {:.1f}%", m.type, m.percent);
     out += " of parameters\n";
   }
   if (!v.rows.empty()) {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "analysis/analysis_json.h"
+#include "analysis/analysis_run.h"
 #include "file_source.h"
 #include "parallel.h"
 #include "test_util.h"
@@ -42,6 +43,34 @@ TEST_CASE("results do not depend on the thread count", "[analyze]") {
   Analysis b = analyze_path(d.str("m"), make_thread_pool(3));
   a.location = b.location;
   CHECK(analysis_to_json(a).dump() == analysis_to_json(b).dump());
+}
+
+TEST_CASE("AnalysisRun: tensors stepped in any order, by threads or by two runs, assemble to the same bytes", "[analyze]") {
+  TempDir d;
+  REQUIRE(run(cli() + " -q synth " + d.str("m") + " --preset tiny --seed 5") == 0);
+  Checkpoint ck = open_model(d.str("m"));
+  const std::string ref = serialize_analysis(analyze_checkpoint(ck, AnalyzeOptions{}));
+  REQUIRE(ck.tensors.size() > 3);
+
+  // The CLI's shape of use: one run, its tensors stepped concurrently (distinct i), last to first.
+  AnalysisRun threaded(ck, AnalyzeOptions{});
+  const std::size_t n = threaded.size();
+  make_thread_pool(3)(n, [&](std::size_t k) { threaded.step(n - 1 - k); });
+  CHECK(serialize_analysis(threaded.finish()) == ref);
+
+  // The page's shape: two workers' runs each measure half; a third run assembles what they send.
+  AnalysisRun w1(ck, AnalyzeOptions{}), w2(ck, AnalyzeOptions{}), planner(ck, AnalyzeOptions{});
+  CHECK(planner.header().tensors.empty());
+  CHECK(planner.header().total_bytes == ck.total_bytes());
+  for (std::size_t i = 0; i < n; ++i) planner.put(i, (i % 2 ? w1 : w2).measure(i));
+  CHECK(serialize_analysis(planner.finish()) == ref);
+
+  // A result filed under the wrong tensor, or a tensor never measured, is an error, not a silent gap.
+  AnalysisRun bad(ck, AnalyzeOptions{});
+  CHECK_THROWS_WITH(bad.put(0, bad.measure(1)), Catch::Contains("given as tensor 0"));
+  for (std::size_t i = 1; i < n; ++i) bad.step(i);
+  CHECK_THROWS_WITH(bad.finish(), Catch::Contains("was not measured"));
+  CHECK_THROWS_WITH(bad.measure(n), Catch::Contains("out of range"));
 }
 
 TEST_CASE("stories260K analysis: roles, validity and the golden SQNR table", "[analyze]") {

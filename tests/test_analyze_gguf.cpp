@@ -4,11 +4,11 @@
 #include <cmath>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "analysis/analysis_json.h"
 #include "io/checkpoint.h"
 #include "plan/plan.h"
+#include "plan/preview.h"
 #include "file_source.h"
 #include "quant/ggml_measure.h"
 #include "test_util.h"
@@ -17,13 +17,6 @@ using namespace squint;
 using namespace squint::test;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 const TensorAnalysis& tensor(const Analysis& a, const std::string& name) {
   for (const auto& t : a.tensors)
@@ -46,7 +39,7 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   const std::string model = shared_dir() + "/models/stories260K";
   const std::string ana = d.str("analysis.json");
   REQUIRE(run(cli() + " analyze " + model + " --format gguf -q -o " + ana) == 0);
-  const Analysis a = parse_analysis(slurp(ana), ana);
+  const Analysis a = parse_analysis(read_text_file(ana), ana);
   CHECK(a.format == QFormat::Gguf);
   CHECK(a.configs.size() == 12);
 
@@ -93,7 +86,7 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   std::string out;
   REQUIRE(run(cli() + " plan " + ana + " --bpw 7.5 -o " + pj, &out) == 0);
   CHECK(out.find("types:") != std::string::npos);
-  const Plan p = parse_plan(slurp(pj), pj);
+  const Plan p = parse_plan(read_text_file(pj), pj);
   CHECK(p.format == QFormat::Gguf);
   std::size_t quantized = 0;
   for (const auto& t : p.tensors) {
@@ -104,6 +97,21 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   }
   CHECK(quantized > 0);
   for (const auto& c2 : p.options.configs) CHECK(c2.gguf());
+  // The type mix is core's preview (the page shows the same): it covers every parameter, keep last, and
+  // the CLI's "types:" line prints it.
+  const PlanPreview v = plan_preview(p, a);
+  REQUIRE(!v.type_mix.empty());
+  double pct = 0;
+  uint64_t params = 0;
+  for (const auto& m : v.type_mix) {
+    pct += m.percent;
+    params += m.params;
+    CHECK(out.find(m.type + ": ") != std::string::npos);
+  }
+  CHECK(params == p.total_params);
+  CHECK(std::abs(pct - 100.0) < 1e-9);
+  CHECK(v.type_mix.back().type == "keep");  // down_proj is kept
+  CHECK(preview_to_json(v, p)["type_mix"].size() == v.type_mix.size());
   REQUIRE(run(cli() + " quantize " + model + " --plan " + pj + " -o " + d.str("out"), &out) == 2);
   CHECK(out.find("GGUF plan") != std::string::npos);
 }
@@ -114,7 +122,7 @@ TEST_CASE("analyze --format gguf on tinystories-3M: K-quants valid, plan optimal
   const std::string model = shared_dir() + "/models/tinystories-3M";
   const std::string ana = d.str("analysis.json");
   REQUIRE(run(cli() + " analyze " + model + " --format gguf -q -o " + ana) == 0);
-  const Analysis a = parse_analysis(slurp(ana), ana);
+  const Analysis a = parse_analysis(read_text_file(ana), ana);
   const auto& up = tensor(a, "model.layers.0.mlp.up_proj.weight");
   REQUIRE(up.measured);
   CHECK(up.results.size() == 12);
@@ -127,7 +135,7 @@ TEST_CASE("analyze --format gguf on tinystories-3M: K-quants valid, plan optimal
   const std::string pj = d.str("plan.json");
   std::string out;
   REQUIRE(run(cli() + " plan " + ana + " --bpw 5 --types Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0 -o " + pj, &out) == 0);
-  const Plan p = parse_plan(slurp(pj), pj);
+  const Plan p = parse_plan(read_text_file(pj), pj);
   CHECK(p.solver == "exact");
   CHECK(p.gap == 0);
   CHECK(p.total_bytes <= p.budget_bytes);

@@ -204,3 +204,28 @@ TEST_CASE("svg plot: ticks, axes, series, marks", "[drift]") {
   for (std::size_t k = s.find("<circle"); k != std::string::npos; k = s.find("<circle", k + 1)) ++circles;
   CHECK(circles == 3);
 }
+
+TEST_CASE("svg plot: log y axis in decades, marker-only series with labels", "[drift]") {
+  LinePlot p;
+  p.log_y = true;
+  PlotSeries curve;
+  curve.label = "squint";
+  curve.x = {3, 4, 5};
+  curve.y = {0.2, 0.02, 0.0015};
+  PlotSeries pts;
+  pts.label = "uniform";
+  pts.points_only = true;
+  pts.x = {4, 6};
+  pts.y = {0.05, 0};  // y <= 0 has no place on a log axis: skipped
+  pts.labels = {"4/64", "8/64"};
+  p.series = {curve, pts};
+  const std::string s = render_line_plot_svg(p);
+  // Whole decades covering 1.5e-3 .. 0.2.
+  for (const char* t : {">1e-3<", ">1e-2<", ">1e-1<", ">1e0<"}) CHECK(s.find(t) != std::string::npos);
+  CHECK(s.find(">1e-4<") == std::string::npos);
+  CHECK(s.find(">4/64<") != std::string::npos);
+  CHECK(s.find(">8/64<") == std::string::npos);
+  std::size_t paths = 0;
+  for (std::size_t k = s.find("<path"); k != std::string::npos; k = s.find("<path", k + 1)) ++paths;
+  CHECK(paths == 1);  // the curve's line only
+}

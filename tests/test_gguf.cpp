@@ -83,11 +83,8 @@ TEST_CASE("GGUF bad input: one line, exit 2, nothing written", "[gguf][hardening
   std::string log;
   // A truncated GGUF given to eval.
   REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf -o " + d.str("ok.gguf")) == 0);
-  auto bytes = std::vector<uint8_t>(fs::file_size(d.str("ok.gguf")));
-  {
-    FileSource f(d.str("ok.gguf"));
-    f.read(0, bytes.size(), bytes.data());
-  }
+  const std::string whole = read_text_file(d.str("ok.gguf"));
+  std::vector<uint8_t> bytes(whole.begin(), whole.end());
   bytes.resize(bytes.size() / 2);
   write_bytes(d.path / "cut.gguf", bytes);
   CHECK(run(cli() + " eval " + d.str("cut.gguf") + " --text " + stories() + "/REFERENCE.txt --seq-len 64 --tokenizer " + stories() +

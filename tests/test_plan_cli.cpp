@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "file_source.h"
 #include "plan/plan.h"
 #include "test_util.h"
 
@@ -12,13 +12,6 @@ using namespace squint;
 using namespace squint::test;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 std::string stories() { return shared_dir() + "/models/stories260K"; }
 
@@ -35,7 +28,7 @@ TEST_CASE("plan --bpw 7 on stories260K writes a valid plan within budget", "[pla
   const std::string pj = d.str("plan.json");
   REQUIRE(run(cli() + " plan " + ana + " --bpw 7 -o " + pj, &out) == 0);
   CHECK(out.find("gap") != std::string::npos);
-  const std::string text = slurp(pj);
+  const std::string text = read_text_file(pj);
   Plan p = parse_plan(text, pj);
   CHECK(p.solver == "exact");
   CHECK(p.budget_bytes > 0);
@@ -58,12 +51,12 @@ TEST_CASE("plan --bpw 7 on stories260K writes a valid plan within budget", "[pla
   // Planning from the checkpoint (analysis runs first) gives the identical plan.json.
   const std::string pj2 = d.str("plan2.json");
   REQUIRE(run(cli() + " plan " + stories() + " -q --bpw 7 -o " + pj2, &out) == 0);
-  CHECK(slurp(pj2) == text);
+  CHECK(read_text_file(pj2) == text);
 
   // The greedy baseline is never better than the exact solver.
   const std::string pg = d.str("greedy.json");
   REQUIRE(run(cli() + " plan " + ana + " -q --bpw 7 --solver greedy -o " + pg, &out) == 0);
-  Plan g = parse_plan(slurp(pg), pg);
+  Plan g = parse_plan(read_text_file(pg), pg);
   CHECK(g.total_bytes <= g.budget_bytes);
   CHECK(p.objective <= g.objective + 1e-12);
 }
@@ -92,7 +85,7 @@ TEST_CASE("curve on stories260K: losses fall as the budget grows", "[plan][cli]"
   const std::string cj = d.str("curve.json");
   REQUIRE(run(cli() + " curve " + ana + " --points 6 --calibrate 400KB:10.5 --json " + cj,
               &out) == 0);
-  auto j = nlohmann::json::parse(slurp(cj));
+  auto j = nlohmann::json::parse(read_text_file(cj));
   REQUIRE(j.contains("points"));
   const auto& pts = j["points"];
   REQUIRE(pts.size() >= 2);

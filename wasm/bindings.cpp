@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "analysis/analysis_json.h"
+#include "analysis/analysis_run.h"
 #include "convert/gate.h"
 #include "io/checkpoint.h"
 #include "io/mlx_model.h"
@@ -146,6 +147,9 @@ std::string config_key(QConfig c) {
 
 class Session {
  public:
+  Session() = default;
+  Session(const Session&) = delete;  // run_ refers to ck_
+  Session& operator=(const Session&) = delete;
   void addFile(const std::string& name, double size) { files_.add(name, size); }
   // Candidates for the next open(): "mlx" (default) or "gguf". {"ok": true} or {"error"}.
   std::string setFormat(const std::string& format) {
@@ -161,20 +165,10 @@ class Session {
   // "warnings", "batches": [[begin, end, bytes], ...]} or {"error"}.
   std::string open() {
     try {
+      run_.reset();  // it refers to the checkpoint being replaced
       ck_ = open_checkpoint(files_);
-      analysis_ = Analysis{};
-      const AnalyzeOptions& o = opts_;
-      analysis_.format = o.format;
-      analysis_.fingerprint = ck_->fingerprint;
-      analysis_.location = ck_->location;
-      analysis_.files = ck_->files;
-      analysis_.f32_out_dtype = o.f32_out_dtype;
-      analysis_.configs = o.configs;
-      analysis_.num_layers = ck_->config.num_layers;
-      analysis_.tied_embeddings = ck_->config.tied_embeddings;
-      analysis_.num_experts = ck_->config.num_experts;
-      analysis_.total_params = ck_->total_params();
-      analysis_.total_bytes = ck_->total_bytes();
+      run_.emplace(*ck_, opts_);
+      analysis_ = run_->header();
       return dump_safe({{"tensors", ck_->tensors.size()},
                         {"params", analysis_.total_params},
                         {"bytes", analysis_.total_bytes},
@@ -183,6 +177,7 @@ class Session {
                         {"warnings", ck_->warnings},
                         {"batches", work_batches(ck_->tensors)}});
     } catch (const std::exception& e) {
+      run_.reset();
       ck_.reset();
       return error_json(e);
     }
@@ -196,8 +191,8 @@ class Session {
       if (!ck_) fail("no model is open");
       const auto b = static_cast<std::size_t>(begin), e = static_cast<std::size_t>(end);
       if (b > e || e > ck_->tensors.size()) fail("tensor range out of bounds");
-      Analysis part = analysis_;
-      for (std::size_t i = b; i < e; ++i) part.tensors.push_back(analyze_tensor(*ck_, ck_->tensors[i], opts_));
+      Analysis part = run_->header();
+      for (std::size_t i = b; i < e; ++i) part.tensors.push_back(run_->measure(i));
       return dump_safe({{"tensors", analysis_to_json(part)["tensors"]}});
     } catch (const std::exception& e) {
       return error_json(e);
@@ -208,17 +203,19 @@ class Session {
   std::string assemble(const std::string& pieces) {
     try {
       if (!ck_) fail("no model is open");
-      json doc = analysis_to_json(analysis_);
+      // The pieces are JSON (they crossed workers): parse them under the run's header, then the run
+      // checks each against its tensor and assembles them in order, as the CLI's run does.
+      json doc = analysis_to_json(run_->header());
       json& ts = doc["tensors"];
       const json all = json::parse(pieces);
       for (const auto& p : all) {
         const json piece = json::parse(p.get<std::string>());  // named: a temporary's ["tensors"] would dangle
         for (const auto& t : piece.at("tensors")) ts.push_back(t);
       }
-      if (ts.size() != ck_->tensors.size()) fail("analysis pieces do not cover every tensor");
-      Analysis a = analysis_from_json(doc, "analysis pieces");
-      a.location = analysis_.location;
-      analysis_ = std::move(a);
+      if (ts.size() != run_->size()) fail("analysis pieces do not cover every tensor");
+      Analysis parsed = analysis_from_json(doc, "analysis pieces");
+      for (std::size_t i = 0; i < parsed.tensors.size(); ++i) run_->put(i, std::move(parsed.tensors[i]));
+      analysis_ = run_->finish();
       return "{\"ok\":true}";
     } catch (const std::exception& e) {
       return error_json(e);
@@ -301,6 +298,7 @@ class Session {
   JsFiles files_;
   AnalyzeOptions opts_ = analyze_options("mlx");
   std::optional<Checkpoint> ck_;
+  std::optional<AnalysisRun> run_;  // over *ck_
   Analysis analysis_;
 };
 

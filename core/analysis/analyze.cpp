@@ -1,4 +1,5 @@
 #include "analysis/analysis.h"
+#include "analysis/analysis_run.h"
 
 #include <algorithm>
 #include <cmath>
@@ -201,33 +202,61 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
   return ta;
 }
 
-Analysis analyze_checkpoint(const Checkpoint& ck, const AnalyzeOptions& opt) {
-  Analysis a;
-  a.format = opt.format;
+AnalysisRun::AnalysisRun(const Checkpoint& ck, AnalyzeOptions opt) : ck_(ck), opt_(std::move(opt)), slots_(ck.tensors.size()) {
+  Analysis& a = header_;
+  a.format = opt_.format;
   a.fingerprint = ck.fingerprint;
   a.location = ck.location;
   a.files = ck.files;
-  a.f32_out_dtype = opt.f32_out_dtype;
-  a.configs = opt.configs;
+  a.f32_out_dtype = opt_.f32_out_dtype;
+  a.configs = opt_.configs;
   a.num_layers = ck.config.num_layers;
   a.tied_embeddings = ck.config.tied_embeddings;
   a.num_experts = ck.config.num_experts;
   a.total_params = ck.total_params();
   a.total_bytes = ck.total_bytes();
-  AnalyzeProgress p;
-  p.tensors_total = ck.tensors.size();
-  p.bytes_total = a.total_bytes;
-  for (const auto& t : ck.tensors) {
-    if (opt.cancelled && opt.cancelled()) fail("analysis cancelled");
-    p.current = &t.name;
-    TensorAnalysis ta = analyze_tensor(ck, t, opt);
-    if (opt.per_tensor_hook && ta.measured) opt.per_tensor_hook(ck, t, ta);
-    a.tensors.push_back(std::move(ta));
-    ++p.tensors_done;
-    p.bytes_done += t.nbytes;
-    if (opt.progress) opt.progress(p);
+}
+
+TensorAnalysis AnalysisRun::measure(std::size_t i) const {
+  if (i >= slots_.size()) fail("analysis: tensor index " + std::to_string(i) + " out of range");
+  const TensorInfo& t = ck_.tensors[i];
+  TensorAnalysis ta = analyze_tensor(ck_, t, opt_);
+  if (opt_.per_tensor_hook && ta.measured) opt_.per_tensor_hook(ck_, t, ta);
+  return ta;
+}
+
+void AnalysisRun::put(std::size_t i, TensorAnalysis ta) {
+  if (i >= slots_.size()) fail("analysis: tensor index " + std::to_string(i) + " out of range");
+  if (ta.name != ck_.tensors[i].name)
+    fail("analysis: result for " + ta.name + " given as tensor " + std::to_string(i) + " (" + ck_.tensors[i].name + ")");
+  slots_[i] = std::move(ta);
+}
+
+Analysis AnalysisRun::finish() {
+  Analysis a = header_;
+  a.tensors.reserve(slots_.size());
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i]) fail("analysis: tensor " + ck_.tensors[i].name + " was not measured");
+    a.tensors.push_back(std::move(*slots_[i]));
+    slots_[i].reset();
   }
   return a;
+}
+
+Analysis analyze_checkpoint(const Checkpoint& ck, const AnalyzeOptions& opt) {
+  AnalysisRun run(ck, opt);
+  AnalyzeProgress p;
+  p.tensors_total = ck.tensors.size();
+  p.bytes_total = run.header().total_bytes;
+  for (std::size_t i = 0; i < ck.tensors.size(); ++i) {
+    if (opt.cancelled && opt.cancelled()) fail("analysis cancelled");
+    p.current = &ck.tensors[i].name;
+    run.step(i);
+    ++p.tensors_done;
+    p.bytes_done += ck.tensors[i].nbytes;
+    if (opt.progress) opt.progress(p);
+  }
+  return run.finish();
 }
 
 }  // namespace squint

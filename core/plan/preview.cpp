@@ -41,6 +41,15 @@ PlanPreview plan_preview(const Plan& p, const Analysis& a) {
   for (const auto& t : p.tensors) mix[t.bits] += t.params;
   const double total = static_cast<double>(p.total_params ? p.total_params : 1);
   for (const auto& [b, n] : mix) v.mix.push_back({b, n, 100.0 * static_cast<double>(n) / total});
+  if (p.format == QFormat::Gguf) {
+    std::map<int, std::pair<std::string, uint64_t>> types;  // ggml type id (keep last) -> (name, params)
+    for (const auto& t : p.tensors) {
+      const int id = t.keep() ? 1000 : static_cast<int>(t.config().type);
+      types[id].first = t.keep() ? "keep" : t.type;
+      types[id].second += t.params;
+    }
+    for (const auto& [id, e] : types) v.type_mix.push_back({e.first, e.second, 100.0 * static_cast<double>(e.second) / total});
+  }
 
   std::unordered_map<std::string, const TensorAnalysis*> by_name;
   for (const auto& t : a.tensors) by_name.emplace(t.name, &t);
@@ -113,6 +122,8 @@ nlohmann::json preview_to_json(const PlanPreview& v, const Plan& p) {
   };
   json mix = json::array();
   for (const auto& m : v.mix) mix.push_back({{"bits", m.bits}, {"params", m.params}, {"percent", m.percent}});
+  json type_mix = json::array();
+  for (const auto& m : v.type_mix) type_mix.push_back({{"type", m.type}, {"params", m.params}, {"percent", m.percent}});
   json rows = json::array();
   for (const auto& r : v.rows) {
     json cells = json::array();
@@ -140,6 +151,7 @@ nlohmann::json preview_to_json(const PlanPreview& v, const Plan& p) {
           {"solver", v.solver},
           {"proven_optimal", v.proven_optimal},
           {"mix", mix},
+          {"type_mix", type_mix},
           {"columns", v.columns},
           {"rows", rows},
           {"others", others},

@@ -37,6 +37,13 @@ struct PlanPreview {
     double percent = 0;
   };
   std::vector<Mix> mix;
+  // GGUF plans: the mix by type too, in ggml type id order, then "keep" (empty for MLX plans).
+  struct TypeMix {
+    std::string type;
+    uint64_t params = 0;
+    double percent = 0;
+  };
+  std::vector<TypeMix> type_mix;
   // Per-layer map over projection roles; columns are the roles present, in a fixed order.
   std::vector<Role> column_roles;
   std::vector<std::string> columns;  // short names: q k v o qkv gate up down gate_up experts shared router

@@ -76,12 +76,17 @@ std::string render_line_plot_svg(const LinePlot& p) {
   const double pw = W - L - R, ph = H - T - B;
   Range xr, yl, yr;
   bool has_right = false;
+  // A point is drawn when its y is finite and it fits the log axes; the left log axis works in decades.
+  auto log_left = [&](const PlotSeries& s) { return p.log_y && !s.right_axis; };
+  auto drawn = [&](const PlotSeries& s, std::size_t i) {
+    return std::isfinite(s.y[i]) && (!p.log_x || s.x[i] > 0) && (!log_left(s) || s.y[i] > 0);
+  };
+  auto yval = [&](const PlotSeries& s, double y) { return log_left(s) ? std::log10(y) : y; };
   for (const auto& s : p.series)
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.y[i])) continue;
-      if (p.log_x && !(s.x[i] > 0)) continue;
+      if (!drawn(s, i)) continue;
       xr.add(p.log_x ? std::log10(s.x[i]) : s.x[i]);
-      (s.right_axis ? yr : yl).add(s.y[i]);
+      (s.right_axis ? yr : yl).add(yval(s, s.y[i]));
       has_right |= s.right_axis;
     }
   for (const auto& m : p.marks)
@@ -97,15 +102,23 @@ std::string render_line_plot_svg(const LinePlot& p) {
     r.lo = std::min(r.lo, t.front() > r.lo ? t.front() - step : t.front());
     r.hi = std::max(r.hi, t.back() < r.hi ? t.back() + step : t.back());
   };
-  widen(yl, ticks_l);
+  if (p.log_y) {  // whole decades
+    yl.lo = std::floor(yl.lo);
+    yl.hi = std::max(std::ceil(yl.hi), yl.lo + 1);
+    ticks_l.clear();
+    for (double e = yl.lo; e <= yl.hi + 1e-9; e += 1) ticks_l.push_back(e);
+  } else {
+    widen(yl, ticks_l);
+    ticks_l = nice_ticks(yl.lo, yl.hi);
+  }
   widen(yr, ticks_r);
-  ticks_l = nice_ticks(yl.lo, yl.hi);
   ticks_r = nice_ticks(yr.lo, yr.hi);
   const double xspan = xr.hi - xr.lo, xpad = 0.04 * xspan;
   xr.lo -= xpad;
   xr.hi += xpad;
 
   auto X = [&](double x) { return L + ((p.log_x ? std::log10(x) : x) - xr.lo) / (xr.hi - xr.lo) * pw; };
+  // y in axis units (decades on a log left axis).
   auto Y = [&](double y, bool right) {
     const Range& r = right ? yr : yl;
     return T + ph - (y - r.lo) / (r.hi - r.lo) * ph;
@@ -122,7 +135,8 @@ std::string render_line_plot_svg(const LinePlot& p) {
     const double y = Y(t, false);
     o += "<line x1=\"" + num(L) + "\" y1=\"" + num(y) + "\" x2=\"" + num(L + pw) + "\" y2=\"" + num(y) +
          "\" stroke=\"#e4e4e4\"/>\n";
-    o += "<text x=\"" + num(L - 6) + "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\">" + tick_label(t) + "</text>\n";
+    o += "<text x=\"" + num(L - 6) + "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\">" +
+         (p.log_y ? "1e" + tick_label(t) : tick_label(t)) + "</text>\n";
   }
   if (has_right)
     for (double t : ticks_r) {
@@ -172,22 +186,29 @@ std::string render_line_plot_svg(const LinePlot& p) {
     bool pen_up = true;
     std::string dots;
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.y[i]) || (p.log_x && !(s.x[i] > 0))) {
+      if (!drawn(s, i)) {
         pen_up = true;
         continue;
       }
-      const double x = X(s.x[i]), y = Y(s.y[i], s.right_axis);
+      const double x = X(s.x[i]), y = Y(yval(s, s.y[i]), s.right_axis);
       path += (pen_up ? "M" : "L") + num(x) + "," + num(y) + " ";
       pen_up = false;
       dots += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"3\" fill=\"" + color + "\"/>\n";
+      if (i < s.labels.size() && !s.labels[i].empty())
+        dots += "<text x=\"" + num(x + 5) + "\" y=\"" + num(y - 5) + "\" font-size=\"10\">" + esc(s.labels[i]) + "</text>\n";
     }
-    if (!path.empty())
+    if (s.points_only)
+      o += dots;
+    else if (!path.empty())
       o += "<path d=\"" + path + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2\"" +
            (s.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n" + dots;
     // Legend below the plot, two entries per line.
     const double lx = L + static_cast<double>(si % 2) * (pw / 2), ly = T + ph + 56 + 18 * static_cast<double>(si / 2);
-    o += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(lx + 24) + "\" y2=\"" + num(ly - 4) +
-         "\" stroke=\"" + color + "\" stroke-width=\"2\"" + (s.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n";
+    if (s.points_only)
+      o += "<circle cx=\"" + num(lx + 12) + "\" cy=\"" + num(ly - 4) + "\" r=\"3\" fill=\"" + color + "\"/>\n";
+    else
+      o += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(lx + 24) + "\" y2=\"" + num(ly - 4) +
+           "\" stroke=\"" + color + "\" stroke-width=\"2\"" + (s.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n";
     o += "<text x=\"" + num(lx + 30) + "\" y=\"" + num(ly) + "\">" + esc(s.label) +
          (s.right_axis && has_right ? " (right axis)" : "") + "</text>\n";
     ++si;

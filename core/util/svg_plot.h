@@ -1,6 +1,6 @@
 #pragma once
 // A small self-contained SVG line chart (no scripts, no external fonts): lines with point markers on a left
-// and an optional right y axis, linear or log x axis, vertical marks with labels, a legend. Portable (used by
+// and an optional right y axis, linear or log x and left y axes, vertical marks with labels, a legend. Portable (used by
 // the CLI and usable from the wasm core); the output is deterministic text.
 #include <string>
 #include <vector>
@@ -13,6 +13,8 @@ struct PlotSeries {
   bool right_axis = false;    // plotted against the right y axis
   std::string color;          // CSS colour; empty = from the palette
   bool dashed = false;
+  bool points_only = false;          // markers without a connecting line (e.g. uniform configs)
+  std::vector<std::string> labels;   // optional per-point text beside each marker
 };
 
 struct PlotMark {
@@ -23,6 +25,7 @@ struct PlotMark {
 struct LinePlot {
   std::string title, x_label, y_label, y2_label;
   bool log_x = false;
+  bool log_y = false;  // left axis in decades (points with y <= 0 are skipped)
   std::vector<PlotSeries> series;
   std::vector<PlotMark> marks;
   int width = 760, height = 440;
