@@ -10,9 +10,9 @@ B=${ASAN_BUILD:-build-asan}
 CXX_SAN=${SANITIZE_CXX:-clang++-14}
 command -v "$CXX_SAN" >/dev/null || CXX_SAN=clang++
 CC_SAN=${CXX_SAN/clang++/clang}
-if [ ! -f "$B/CMakeCache.txt" ]; then
-  CC=$CC_SAN CXX=$CXX_SAN cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" \
-    -DSQUINT_NATIVE_OPT=-O0 -DSQUINT_TESTS_OPT=-O0 -DSQUINT_SANITIZE=ON -DSQUINT_FUZZ=ON ${SANITIZE_CMAKE_ARGS:-} >/dev/null
-fi
+# Configured every time (cheap, and an existing folder gets these options too). A folder made by an older
+# script with another generator or compiler is refused by cmake itself: remove it and run again.
+CC=$CC_SAN CXX=$CXX_SAN cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" \
+  -DSQUINT_NATIVE_OPT=-O0 -DSQUINT_TESTS_OPT=-O0 -DSQUINT_SANITIZE=ON -DSQUINT_FUZZ=ON ${SANITIZE_CMAKE_ARGS:-} >/dev/null
 cmake --build "$B" -j"${JOBS:-$(nproc)}" --target "$@"
