@@ -29,7 +29,7 @@ struct EvalCmd {
 
 int run_eval(const EvalCmd& o) {
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
-  const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir,
+  const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? tokenizer_source(o.model) : o.tokenizer_dir,
                                           o.seq_len, o.samples, o.seed);
   NoiseSpec ns{o.noise_like, o.seed};
   auto model = load_llama(o.model, o.noise_like.empty() ? nullptr : &ns);
@@ -97,7 +97,7 @@ RegisterCommand reg("eval", 70, [](CLI::App& app) {
   add_output_options(app, o->out, "every window's NLL and the statistics");
   app.add_option("--noise-like", o->noise_like,
                  "matched-noise control: add Gaussian noise with each tensor's SQNR from this quantized model or plan.json");
-  app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model (default: the model's)");
+  app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model or tokenizer.json (default: the model's; a GGUF file's own tokenizer metadata)");
   return [o] { return run_eval(*o); };
 }, /*legacy_json_file=*/true);
 

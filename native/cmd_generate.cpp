@@ -20,7 +20,7 @@ struct GenCmd {
 };
 
 int run_generate(const GenCmd& o) {
-  auto tok = load_model_tokenizer(model_dir(o.model));
+  auto tok = load_model_tokenizer(tokenizer_source(o.model));
   auto model = load_llama(o.model);
   std::vector<int> seq = tok->encode(o.prompt);
   if (tok->add_bos) seq.insert(seq.begin(), tok->bos_id());

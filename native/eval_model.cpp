@@ -46,6 +46,8 @@ bool is_gguf_file(const std::string& path) {
   return looks_like_gguf(f);
 }
 
+std::string tokenizer_source(const std::string& model) { return is_gguf_file(model) ? model : model_dir(model); }
+
 LlamaConfig load_llama_config(const std::string& path) {
   if (is_gguf_file(path)) {
     FileSource f(path);

@@ -18,6 +18,8 @@ struct NoiseSpec {
 std::string model_dir(const std::string& path);
 // A GGUF file (squint's or llama.cpp's) is read through core/convert/gguf_llama.
 bool is_gguf_file(const std::string& path);
+// Where a model's tokenizer comes from by default: a GGUF file itself (its metadata), else the model's folder.
+std::string tokenizer_source(const std::string& model);
 std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise = nullptr);
 // The model's config.json as a LlamaConfig (for models built from an in-memory WeightSource).
 LlamaConfig load_llama_config(const std::string& path);

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "file_source.h"
+#include "io/gguf.h"
+#include "text/gguf_vocab.h"
 #include "text/hf_tokenizer.h"
 #include "util/error.h"
 
@@ -46,6 +48,17 @@ std::string dir_of(const std::string& file) {
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path) { return std::make_unique<SpTokenizer>(path); }
 
 std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& path) {
+  if (!is_directory(path) && path_exists(path)) {
+    FileSource f(path);
+    if (looks_like_gguf(f)) {
+      const GgufFile g = read_gguf(f);
+      try {
+        return text::tokenizer_from_gguf(g);
+      } catch (const Error& e) {
+        fail(std::string(e.what()) + "; pass --tokenizer FOLDER (with the model's tokenizer.model or tokenizer.json)");
+      }
+    }
+  }
   std::string dir = path, sp = path + "/tokenizer.model", hf = path + "/tokenizer.json";
   if (!is_directory(path)) {
     if (!path_exists(path)) fail(path + ": no such file or folder");

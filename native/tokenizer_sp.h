@@ -10,7 +10,8 @@ namespace squint {
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path);
 // The tokenizer of `path`: a model folder (tokenizer.model if present, else tokenizer.json, each with the
-// folder's tokenizer_config.json) or one of those files. SentencePiece: BOS when add_bos_token (default
+// folder's tokenizer_config.json) or one of those files, or a .gguf file (the tokenizer in its metadata,
+// core/text/gguf_vocab.h; an error there suggests --tokenizer). SentencePiece: BOS when add_bos_token (default
 // true). tokenizer.json: its post_processor, or add_bos_token when it has none. Throws squint::Error.
 std::unique_ptr<Tokenizer> load_model_tokenizer(const std::string& path);
 

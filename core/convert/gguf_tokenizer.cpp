@@ -155,6 +155,9 @@ std::vector<GgufKV> gguf_tokenizer_sentencepiece(const SpModel& sp, const Tokeni
   out.push_back(kv("tokenizer.ggml.add_bos_token", GgufValue::boolean(o.add_bos)));
   out.push_back(kv("tokenizer.ggml.add_eos_token", GgufValue::boolean(o.add_eos)));
   if (!sp.add_dummy_prefix) out.push_back(kv("tokenizer.ggml.add_space_prefix", GgufValue::boolean(false)));
+  // llama.cpp's key (read for every vocabulary, default false); squint's GGUF tokenizer (core/text/gguf_vocab)
+  // uses it to normalize like libsentencepiece, which collapses and strips spaces when the model says so.
+  if (sp.remove_extra_whitespaces) out.push_back(kv("tokenizer.ggml.remove_extra_whitespaces", GgufValue::boolean(true)));
   return out;
 }
 
