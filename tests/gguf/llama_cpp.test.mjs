@@ -125,3 +125,21 @@ test("negative control: without the Q/K permutation llama.cpp disagrees with squ
   const d = await maxWindowDiff(bad, squintEval(good));
   assert.ok(d > 0.1, `an unpermuted file should be far off; max |ΔNLL| ${d}`);
 });
+
+test("convert-gguf of a 4/5-bit MLX model: squint eval equals the MLX model's exactly; llama.cpp equals it within 1e-2 nats", async () => {
+  const a = path.join(tmp, "mlx45.analysis.json"), p = path.join(tmp, "mlx45.plan.json"), mlx = path.join(tmp, "mlx45");
+  run(["analyze", model, "--bits", "4,5", "--group-sizes", "32,64", "-o", a]);
+  run(["plan", a, "--bpw", "7.0", "-o", p]);
+  run(["quantize", model, "--plan", p, "-o", mlx]);
+  const file = path.join(tmp, "mlx45.gguf");
+  const rep = JSON.parse(run(["convert-gguf", mlx, "-o", file, "--json"]));
+  const types = new Set(rep.tensors.map((t) => t.type));
+  assert.ok(types.has("Q4_1") && types.has("Q5_1"), `Q4_1 and Q5_1 expected, got ${[...types]}`);
+  assert.equal(rep.tensors_lossless, rep.tensors_total);
+  const ref = squintEval(file);
+  const mlxJson = path.join(tmp, "mlx45.eval.json");
+  run(["eval", mlx, "--text", text, "--seq-len", String(SEQ), "--tokenizer", model, "-o", mlxJson]);
+  assert.deepEqual(ref.windows, JSON.parse(fs.readFileSync(mlxJson, "utf8")).windows.slice(0, WINDOWS));
+  const d = await maxWindowDiff(file, ref);
+  assert.ok(d < 1e-2, `max |ΔNLL| ${d}`);
+});
