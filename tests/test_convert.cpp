@@ -10,6 +10,7 @@
 #include "analysis/analysis.h"
 #include "convert/gate.h"
 #include "convert/mlx_layout.h"
+#include "convert/mlx_names.h"
 #include "file_source.h"
 #include "io/mlx_model.h"
 #include "plan/plan.h"

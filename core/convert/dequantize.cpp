@@ -1,5 +1,6 @@
 #include "convert/dequantize.h"
 
+#include "convert/mlx_names.h"
 #include "io/shards.h"
 
 #include <algorithm>

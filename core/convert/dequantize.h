@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "convert/mlx_layout.h"
+#include "convert/mlx_write.h"
 #include "io/mlx_model.h"
 
 namespace squint {

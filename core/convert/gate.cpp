@@ -5,7 +5,7 @@
 #include <map>
 
 #include "analysis/analysis.h"
-#include "convert/mlx_layout.h"
+#include "convert/mlx_names.h"
 #include "util/error.h"
 
 namespace squint {
