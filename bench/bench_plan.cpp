@@ -8,7 +8,7 @@
 #include <cmath>
 #include <random>
 
-#include "plan/solver.h"
+#include "plan/planner.h"
 
 using namespace squint;
 

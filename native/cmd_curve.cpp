@@ -10,7 +10,7 @@
 #include "model_input.h"
 #include "output.h"
 #include "plan/curve_fit.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "plan_cli.h"
 #include "util/error.h"
 #include "util/units.h"

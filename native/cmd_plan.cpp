@@ -7,7 +7,7 @@
 #include "command.h"
 #include "model_input.h"
 #include "plan/priors.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "plan_cli.h"
 #include "output.h"
 #include "plan_summary.h"

@@ -7,7 +7,7 @@
 #include "analysis/analysis_json.h"
 #include "plan/curve_fit.h"
 #include "plan/priors.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "util/error.h"
 
 using namespace squint;

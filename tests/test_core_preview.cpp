@@ -7,7 +7,7 @@
 #include "io/checkpoint.h"
 #include "plan/options.h"
 #include "plan/preview.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "synth/synth.h"
 
 using namespace squint;

@@ -10,7 +10,7 @@
 #include "eval/evaluate.h"
 #include "eval_model.h"
 #include "file_source.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "plan/uniform.h"
 #include "test_util.h"
 

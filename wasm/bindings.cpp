@@ -19,7 +19,7 @@
 #include "io/mlx_model.h"
 #include "plan/options.h"
 #include "plan/preview.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "synth/synth.h"
 #include "util/error.h"
 

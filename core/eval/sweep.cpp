@@ -7,7 +7,7 @@
 
 #include "convert/quantized_weights.h"
 #include "plan/options.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "plan/uniform.h"
 #include "util/error.h"
 

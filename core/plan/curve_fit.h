@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "plan/solver.h"
+#include "plan/planner.h"
 
 namespace squint {
 

@@ -1,6 +1,6 @@
 #pragma once
-// Solvers for the multiple-choice knapsack of plan/problem.h, and the public planning entry points shared
-// by the CLI and the browser.
+// The two solvers for the multiple-choice knapsack of plan/problem.h (plan/planner.h turns their
+// solutions into plans).
 //
 // exact: the LP relaxation (greedy over each item's lower convex hull) gives the Lagrange multiplier λ*
 // and the lower bound L; a greedy fill gives an incumbent U; reduced-cost fixing at λ* removes every option
@@ -31,26 +31,5 @@ constexpr std::size_t kDefaultMaxStates = 1u << 18;
 Solution solve_exact(const PlanProblem& p, uint64_t budget, std::size_t max_states = kDefaultMaxStates,
                      bool guard = true);
 Solution solve_greedy(const PlanProblem& p, uint64_t budget);
-
-// Budget in bytes from the options (bytes / bpw / min-safe). Throws InfeasibleError below min-safe, with
-// the smallest safe size in the user's unit.
-uint64_t resolve_budget(const PlanProblem& p, const PlanOptions& opt);
-
-// analysis + options -> plan (deterministic; no timing inside).
-Plan make_plan(const Analysis& a, const PlanOptions& opt);
-Plan plan_from_solution(const Analysis& a, const PlanProblem& p, const PlanOptions& opt, uint64_t budget,
-                        const Solution& s);
-
-struct CurvePoint {
-  uint64_t budget = 0;
-  uint64_t bytes = 0;
-  double objective = 0;
-  double bound = 0;
-  double bpw_effective = 0;
-  std::vector<std::pair<int, double>> bit_mix;  // (bits, share of parameters); 16 = keep
-};
-// Sweep of `points` budgets evenly spaced from `from` to `to` (bytes), reusing one problem. Each point gets
-// a smaller DP work limit than a single plan (a sweep is a preview); its bound is reported either way.
-std::vector<CurvePoint> budget_curve(const Analysis& a, const PlanOptions& opt, uint64_t from, uint64_t to, int points);
 
 }  // namespace squint

@@ -1,7 +1,7 @@
 #include "plan/uniform.h"
 
 #include "plan/options.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 
 namespace squint {
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "analysis/analysis_json.h"
-#include "plan/solver.h"
+#include "plan/planner.h"
 #include "util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
