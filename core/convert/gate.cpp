@@ -7,18 +7,11 @@
 #include "analysis/analysis.h"
 #include "convert/mlx_names.h"
 #include "util/error.h"
+#include "util/shape_str.h"
 
 namespace squint {
 
 using nlohmann::json;
-
-namespace {
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string o = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-  return o + "]";
-}
-}  // namespace
 
 std::pair<double, double> block_signal_error(const float* ref, const float* deq, std::size_t rows, std::size_t cols,
                                              int group) {
@@ -36,12 +29,52 @@ std::pair<double, double> block_signal_error(const float* ref, const float* deq,
   return {signal, err};
 }
 
-GateReport gate_models(const Checkpoint& original, const MlxModel& q, double floor_db, const ParallelFor& pf,
-                       const std::function<void(std::size_t, std::size_t)>& progress) {
+GateReport new_gate_report(const std::string& source, double floor_db) {
   GateReport r;
-  r.source = "model";
+  r.source = source;
   r.floor_db = floor_db;
   r.min_db = kMaxSqnrDb;
+  return r;
+}
+
+void add_gate_tensor(GateReport& r, const std::string& name, QConfig config, uint64_t params, const ErrorSummary& e) {
+  GateTensor g;
+  g.name = name;
+  g.config = config;
+  g.params = params;
+  g.nrmse = e.nrmse;
+  g.sqnr_db = e.sqnr_db;
+  g.below = g.sqnr_db < r.floor_db;
+  r.below += g.below;
+  r.min_db = std::min(r.min_db, g.sqnr_db);
+  r.tensors.push_back(g);
+}
+
+ErrorSummary gate_tensor_chunks(const Checkpoint& original, const TensorInfo& t, const ParallelFor& pf,
+                                const GateChunkSums& sums, const std::string& where) {
+  const uint64_t cols = t.cols();
+  const ChunkPlan plan = plan_chunks(t.shape);
+  const std::size_t nchunks = plan.chunks();
+  std::vector<std::pair<double, double>> outs(nchunks);
+  std::vector<char> finite(nchunks, 1);
+  const std::size_t es = dtype_bits(t.dtype) / 8;
+  pf(nchunks, [&](std::size_t ci) {
+    uint64_t r0, r1;
+    plan.rows(ci, &r0, &r1);
+    const uint64_t n = (r1 - r0) * cols;
+    std::vector<uint8_t> raw(n * es);
+    std::vector<float> ref(n);
+    original.sources.at(t.file)->read(t.offset + r0 * cols * es, raw.size(), raw.data());
+    if (!to_f32(t.dtype, raw.data(), n, ref.data()) || !sums(r0, r1, ref.data(), &outs[ci])) finite[ci] = 0;
+  });
+  for (char f : finite)
+    if (!f) fail(where + ": NaN or Inf in the original or the dequantized values");
+  return summarize_chunks(outs, plan);
+}
+
+GateReport gate_models(const Checkpoint& original, const MlxModel& q, double floor_db, const ParallelFor& pf,
+                       const std::function<void(std::size_t, std::size_t)>& progress) {
+  GateReport r = new_gate_report("model", floor_db);
   std::map<std::string, const LogicalTensor*> by_name;
   std::map<std::string, uint64_t> covered;  // logical tensor -> rows accounted for
   for (const auto& t : q.tensors) by_name[t.name] = &t;
@@ -79,40 +112,16 @@ GateReport gate_models(const Checkpoint& original, const MlxModel& q, double flo
 
     const QConfig c = *lt->quant;
     const uint64_t cols = t.cols();
-    const ChunkPlan plan = plan_chunks(t.shape);
-    const std::size_t nchunks = plan.chunks();
-    std::vector<std::pair<double, double>> outs(nchunks);
-    std::vector<char> finite(nchunks, 1);
-    const std::size_t es = dtype_bits(t.dtype) / 8;
-    pf(nchunks, [&](std::size_t ci) {
-      uint64_t r0, r1;
-      plan.rows(ci, &r0, &r1);
-      const uint64_t n = (r1 - r0) * cols;
-      std::vector<uint8_t> raw(n * es);
-      std::vector<float> ref(n), deq(n);
-      original.sources.at(t.file)->read(t.offset + r0 * cols * es, raw.size(), raw.data());
-      bool ok = to_f32(t.dtype, raw.data(), n, ref.data());
-      ok &= read_logical_rows_f32(q, *lt, base_row + r0, r1 - r0, deq.data());
-      if (!ok) {
-        finite[ci] = 0;
-        return;
-      }
-      outs[ci] = block_signal_error(ref.data(), deq.data(), r1 - r0, cols, c.group);
-    });
-    for (char f : finite)
-      if (!f) fail(qloc + ": tensor '" + t.name + "': NaN or Inf in the original or the dequantized values");
-
-    GateTensor g;
-    g.name = t.name;
-    g.config = c;
-    g.params = t.numel();
-    const ErrorSummary sum = summarize_chunks(outs, plan);
-    g.nrmse = sum.nrmse;
-    g.sqnr_db = sum.sqnr_db;
-    g.below = g.sqnr_db < floor_db;
-    r.below += g.below;
-    r.min_db = std::min(r.min_db, g.sqnr_db);
-    r.tensors.push_back(g);
+    const ErrorSummary sum = gate_tensor_chunks(
+        original, t, pf,
+        [&](uint64_t r0, uint64_t r1, const float* ref, std::pair<double, double>* out) {
+          std::vector<float> deq((r1 - r0) * cols);
+          if (!read_logical_rows_f32(q, *lt, base_row + r0, r1 - r0, deq.data())) return false;
+          *out = block_signal_error(ref, deq.data(), r1 - r0, cols, c.group);
+          return true;
+        },
+        qloc + ": tensor '" + t.name + "'");
+    add_gate_tensor(r, t.name, c, t.numel(), sum);
     if (progress) progress(++done, original.tensors.size());
   }
   for (const auto& t : q.tensors) {
@@ -129,26 +138,14 @@ GateReport gate_plan(const Checkpoint& original, const Plan& plan, double floor_
   if (plan.fingerprint != original.fingerprint)
     fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + original.location +
          " has " + original.fingerprint);
-  GateReport r;
-  r.source = "plan";
-  r.floor_db = floor_db;
-  r.min_db = kMaxSqnrDb;
+  GateReport r = new_gate_report("plan", floor_db);
   for (const auto& pt : plan.tensors) {
     if (!original.find(pt.name)) fail("plan names tensor '" + pt.name + "', which is not in " + original.location);
     if (pt.keep()) {
       ++r.kept;
       continue;
     }
-    GateTensor g;
-    g.name = pt.name;
-    g.config = pt.config();  // GGUF plans: the type
-    g.params = pt.params;
-    g.nrmse = pt.nrmse;
-    g.sqnr_db = pt.sqnr_db;
-    g.below = g.sqnr_db < floor_db;
-    r.below += g.below;
-    r.min_db = std::min(r.min_db, g.sqnr_db);
-    r.tensors.push_back(g);
+    add_gate_tensor(r, pt.name, pt.config(), pt.params, {pt.nrmse, pt.sqnr_db});  // GGUF plans: the type
   }
   return r;
 }

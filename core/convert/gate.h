@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis.h"
 #include "io/checkpoint.h"
 #include "io/mlx_model.h"
 #include "plan/plan.h"
@@ -46,6 +47,20 @@ GateReport gate_plan(const Checkpoint& original, const Plan& plan, double floor_
 // Worst first.
 std::vector<const GateTensor*> worst_tensors(const GateReport& r, std::size_t n);
 nlohmann::json gate_report_json(const GateReport& r);
+
+// The pieces every gate shares (MLX here, GGUF in gguf_gate.cpp), so that both sum alike.
+GateReport new_gate_report(const std::string& source, double floor_db);
+// Appends one quantized tensor's result and updates the verdict (below-floor count, minimum).
+void add_gate_tensor(GateReport& r, const std::string& name, QConfig config, uint64_t params, const ErrorSummary& e);
+
+// (Σ ref², Σ err²) of rows [r0, r1) given the original's rows as float (`ref`); false on a NaN/Inf in the
+// dequantized values. Called from `pf`'s threads, one chunk each.
+using GateChunkSums = std::function<bool(uint64_t r0, uint64_t r1, const float* ref, std::pair<double, double>* sums)>;
+// Reads tensor `t` of `original` chunk by chunk in the analysis's order (plan_chunks), hands each chunk to
+// `sums` and summarizes as the analysis does. Fails with "<where>: NaN or Inf ..." if either side is not
+// finite.
+ErrorSummary gate_tensor_chunks(const Checkpoint& original, const TensorInfo& t, const ParallelFor& pf,
+                                const GateChunkSums& sums, const std::string& where);
 
 // (Σ ref², Σ (ref − deq)²) over a [rows, cols] block, summed exactly as measure_rows() sums them: the
 // signal in its 32-element blocks, the error one float sum per group added to a double in group order.

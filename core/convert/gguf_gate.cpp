@@ -10,12 +10,9 @@
 
 namespace squint {
 
-GateReport gate_gguf(Checkpoint& original, const GgufFile& g, ByteSource& src, double floor_db, const ParallelFor& pf,
+GateReport gate_gguf(const Checkpoint& original, const GgufFile& g, ByteSource& src, double floor_db, const ParallelFor& pf,
                      const std::function<void(std::size_t, std::size_t)>& progress) {
-  GateReport r;
-  r.source = "model";
-  r.floor_db = floor_db;
-  r.min_db = kMaxSqnrDb;
+  GateReport r = new_gate_report("model", floor_db);
   const std::string oloc = original.location;
   const bool tied = g.tensor("output.weight") == nullptr;
   WeightSource weights = weights_from_gguf(g, src);  // dequantized, HF order (permutation undone)
@@ -45,49 +42,24 @@ GateReport gate_gguf(Checkpoint& original, const GgufFile& g, ByteSource& src, d
     std::vector<float> deq;
     weights(t.name, &shape, &deq);
     const uint64_t cols = t.cols();
-    const ChunkPlan plan = plan_chunks(t.shape);
-    const std::size_t nchunks = plan.chunks();
-    std::vector<std::pair<double, double>> outs(nchunks);
-    std::vector<char> finite(nchunks, 1);
-    const std::size_t es = dtype_bits(t.dtype) / 8;
-    pf(nchunks, [&](std::size_t ci) {
-      uint64_t r0, r1;
-      plan.rows(ci, &r0, &r1);
-      const uint64_t n = (r1 - r0) * cols;
-      std::vector<uint8_t> raw(n * es);
-      std::vector<float> ref(n);
-      original.sources.at(t.file)->read(t.offset + r0 * cols * es, raw.size(), raw.data());
-      if (!to_f32(t.dtype, raw.data(), n, ref.data())) {
-        finite[ci] = 0;
-        return;
-      }
-      const float* d = deq.data() + r0 * cols;
-      // Σ ref² as measure_rows sums it and Σ err² element by element in row-major order, as ggml_measure_rows.
-      const double signal = measure_rows(ref.data(), ref.data(), r1 - r0, cols, nullptr, 0, DType::F32, nullptr);
-      double e = 0.0;
-      for (uint64_t i = 0; i < n; ++i) {
-        if (!std::isfinite(d[i])) {
-          finite[ci] = 0;
-          return;
-        }
-        const double x = static_cast<double>(ref[i]) - static_cast<double>(d[i]);
-        e += x * x;
-      }
-      outs[ci] = {signal, e};
-    });
-    for (char f : finite)
-      if (!f) fail(g.file + ": tensor '" + *gn + "': NaN or Inf in the original or the dequantized values");
-    GateTensor gt2;
-    gt2.name = t.name;
-    gt2.config = gguf_config(ti->type);
-    gt2.params = t.numel();
-    const ErrorSummary sum = summarize_chunks(outs, plan);
-    gt2.nrmse = sum.nrmse;
-    gt2.sqnr_db = sum.sqnr_db;
-    gt2.below = gt2.sqnr_db < floor_db;
-    r.below += gt2.below;
-    r.min_db = std::min(r.min_db, gt2.sqnr_db);
-    r.tensors.push_back(gt2);
+    const ErrorSummary sum = gate_tensor_chunks(
+        original, t, pf,
+        [&](uint64_t r0, uint64_t r1, const float* ref, std::pair<double, double>* out) {
+          const float* d = deq.data() + r0 * cols;
+          const uint64_t n = (r1 - r0) * cols;
+          // Σ ref² as measure_rows sums it and Σ err² element by element in row-major order, as ggml_measure_rows.
+          const double signal = measure_rows(ref, ref, r1 - r0, cols, nullptr, 0, DType::F32, nullptr);
+          double e = 0.0;
+          for (uint64_t i = 0; i < n; ++i) {
+            if (!std::isfinite(d[i])) return false;
+            const double x = static_cast<double>(ref[i]) - static_cast<double>(d[i]);
+            e += x * x;
+          }
+          *out = {signal, e};
+          return true;
+        },
+        g.file + ": tensor '" + *gn + "'");
+    add_gate_tensor(r, t.name, gguf_config(ti->type), t.numel(), sum);
   }
   for (const auto& t : g.tensors)
     if (!seen.count(t.name) && t.name != "rope_freqs.weight")

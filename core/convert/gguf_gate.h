@@ -14,7 +14,7 @@ namespace squint {
 
 // Throws squint::Error (exit 2) when the files do not correspond (a tensor missing on either side, a shape
 // mismatch, a type squint cannot decode, NaN/Inf).
-GateReport gate_gguf(Checkpoint& original, const GgufFile& g, ByteSource& src, double floor_db, const ParallelFor& pf,
+GateReport gate_gguf(const Checkpoint& original, const GgufFile& g, ByteSource& src, double floor_db, const ParallelFor& pf,
                      const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 }  // namespace squint
