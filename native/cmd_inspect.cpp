@@ -12,6 +12,7 @@
 #include "model_input.h"
 #include "output.h"
 #include "util/error.h"
+#include "util/shape_str.h"
 #include "util/units.h"
 
 namespace squint {
@@ -53,9 +54,7 @@ int inspect_gguf(const InspectCli& o) {
   for (const auto& e : g.kv) fmt::print("  {:<44} {:<8} {}\n", e.key, gguf_value_type_name(e.value.type), e.value.summary());
   fmt::print("\n{:<40} {:<8} {:<20} {:>12} {:>12}\n", "tensor", "type", "ne", "params", "bytes");
   for (const auto& t : g.tensors) {
-    std::string ne = "[";
-    for (std::size_t i = 0; i < t.ne.size(); ++i) ne += (i ? ", " : "") + std::to_string(t.ne[i]);
-    fmt::print("{:<40} {:<8} {:<20} {:>12} {:>12}\n", t.name, gguf_type_size(t.type).name, ne + "]", t.numel(), t.nbytes);
+    fmt::print("{:<40} {:<8} {:<20} {:>12} {:>12}\n", t.name, gguf_type_size(t.type).name, shape_str(t.ne), t.numel(), t.nbytes);
   }
   fmt::print("\ntypes:");
   for (const auto& [k, n] : per_type) fmt::print("  {} {} params", k, n);
@@ -109,10 +108,7 @@ int run_inspect(const InspectCli& o) {
   std::map<std::string, uint64_t> per_dtype;
   for (const auto& t : ck.tensors) {
     TensorRole r = classify_tensor(t, ck.config);
-    std::string shape = "[";
-    for (std::size_t i = 0; i < t.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(t.shape[i]);
-    shape += "]";
-    fmt::print("{:<56} {:<6} {:<18} {:>12} {:>12} {:<12} {:>5}\n", t.name, dtype_name(t.dtype), shape, t.numel(),
+    fmt::print("{:<56} {:<6} {:<18} {:>12} {:>12} {:<12} {:>5}\n", t.name, dtype_name(t.dtype), shape_str(t.shape), t.numel(),
                t.nbytes, role_name(r.role), r.layer >= 0 ? std::to_string(r.layer) : "-");
     if (fj.contains(t.name)) fmt::print("    features: {}\n", fj[t.name].dump());
     auto& pf = per_file[ck.files[t.file]];

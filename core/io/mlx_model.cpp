@@ -5,18 +5,13 @@
 
 #include "util/chunks.h"
 #include "util/error.h"
+#include "util/shape_str.h"
 
 namespace squint {
 
 using nlohmann::json;
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string o = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-  return o + "]";
-}
 
 // mlx-lm hands a per-module dict to to_quantized(**dict): keys it leaves out take to_quantized's
 // defaults (group_size 64, bits 4, affine), not the global ones.
