@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -37,7 +39,26 @@ long tmp_owner(const std::string& name, const std::string& prefix) {
 }
 
 bool process_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
+
+// ::write, or the injected failure (-1 with errno set).
+ssize_t write_some(int fd, const char* p, std::size_t n) {
+  if (const int e = injected_write_error()) {
+    errno = e;
+    return -1;
+  }
+  return ::write(fd, p, n);
+}
 }  // namespace
+
+int injected_write_error() {
+  static const long fail_from = [] {
+    const char* v = std::getenv("SQUINT_TEST_FAIL_WRITE");
+    return v ? std::atol(v) : 0L;
+  }();
+  if (fail_from <= 0) return 0;
+  static std::atomic<long> writes{0};
+  return ++writes >= fail_from ? ENOSPC : 0;
+}
 
 std::vector<std::string> remove_stale_temporaries(const std::string& dir, const std::string& target_name) {
   std::vector<std::string> removed;
@@ -72,7 +93,7 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   if (fd < 0) fail(path + ": cannot write (" + std::strerror(errno) + ")");
   std::size_t off = 0;
   while (off < content.size()) {
-    ssize_t w = ::write(fd, content.data() + off, content.size() - off);
+    ssize_t w = write_some(fd, content.data() + off, content.size() - off);
     if (w < 0) {
       if (errno == EINTR) continue;
       int e = errno;
@@ -112,7 +133,7 @@ void AtomicDir::write_text(const std::string& name, const std::string& text) con
   if (fd < 0) fail(path + ": cannot create (" + std::strerror(errno) + ")");
   std::size_t off = 0;
   while (off < text.size()) {
-    ssize_t w = ::write(fd, text.data() + off, text.size() - off);
+    ssize_t w = write_some(fd, text.data() + off, text.size() - off);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       int e = w < 0 ? errno : ENOSPC;
@@ -125,6 +146,7 @@ void AtomicDir::write_text(const std::string& name, const std::string& text) con
 }
 
 void AtomicDir::copy_in(const std::string& src, const std::string& name) const {
+  if (const int e = injected_write_error()) fail(file(name) + ": cannot copy " + name + " (" + std::strerror(e) + ")");
   std::error_code ec;
   fs::copy_file(src, file(name), ec);
   if (ec) fail(file(name) + ": cannot copy " + name + " (" + ec.message() + ")");
@@ -184,6 +206,7 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(const void* data, std::size_t n) {
+  if (const int e = injected_write_error()) fail(target_ + ": write failed (" + std::strerror(e) + ")");
   if (n && std::fwrite(data, 1, n, f_) != n) fail(target_ + ": write failed (" + std::strerror(errno) + ")");
   written_ += n;
 }

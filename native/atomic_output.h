@@ -57,6 +57,12 @@ class AtomicFile {
 // this for its own target; `squint clean DIR` for a whole folder.
 std::vector<std::string> remove_stale_temporaries(const std::string& dir, const std::string& target_name = "");
 
+// Test hook for "nothing half-written": with SQUINT_TEST_FAIL_WRITE=N in the environment, the Nth write of
+// this process and every later one fail as on a full disk (ENOSPC). Every writer counts: write_file_atomic,
+// AtomicDir::write_text/copy_in, AtomicFile::write and SafetensorsWriter. Returns the errno to report, or 0
+// (always 0 when the variable is unset: production runs never see it). Used by tests/test_write_faults.cpp.
+int injected_write_error();
+
 // Checks that a file can be created at `path` before long work starts (clear error if not).
 void check_writable_parent(const std::string& path);
 

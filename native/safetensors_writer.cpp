@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "atomic_output.h"
 #include "util/error.h"
 
 namespace squint {
@@ -15,6 +16,7 @@ SafetensorsWriter::SafetensorsWriter(const std::string& path, const std::vector<
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 22);
   std::string prefix = build_safetensors_prefix(tensors, metadata);
   for (const auto& t : tensors) expected_ += t.nbytes();
+  if (const int e = injected_write_error()) fail(path + ": write failed (" + std::strerror(e) + ")");
   if (std::fwrite(prefix.data(), 1, prefix.size(), f_) != prefix.size()) fail(path + ": write failed (" + std::strerror(errno) + ")");
 }
 
@@ -24,6 +26,7 @@ SafetensorsWriter::~SafetensorsWriter() {
 
 void SafetensorsWriter::write(const void* data, std::size_t n) {
   if (written_ + n > expected_) fail(path_ + ": internal error: more tensor bytes than the header declares");
+  if (const int e = n ? injected_write_error() : 0) fail(path_ + ": write failed (" + std::strerror(e) + ")");
   if (n && std::fwrite(data, 1, n, f_) != n) fail(path_ + ": write failed (" + std::strerror(errno) + ")");
   written_ += n;
 }
