@@ -156,7 +156,7 @@ TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, 
   check_verb(cli() + q + "drift " + stories() + " " + stories() + " --keep-order --configs 4/32" + to, outs);
 }
 
-TEST_CASE("a full disk leaves nothing half-written: folders and GGUF (quantize, synth, dequantize)",
+TEST_CASE("a full disk leaves nothing half-written: folders and GGUF (quantize, synth, dequantize, convert-gguf)",
           "[hardening][faults]") {
   TempDir d;
   const std::string q = " -q -j 2 ";
@@ -172,6 +172,8 @@ TEST_CASE("a full disk leaves nothing half-written: folders and GGUF (quantize, 
   check_verb(cli() + q + "quantize " + stories() + " --format gguf --type Q8_0 -o " + d.str("m.gguf") + " --force",
              {{d.str("m.gguf")}});
   check_verb(cli() + q + "dequantize " + d.str("q") + " -o " + out.path + " --force", {out});
+  check_verb(cli() + q + "convert-gguf " + d.str("q") + " -o " + d.str("c.gguf") + " --force --report " + d.str("r.json"),
+             {{d.str("c.gguf")}, {d.str("r.json")}});
   // synth's last write is config.json, through the atomic folder writer (a full disk is an error, not a
   // truncated config.json).
   check_verb(cli() + q + "synth " + out.path + " --preset tiny --force", {out}, "config.json");
