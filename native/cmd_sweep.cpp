@@ -13,6 +13,7 @@
 #include "eval_model.h"
 #include "file_source.h"
 #include "model_input.h"
+#include "output.h"
 #include "parallel.h"
 #include "plan/problem.h"
 #include "progress.h"
@@ -25,12 +26,12 @@ namespace squint {
 namespace {
 
 struct SweepCmd {
-  std::string model, text, tokenizer_dir, out_file, csv_file, plot_file;
+  std::string model, text, tokenizer_dir, csv_file, plot_file;
   std::vector<std::string> objectives{"nrmse"}, priors{"default"}, budgets;
   int seq_len = 256, samples = 64, noise_seeds = 3;
   uint64_t seed = 42;
   double floor = 9, min_bpw = 2.5, max_bpw = 8.5;
-  bool json = false;
+  OutputCli out;  // --json / -o: the sweep document (native/output.h)
   AnalyzeCli analyze;
 };
 
@@ -67,25 +68,27 @@ void print_table(const SweepResult& r, std::FILE* f) {
                r.noise_kl_spread, r.noise_ppl_spread);
 }
 
+// The floor-gap lines on `f` (none when f is null: --json), the warning on stderr either way.
 void print_gap(const FloorGap& g, double floor, std::FILE* f) {
   if (!g.has_2bit || !g.has_3bit) return;
-  if (g.separated)
+  if (f && g.separated)
     fmt::print(f, "SQNR floor: the natural gap exists: every 2-bit config <= {:.2f} dB < every 3-bit config >= {:.2f} dB "
                   "(largest empty interval {:.2f}..{:.2f} dB)\n",
                g.max_2bit_db, g.min_3bit_db, g.gap_lo, g.gap_hi);
-  else
+  else if (f)
     fmt::print(f, "SQNR floor: no natural gap: 2-bit configs reach {:.2f} dB, 3-bit configs go down to {:.2f} dB "
                   "(largest empty interval between them {:.2f}..{:.2f} dB)\n",
                g.max_2bit_db, g.min_3bit_db, g.gap_lo, g.gap_hi);
   if (!g.separated || floor <= g.max_2bit_db)
-    fmt::print(stderr, "squint: warning: the {:g} dB floor does not separate 2-bit from 3-bit configs on this model "
-                       "({} 2-bit configs clear it){}; compare plans by measured KL\n",
-               floor, g.above_floor_2bit,
-               g.separated ? fmt::format("; a floor inside the gap would, e.g. --floor {:.1f}", 0.5 * (g.gap_lo + g.gap_hi)) : "");
+    note(fmt::format("squint: warning: the {:g} dB floor does not separate 2-bit from 3-bit configs on this model "
+                     "({} 2-bit configs clear it){}; compare plans by measured KL",
+                     floor, g.above_floor_2bit,
+                     g.separated ? fmt::format("; a floor inside the gap would, e.g. --floor {:.1f}", 0.5 * (g.gap_lo + g.gap_hi))
+                                 : ""));
 }
 
 int run_sweep_cmd(const SweepCmd& o) {
-  for (const auto& f : {o.out_file, o.csv_file, o.plot_file})
+  for (const auto& f : {o.out.file, o.csv_file, o.plot_file})
     if (!f.empty()) check_writable_parent(f);
   const bool quiet = global_options().quiet;
   SweepOptions opt;
@@ -131,11 +134,8 @@ int run_sweep_cmd(const SweepCmd& o) {
   prog.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  std::FILE* f = o.json ? stderr : stdout;
-  if (!quiet || !o.json) {
-    print_table(r, f);
-    print_gap(r.gap, o.floor, f);
-  }
+  if (human_stdout(o.out)) print_table(r, stdout);
+  print_gap(r.gap, o.floor, human_stdout(o.out) ? stdout : nullptr);  // the warning goes to stderr either way
   std::size_t models = 0;
   for (const auto& x : r.rows) models += x.evaluated;
   if (!quiet)
@@ -149,21 +149,17 @@ int run_sweep_cmd(const SweepCmd& o) {
   j["seed"] = o.seed;
   j["floor_db"] = o.floor;
   j["params"] = a.total_params;
-  if (o.json && o.out_file.empty()) fmt::print("{}\n", j.dump(1));
-  if (!o.out_file.empty()) {
-    write_file_atomic(o.out_file, j.dump(1) + "\n");
-    if (!quiet) fmt::print(stderr, "wrote {}\n", o.out_file);
-  }
+  emit_document(o.out, j);
   if (!o.csv_file.empty()) {
     write_file_atomic(o.csv_file, sweep_csv(r));
-    if (!quiet) fmt::print(stderr, "wrote {}\n", o.csv_file);
+    note_wrote(o.csv_file);
   }
   if (!o.plot_file.empty()) {
     std::string title = o.model;
     auto p = title.find_last_of('/');
     if (p != std::string::npos && p + 1 < title.size()) title = title.substr(p + 1);
     write_file_atomic(o.plot_file, sweep_svg(r, title + ": mean KL vs size"));
-    if (!quiet) fmt::print(stderr, "wrote {}\n", o.plot_file);
+    note_wrote(o.plot_file);
   }
   return 0;
 }
@@ -189,8 +185,7 @@ RegisterCommand reg("sweep", 75, [](CLI::App& app) {
       ->capture_default_str();
   app.add_option("--seed", o->seed, "window sampling seed")->capture_default_str();
   app.add_option("--noise-seeds", o->noise_seeds, "matched-noise control: seeds at uniform 4/64 (0 = none)")->capture_default_str();
-  app.add_flag("--json", o->json, "print the sweep as JSON on stdout");
-  app.add_option("-o,--output", o->out_file, "write the JSON document to this file");
+  add_output_options(app, o->out, "the sweep");
   app.add_option("--csv", o->csv_file, "write the rows as CSV");
   app.add_option("--plot", o->plot_file, "write an SVG plot: mean KL vs bits per weight");
   app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model (default: the model's)");

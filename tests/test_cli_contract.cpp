@@ -96,3 +96,32 @@ TEST_CASE("eval document has no timings, two runs are byte-identical", "[cli][ev
   CHECK_THAT(err, Catch::Contains("tokens/s"));
   CHECK(read_text_file(d.str("e.json")) == a);
 }
+
+TEST_CASE("sweep and drift: --json on stdout, -o FILE the same bytes (both flags: both), table only for people",
+          "[cli][sweep][drift]") {
+  TempDir d;
+  const std::string s = stories();
+  const std::string sweep = cli() + " sweep " + s + " --text " + s + "/REFERENCE.txt" +
+                            " --seq-len 32 --samples 2 --noise-seeds 1 --min-bpw 6.5 --max-bpw 7";
+  const std::string drift = cli() + " drift " + s + " " + s + " --keep-order --configs 4/32";
+  for (const auto& [cmd, format] : {std::pair{sweep, "squint.sweep"}, std::pair{drift, "squint.drift"}}) {
+    INFO(cmd);
+    std::string js, both, table, err;
+    REQUIRE(run_stdout(cmd + " --json", &js) == 0);
+    check_document(js, format);
+    CHECK(js.find("wrote") == std::string::npos);
+    CHECK(js.find("\n  \"format\"") != std::string::npos);  // json_document(): 2-space indent like every verb
+    // -o and --json together: the document on stdout and in the file; "wrote" on stderr only.
+    REQUIRE(run_stdout(cmd + " --json -o " + d.str("b.json"), &both) == 0);
+    CHECK(both == js);
+    CHECK(read_text_file(d.str("b.json")) == js);
+    REQUIRE(run_stderr(cmd + " -o " + d.str("c.json"), &err) == 0);
+    CHECK_THAT(err, Catch::Contains("wrote " + d.str("c.json")));
+    CHECK(read_text_file(d.str("c.json")) == js);
+    // Without --json stdout is the table, never JSON; threads do not change the bytes.
+    REQUIRE(run_stdout(cmd + " -j 1 -o " + d.str("one.json"), &table) == 0);
+    CHECK(table.find("\"format\"") == std::string::npos);
+    CHECK(!table.empty());
+    CHECK(read_text_file(d.str("one.json")) == js);
+  }
+}
