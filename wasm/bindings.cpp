@@ -9,6 +9,7 @@
 #include <emscripten/val.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -29,26 +30,87 @@ using nlohmann::json;
 
 namespace {
 
+// Read-ahead for the worker's reads. Every FileReaderSync call costs far more in Chromium than its bytes (a
+// round trip to the browser process), and the core reads in small pieces: a 64K-element chunk (128 KB of
+// BF16), a norm vector, a header field. So reads smaller than a window are served from windows of up to 8 MB
+// read in one call. A file read as several interleaved streams (an MLX gate reads weight, scales and biases
+// rows of one file by turns) gets a window per stream, at most kStreams: a miss that continues a window's
+// stream (starts inside it or at its end) refills that window, any other miss takes the least recently used
+// one. So memory is bounded by kStreams windows per open file (one for the analysis's sequential reads), never
+// by the file; the windows go with the source (a new file or format opens new sources) or on release().
+class ReadAhead {
+ public:
+  static constexpr uint64_t kWindow = 8ull << 20;
+  static constexpr std::size_t kStreams = 3;
+  using Fetch = std::function<void(uint64_t offset, uint64_t len, uint8_t* dst)>;
+
+  // Fills dst[0, len) with the bytes at `offset` of a file of `size` bytes (the range is checked already).
+  void read(uint64_t offset, uint64_t len, uint8_t* dst, uint64_t size, const Fetch& fetch) {
+    if (len == 0) return;
+    if (len >= kWindow / 2) return fetch(offset, len, dst);  // big reads gain nothing from a copy
+    Window* w = find(offset, len);
+    if (!w) {
+      w = victim(offset);
+      w->begin = offset;
+      const uint64_t n = std::min(kWindow, size - offset);
+      w->bytes.resize(n);
+      fetch(offset, n, w->bytes.data());
+    }
+    w->used = ++clock_;
+    std::copy_n(w->bytes.data() + (offset - w->begin), len, dst);
+  }
+  void release() { windows_.clear(); }
+
+ private:
+  struct Window {
+    uint64_t begin = 0, used = 0;
+    std::vector<uint8_t> bytes;
+    uint64_t end() const { return begin + bytes.size(); }
+  };
+  Window* find(uint64_t offset, uint64_t len) {
+    for (auto& w : windows_)
+      if (offset >= w.begin && offset + len <= w.end()) return &w;
+    return nullptr;
+  }
+  Window* victim(uint64_t offset) {
+    for (auto& w : windows_)
+      if (offset >= w.begin && offset <= w.end()) return &w;  // the same stream, further on
+    if (windows_.size() < kStreams) return &windows_.emplace_back();
+    return &*std::min_element(windows_.begin(), windows_.end(), [](const Window& a, const Window& b) { return a.used < b.used; });
+  }
+  std::vector<Window> windows_;
+  uint64_t clock_ = 0;
+};
+
 class JsSource : public ByteSource {
  public:
   JsSource(int id, std::string name, uint64_t size) : id_(id), name_(std::move(name)), size_(size) {}
   uint64_t size() const override { return size_; }
-  // Single-threaded (one worker), so trivially safe for the concurrent-call contract.
+  // Single-threaded (one worker), so trivially safe for the concurrent-call contract (and for the cache).
   void read_at(uint64_t offset, std::span<uint8_t> out) const override {
     check_range(offset, out.size());
-    const uint64_t len = out.size();
-    uint8_t* dst = out.data();
-    val bytes = val::global("self").call<val>("squintReadSlice", id_, static_cast<double>(offset), static_cast<double>(len));
-    if (bytes["length"].as<double>() != static_cast<double>(len)) fail(name_ + ": short read");
-    val(emscripten::typed_memory_view(len, dst)).call<void>("set", bytes);
+    cache_.read(offset, out.size(), out.data(), size_, [this](uint64_t off, uint64_t len, uint8_t* dst) {
+      val bytes = val::global("self").call<val>("squintReadSlice", id_, static_cast<double>(off), static_cast<double>(len));
+      if (bytes["length"].as<double>() != static_cast<double>(len)) fail(name_ + ": short read");
+      val(emscripten::typed_memory_view(len, dst)).call<void>("set", bytes);
+    });
   }
   const std::string& name() const override { return name_; }
+  // Frees the read-ahead windows (an idle worker keeps its checkpoint open for plans, not its windows).
+  void release() const { cache_.release(); }
 
  private:
   int id_;
   std::string name_;
   uint64_t size_;
+  mutable ReadAhead cache_;
 };
+
+// Frees the read-ahead windows of every source of a checkpoint.
+void release_windows(const Checkpoint& ck) {
+  for (const auto& s : ck.sources)
+    if (const auto* js = dynamic_cast<const JsSource*>(s.get())) js->release();
+}
 
 // One dropped set (the model, or the quantized model to gate against it). `base` is the index of its first
 // file in the worker's list, which holds both sets.
@@ -216,6 +278,7 @@ class Session {
       Analysis parsed = analysis_from_json(doc, "analysis pieces");
       for (std::size_t i = 0; i < parsed.tensors.size(); ++i) run_->put(i, std::move(parsed.tensors[i]));
       analysis_ = run_->finish();
+      release_windows(*ck_);  // from here on this worker plans: no more reads
       return "{\"ok\":true}";
     } catch (const std::exception& e) {
       return error_json(e);
@@ -286,6 +349,7 @@ class Session {
       if (!q.exists("config.json")) fail("gate: the quantized model needs its config.json (it holds the bit widths)");
       MlxModel m = open_mlx_model(q);
       const GateReport r = gate_models(*ck_, m, floor_db, serial());
+      release_windows(*ck_);
       json worst = json::array();
       for (const GateTensor* t : worst_tensors(r, 10)) worst.push_back(t - r.tensors.data());
       return dump_safe({{"report", dump_safe(gate_report_json(r), 2) + "\n"}, {"worst", worst}});
