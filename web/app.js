@@ -89,6 +89,11 @@ async function start(fileList) {
   setStatus('running', `Reading ${files.length} file(s)…`);
   $('cancel').disabled = false;
   pool = [new Rpc()];
+  // Timing hooks (benchmarks, tests): data-open-ms once every worker has validated the headers,
+  // data-analysis-ms once the measured pieces are assembled (both wall-clock ms, from the previous mark).
+  delete $('status').dataset.openMs;
+  delete $('status').dataset.analysisMs;
+  const tOpen = performance.now();
   try {
     const format = $('format').value;  // the candidate set: MLX configs or GGUF types
     const info = await pool[0].call('open', files, format);
@@ -98,6 +103,7 @@ async function start(fileList) {
     while (pool.length < n) pool.push(new Rpc());
     await Promise.all(pool.slice(1).map((w) => w.call('open', files, format)));
     $('status').dataset.workers = String(pool.length);
+    $('status').dataset.openMs = (performance.now() - tOpen).toFixed(1);
     const order = info.batches.map((_, i) => i).sort((a, b) => info.batches[b][2] - info.batches[a][2] || a - b);
     const pieces = new Array(info.batches.length);
     let next = 0, doneBytes = 0, doneTensors = 0;
@@ -124,6 +130,8 @@ async function start(fileList) {
     for (const w of pool.slice(1)) w.terminate();  // their heaps are not needed any more
     pool = [planner];
     await planner.call('assemble', pieces);
+    if (my !== run) return;
+    $('status').dataset.analysisMs = (performance.now() - t0).toFixed(1);
     const r = await planner.call('results');
     if (my !== run) return;
     $('cancel').disabled = true;
