@@ -48,6 +48,16 @@ ssize_t write_some(int fd, const char* p, std::size_t n) {
   }
   return ::write(fd, p, n);
 }
+
+// ::fsync, or the injected failure. A full disk can first show here (delayed allocation), so it counts as a
+// write for the hook.
+int sync_fd(int fd) {
+  if (const int e = injected_write_error()) {
+    errno = e;
+    return -1;
+  }
+  return ::fsync(fd);
+}
 }  // namespace
 
 int injected_write_error() {
@@ -57,7 +67,11 @@ int injected_write_error() {
   }();
   if (fail_from <= 0) return 0;
   static std::atomic<long> writes{0};
-  return ++writes >= fail_from ? ENOSPC : 0;
+  const long n = ++writes;
+  // Said once, so that a test can tell a run that swallowed the failure (exit 0 after this line) from one
+  // that never reached the Nth write.
+  if (n == fail_from) std::fprintf(stderr, "squint: test hook: write %ld fails with ENOSPC\n", n);
+  return n >= fail_from ? ENOSPC : 0;
 }
 
 std::vector<std::string> remove_stale_temporaries(const std::string& dir, const std::string& target_name) {
@@ -103,9 +117,11 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     }
     off += static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  int e = sync_fd(fd) != 0 ? errno : 0;
+  if (::close(fd) != 0 && !e) e = errno;
+  if (e) {
     ::unlink(tmp.c_str());
-    fail(path + ": write failed (" + std::strerror(errno) + ")");
+    fail(path + ": write failed (" + std::strerror(e) + ")");
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
@@ -161,14 +177,16 @@ AtomicDir::~AtomicDir() {
 
 void AtomicDir::commit() {
   std::error_code ec;
-  // fsync every file so that a crash after the rename cannot expose a folder of empty files.
+  // fsync every file so that a crash after the rename cannot expose a folder of empty files; a failed
+  // fsync (a full disk under delayed allocation, an I/O error) means the data may not be there: fail.
   for (const auto& e : fs::directory_iterator(tmp_, ec)) {
     int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
+    if (fd < 0) fail(target_ + ": cannot reopen " + e.path().filename().string() + " (" + std::strerror(errno) + ")");
+    const int rc = sync_fd(fd), err = errno;
+    ::close(fd);
+    if (rc != 0) fail(target_ + ": write failed (" + e.path().filename().string() + ": " + std::strerror(err) + ")");
   }
+  if (ec) fail(target_ + ": cannot list " + tmp_ + " (" + ec.message() + ")");
   if (fs::exists(target_, ec)) {
     if (!overwrite_) fail(target_ + ": appeared while writing; not replaced");
     std::string old = tmp_name(target_);
@@ -212,7 +230,7 @@ void AtomicFile::write(const void* data, std::size_t n) {
 }
 
 void AtomicFile::commit() {
-  if (std::fflush(f_) != 0 || ::fsync(::fileno(f_)) != 0) fail(target_ + ": write failed (" + std::strerror(errno) + ")");
+  if (std::fflush(f_) != 0 || sync_fd(::fileno(f_)) != 0) fail(target_ + ": write failed (" + std::strerror(errno) + ")");
   const int rc = std::fclose(f_);
   f_ = nullptr;
   if (rc != 0) fail(target_ + ": write failed (" + std::strerror(errno) + ")");

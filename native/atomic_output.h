@@ -59,7 +59,9 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir, const 
 
 // Test hook for "nothing half-written": with SQUINT_TEST_FAIL_WRITE=N in the environment, the Nth write of
 // this process and every later one fail as on a full disk (ENOSPC). Every writer counts: write_file_atomic,
-// AtomicDir::write_text/copy_in, AtomicFile::write and SafetensorsWriter. Returns the errno to report, or 0
+// AtomicDir::write_text/copy_in, AtomicFile::write, SafetensorsWriter, and the fsyncs before each rename.
+// The first injected failure says so on stderr ("squint: test hook: write N fails"), so that a verb which
+// swallows it and exits 0 is caught. Returns the errno to report, or 0
 // (always 0 when the variable is unset: production runs never see it). Used by tests/test_write_faults.cpp.
 int injected_write_error();
 
