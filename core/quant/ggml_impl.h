@@ -106,6 +106,11 @@ void dequantize_row_q6_K(const block_q6_K* x, float* y, int64_t k);
 // quantize_iq4_nl / quantize_iq4_xs with quant_weights = NULL, for one row of n_per_row elements.
 void quantize_row_iq4_nl(const float* x, block_iq4_nl* y, int64_t n_per_row);
 void quantize_row_iq4_xs(const float* x, block_iq4_xs* y, int64_t n_per_row);
+// The search both IQ4 types share: the scale of each 32-block of x (n elements), then either type's blocks
+// from those scales (= quantize_row_iq4_nl / _xs, which call these).
+void iq4_block_scales(const float* x, float* scales, int64_t n);
+void quantize_row_iq4_nl_scaled(const float* x, const float* scales, block_iq4_nl* y, int64_t n_per_row);
+void quantize_row_iq4_xs_scaled(const float* x, const float* scales, block_iq4_xs* y, int64_t n_per_row);
 void dequantize_row_iq4_nl(const block_iq4_nl* x, float* y, int64_t k);
 void dequantize_row_iq4_xs(const block_iq4_xs* x, float* y, int64_t k);
 

@@ -1,6 +1,8 @@
 // ggml's non-linear 4-bit types IQ4_NL (32-blocks) and IQ4_XS (256 super-blocks with 6-bit block scales):
 // quantize_row_iq4_nl_impl with quant_weights = NULL and ntry = 7, as ggml_quantize_chunk calls it through
-// quantize_iq4_nl / quantize_iq4_xs (not the ntry = -1 `_ref` variant), and dequantize_row_iq4_*.
+// quantize_iq4_nl / quantize_iq4_xs (not the ntry = -1 `_ref` variant), and dequantize_row_iq4_*. The
+// impl's per-32-block scale search (identical for both types) is iq4_block_scale, run across its 16
+// candidate scales at once; the analysis computes it once per block for both types (iq4_block_scales).
 #include "quant/ggml_impl.h"
 
 namespace squint::ggml {
@@ -19,116 +21,137 @@ inline int best_index_int8(int n, const int8_t* val, float x) {
   return x - val[mu - 1] < val[mu] - x ? mu - 1 : mu;
 }
 
-void quantize_iq4_impl(const int super_block_size, const int block_size, const float* x, uint16_t* dh, uint8_t* q4,
-                       uint16_t* scales_h, uint8_t* scales_l, float* scales, float* weight, uint8_t* L,
-                       const int8_t* values, const int ntry) {
-  // ggml also computes sigma2 here; it only feeds the importance-matrix weights, which squint never passes.
-  std::memset(q4, 0, super_block_size / 2);
-  dh[0] = fp32_to_fp16(0.f);
-  float max_scale = 0, amax_scale = 0;
-  for (int ib = 0; ib < super_block_size / block_size; ++ib) {
-    const float* xb = x + ib * block_size;
-    uint8_t* Lb = L + ib * block_size;
-    for (int j = 0; j < block_size; ++j) weight[j] = xb[j] * xb[j];
-    float amax = 0, max = 0;
-    for (int j = 0; j < block_size; ++j) {
-      float ax = std::fabs(xb[j]);
-      if (ax > amax) { amax = ax; max = xb[j]; }
-    }
-    if (amax < GROUP_MAX_EPS) {
-      scales[ib] = 0;
-      continue;
-    }
-    float d = ntry > 0 ? -max / values[0] : max / values[0];
-    float id = 1 / d;
-    float sumqx = 0, sumq2 = 0;
-    for (int j = 0; j < block_size; ++j) {
-      float al = id * xb[j];
-      int l = best_index_int8(16, values, al);
-      Lb[j] = static_cast<uint8_t>(l);
-      float q = values[l];
-      float w = weight[j];
-      sumqx += w * q * xb[j];
-      sumq2 += w * q * q;
-    }
-    d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
-    float best = d * sumqx;
-    for (int itry = -ntry; itry <= ntry; ++itry) {
-      id = (itry + values[0]) / max;
-      sumqx = sumq2 = 0;
-      for (int j = 0; j < block_size; ++j) {
-        float al = id * xb[j];
-        int l = best_index_int8(16, values, al);
-        float q = values[l];
-        float w = weight[j];
-        sumqx += w * q * xb[j];
-        sumq2 += w * q * q;
-      }
-      if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-        d = sumqx / sumq2;
-        best = d * sumqx;
-      }
-    }
-    scales[ib] = d;
-    float abs_d = std::fabs(d);
-    if (abs_d > amax_scale) { amax_scale = abs_d; max_scale = d; }
-  }
+// Eight lanes of float / int (GCC/clang vector extensions: AVX2 here, two v128 in wasm, scalar elsewhere).
+// Every lane does exactly the scalar code's IEEE operations in the same order (no FMA: -ffp-contract=off).
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+inline v8f splat(float s) { return v8f{s, s, s, s, s, s, s, s}; }
+inline v8f sel(v8i m, v8f a, v8f b) { return reinterpret_cast<v8f>((m & reinterpret_cast<v8i>(a)) | (~m & reinterpret_cast<v8i>(b))); }
 
-  if (super_block_size / block_size > 1) {
-    int nb = super_block_size / block_size;
-    std::memset(scales_h, 0, ((nb + 7) / 8) * sizeof(uint16_t));
-    float d = -max_scale / 32;
-    dh[0] = fp32_to_fp16(d);
-    float id = d ? 1 / d : 0.f;
-    for (int ib = 0; ib < super_block_size / block_size; ++ib) {
-      int l = nearest_int(id * scales[ib]);
-      l = max_(-32, min_(31, l));
-      float dl = d * l;
-      float idl = dl ? 1 / dl : 0.f;
-      uint8_t* Lb = L + ib * block_size;
-      const float* xb = x + ib * block_size;
-      for (int j = 0; j < block_size; ++j) Lb[j] = static_cast<uint8_t>(best_index_int8(16, values, idl * xb[j]));
-      l += 32;
-      uint8_t l_l = l & 0xf;
-      uint8_t l_h = static_cast<uint8_t>(l >> 4);
-      if (ib % 2 == 0) scales_l[ib / 2] = l_l;
-      else scales_l[ib / 2] |= static_cast<uint8_t>(l_l << 4);
-      scales_h[ib / 8] |= static_cast<uint16_t>(l_h << 2 * (ib % 8));
-    }
-  } else {
-    dh[0] = fp32_to_fp16(scales[0]);
-    if (ntry > 0) {
-      float id = scales[0] ? 1 / scales[0] : 0;
-      for (int j = 0; j < super_block_size; ++j) L[j] = static_cast<uint8_t>(best_index_int8(16, values, id * x[j]));
-    }
+// values[best_index_int8(16, values, al)] per lane, branch-free: lo = the largest value <= al (values[0] if
+// none), hi = the smallest value > al (values[15] if none); then the scalar tie rule on (lo, hi). At the
+// ends this gives values[0] / values[15] exactly as the early returns do (al - lo <= 0 < hi - al, resp.
+// hi - al <= 0 < al - lo).
+inline v8f nearest_value(v8f al, const float* vf) {
+  v8f lo = splat(vf[0]), hi = splat(vf[15]);
+  for (int k = 1; k < 15; ++k) lo = sel(splat(vf[k]) <= al, splat(vf[k]), lo);
+  for (int k = 14; k >= 1; --k) hi = sel(splat(vf[k]) > al, splat(vf[k]), hi);
+  return sel((al - lo) < (hi - al), lo, hi);
+}
+
+// The scale of one 32-block as quantize_row_iq4_nl_impl's first loop finds it (quant_weights = NULL,
+// ntry = 7, so weight = x²): the first guess and the 15 tries are independent sums, so they run as 16 lanes
+// (each lane summing its own terms in the scalar order), and the choice is then made in the scalar order.
+// 0 for a block below GROUP_MAX_EPS. Shared by IQ4_NL and IQ4_XS (the same search on the same blocks).
+float iq4_block_scale(const float* xb, const int8_t* values) {
+  constexpr int kBlock = 32, kTry = 7;
+  float weight[kBlock];
+  for (int j = 0; j < kBlock; ++j) weight[j] = xb[j] * xb[j];
+  float amax = 0, max = 0;
+  for (int j = 0; j < kBlock; ++j) {
+    float ax = std::fabs(xb[j]);
+    if (ax > amax) { amax = ax; max = xb[j]; }
   }
-  for (int i = 0; i < super_block_size / 32; ++i) {
-    for (int j = 0; j < 16; ++j) q4[16 * i + j] = static_cast<uint8_t>(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
+  if (amax < GROUP_MAX_EPS) return 0;
+  float vf[16];
+  for (int k = 0; k < 16; ++k) vf[k] = values[k];
+  float ids[16];
+  const float d0 = -max / values[0];
+  ids[0] = 1 / d0;
+  for (int itry = -kTry; itry <= kTry; ++itry) ids[itry + kTry + 1] = (itry + values[0]) / max;
+  v8f id_lo, id_hi, sqx_lo = splat(0), sqx_hi = splat(0), sq2_lo = splat(0), sq2_hi = splat(0);
+  std::memcpy(&id_lo, ids, sizeof id_lo);
+  std::memcpy(&id_hi, ids + 8, sizeof id_hi);
+  for (int j = 0; j < kBlock; ++j) {
+    const v8f x = splat(xb[j]), w = splat(weight[j]);
+    const v8f qa = nearest_value(id_lo * x, vf), qb = nearest_value(id_hi * x, vf);
+    const v8f wqa = w * qa, wqb = w * qb;
+    sqx_lo += wqa * x;
+    sqx_hi += wqb * x;
+    sq2_lo += wqa * qa;
+    sq2_hi += wqb * qb;
   }
+  float sumqx[16], sumq2[16];
+  std::memcpy(sumqx, &sqx_lo, 32);
+  std::memcpy(sumqx + 8, &sqx_hi, 32);
+  std::memcpy(sumq2, &sq2_lo, 32);
+  std::memcpy(sumq2 + 8, &sq2_hi, 32);
+  float d = sumq2[0] > 0 ? sumqx[0] / sumq2[0] : 0.f;
+  float best = d * sumqx[0];
+  for (int t = 1; t < 16; ++t)
+    if (sumq2[t] > 0 && sumqx[t] * sumqx[t] > best * sumq2[t]) {
+      d = sumqx[t] / sumq2[t];
+      best = d * sumqx[t];
+    }
+  return d;
+}
+
+// The rest of quantize_row_iq4_nl_impl for one 256-super-block of IQ4_XS, from its eight block scales.
+void iq4_xs_finish(const float* x, const float* scales, block_iq4_xs* y, const int8_t* values) {
+  constexpr int nb = QK_K / 32;
+  uint8_t L[QK_K];
+  float max_scale = 0, amax_scale = 0;
+  for (int ib = 0; ib < nb; ++ib) {
+    float abs_d = std::fabs(scales[ib]);
+    if (abs_d > amax_scale) { amax_scale = abs_d; max_scale = scales[ib]; }
+  }
+  std::memset(y->qs, 0, QK_K / 2);
+  y->scales_h = 0;
+  float d = -max_scale / 32;
+  y->d = fp32_to_fp16(d);
+  float id = d ? 1 / d : 0.f;
+  for (int ib = 0; ib < nb; ++ib) {
+    int l = nearest_int(id * scales[ib]);
+    l = max_(-32, min_(31, l));
+    float dl = d * l;
+    float idl = dl ? 1 / dl : 0.f;
+    uint8_t* Lb = L + ib * 32;
+    const float* xb = x + ib * 32;
+    for (int j = 0; j < 32; ++j) Lb[j] = static_cast<uint8_t>(best_index_int8(16, values, idl * xb[j]));
+    l += 32;
+    uint8_t l_l = l & 0xf;
+    uint8_t l_h = static_cast<uint8_t>(l >> 4);
+    if (ib % 2 == 0) y->scales_l[ib / 2] = l_l;
+    else y->scales_l[ib / 2] |= static_cast<uint8_t>(l_l << 4);
+    y->scales_h |= static_cast<uint16_t>(l_h << 2 * (ib % 8));
+  }
+  for (int i = 0; i < QK_K / 32; ++i)
+    for (int j = 0; j < 16; ++j) y->qs[16 * i + j] = static_cast<uint8_t>(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
+}
+
+// IQ4_NL's one-block super-block: d = the block scale, codes from 1/d.
+void iq4_nl_finish(const float* x, float scale, block_iq4_nl* y, const int8_t* values) {
+  uint8_t L[QK4_NL];
+  y->d = fp32_to_fp16(scale);
+  float id = scale ? 1 / scale : 0;
+  for (int j = 0; j < QK4_NL; ++j) L[j] = static_cast<uint8_t>(best_index_int8(16, values, id * x[j]));
+  for (int j = 0; j < 16; ++j) y->qs[j] = static_cast<uint8_t>(L[j] | (L[16 + j] << 4));
 }
 
 }  // namespace
 
+void iq4_block_scales(const float* x, float* scales, int64_t n) {
+  for (int64_t ib = 0; ib < n / 32; ++ib) scales[ib] = iq4_block_scale(x + 32 * ib, kvalues_iq4nl);
+}
+
+void quantize_row_iq4_nl_scaled(const float* x, const float* scales, block_iq4_nl* y, int64_t n_per_row) {
+  for (int64_t ibl = 0; ibl < n_per_row / QK4_NL; ++ibl) iq4_nl_finish(x + QK4_NL * ibl, scales[ibl], y + ibl, kvalues_iq4nl);
+}
+
+void quantize_row_iq4_xs_scaled(const float* x, const float* scales, block_iq4_xs* y, int64_t n_per_row) {
+  for (int64_t ibl = 0; ibl < n_per_row / QK_K; ++ibl) iq4_xs_finish(x + QK_K * ibl, scales + ibl * (QK_K / 32), y + ibl, kvalues_iq4nl);
+}
+
 void quantize_row_iq4_nl(const float* x, block_iq4_nl* y, int64_t n_per_row) {
-  const int64_t nblock = n_per_row / QK4_NL;
-  uint8_t L[QK4_NL] = {};
-  float weight[QK4_NL];
-  uint16_t unused_h;
-  float scale;
-  for (int64_t ibl = 0; ibl < nblock; ++ibl) {
-    quantize_iq4_impl(QK4_NL, 32, x + QK4_NL * ibl, &y[ibl].d, y[ibl].qs, &unused_h, nullptr, &scale, weight, L,
-                      kvalues_iq4nl, 7);
-  }
+  for (int64_t ibl = 0; ibl < n_per_row / QK4_NL; ++ibl)
+    iq4_nl_finish(x + QK4_NL * ibl, iq4_block_scale(x + QK4_NL * ibl, kvalues_iq4nl), y + ibl, kvalues_iq4nl);
 }
 
 void quantize_row_iq4_xs(const float* x, block_iq4_xs* y, int64_t n_per_row) {
-  const int64_t nblock = n_per_row / QK_K;
-  uint8_t L[QK_K] = {};
-  float weight[32];
   float scales[QK_K / 32];
-  for (int64_t ibl = 0; ibl < nblock; ++ibl) {
-    quantize_iq4_impl(QK_K, 32, x + QK_K * ibl, &y[ibl].d, y[ibl].qs, &y[ibl].scales_h, y[ibl].scales_l, scales,
-                      weight, L, kvalues_iq4nl, 7);
+  for (int64_t ibl = 0; ibl < n_per_row / QK_K; ++ibl) {
+    iq4_block_scales(x + QK_K * ibl, scales, QK_K);
+    iq4_xs_finish(x + QK_K * ibl, scales, y + ibl, kvalues_iq4nl);
   }
 }
 

@@ -3,8 +3,30 @@
 // statement: the searches compare float errors, so any reordering would change chosen scales.
 #include "quant/ggml_impl.h"
 
+#include "util/error.h"
+
 namespace squint::ggml {
 namespace {
+
+
+// Eight lanes of float / int (GCC/clang vector extensions: AVX2 here, two v128 in wasm, scalar elsewhere).
+// Every lane does exactly the scalar code's IEEE operations in the same order (no FMA: -ffp-contract=off).
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+inline v8f splat(float s) { return v8f{s, s, s, s, s, s, s, s}; }
+inline v8i splat_i(int32_t s) { return v8i{s, s, s, s, s, s, s, s}; }
+// nearest_int per lane (the same float add and bit extraction).
+inline v8i nearest_int_v(v8f f) {
+  const v8i i = reinterpret_cast<v8i>(f + splat(12582912.f));
+  return (i & splat_i(0x007fffff)) - splat_i(0x00400000);
+}
+inline v8i clamp_v(v8i l, int lo, int hi) {
+  const v8i below = l < splat_i(lo), above = l > splat_i(hi);
+  l = (below & splat_i(lo)) | (~below & l);
+  return (above & splat_i(hi)) | (~above & l);
+}
+inline v8f abs_v(v8f a) { return reinterpret_cast<v8f>(reinterpret_cast<v8i>(a) & splat_i(0x7fffffff)); }
+[[noreturn]] void fail_nstep() { fail("internal error: make_qkx2_quants with more than 24 steps"); }
 
 float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
   float max = 0;
@@ -47,24 +69,42 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, 
   float scale = suml2 ? sumlx / suml2 : 0.0f;
   if (return_early) return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
   float best = scale * sumlx;
-  for (int is = -9; is <= 9; ++is) {
-    if (is == 0) continue;
-    iscale = -(nmax + 0.1f * is) / max;
-    sumlx = suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-      int l = nearest_int(iscale * x[i]);
-      l = max_(-nmax, min_(nmax - 1, l));
-      float w = weight(i);
-      sumlx += w * x[i] * l;
-      suml2 += w * l * l;
+  // The 18 tries depend only on max (fixed): they run as SIMD lanes (each summing in the scalar order) and
+  // are compared in the scalar order; the accepted try's codes are recomputed as the scalar code does.
+  constexpr int kTries = 18, kVec = 3;
+  float isc[8 * kVec];
+  for (int k = 0, is = -9; is <= 9; ++is)
+    if (is != 0) isc[k++] = -(nmax + 0.1f * is) / max;
+  for (int k = kTries; k < 8 * kVec; ++k) isc[k] = isc[kTries - 1];  // padding lanes, never chosen
+  float wt[QK_K];  // n <= QK_K
+  for (int i = 0; i < n; ++i) wt[i] = weight(i);
+  v8f iv[kVec], slx[kVec], sl2[kVec];
+  for (int h = 0; h < kVec; ++h) {
+    std::memcpy(&iv[h], isc + 8 * h, sizeof(v8f));
+    slx[h] = sl2[h] = splat(0.f);
+  }
+  for (int i = 0; i < n; ++i) {
+    const v8f xi = splat(x[i]), w = splat(wt[i]), wx = w * xi;
+    for (int h = 0; h < kVec; ++h) {
+      const v8f fl = __builtin_convertvector(clamp_v(nearest_int_v(iv[h] * xi), -nmax, nmax - 1), v8f);
+      slx[h] += wx * fl;
+      sl2[h] += w * fl * fl;
     }
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+  }
+  float sx[8 * kVec], s2[8 * kVec];
+  for (int h = 0; h < kVec; ++h) {
+    std::memcpy(sx + 8 * h, &slx[h], sizeof(v8f));
+    std::memcpy(s2 + 8 * h, &sl2[h], sizeof(v8f));
+  }
+  for (int k = 0; k < kTries; ++k) {
+    if (s2[k] > 0 && sx[k] * sx[k] > best * s2[k]) {
+      iscale = isc[k];
       for (int i = 0; i < n; ++i) {
         int l = nearest_int(iscale * x[i]);
         L[i] = static_cast<int8_t>(nmax + max_(-nmax, min_(nmax - 1, l)));
       }
-      scale = sumlx / suml2;
-      best = scale * sumlx;
+      scale = sx[k] / s2[k];
+      best = scale * sx[k];
     }
   }
   return scale;
@@ -161,41 +201,83 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
     *the_min = -min;
     return scale;
   }
-  for (int is = 0; is <= nstep; ++is) {
-    iscale = (rmin + rdelta * is + nmax) / (max - min);
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      int l = nearest_int(iscale * (x[i] - min));
-      l = max_(0, min_(nmax, l));
-      Laux[i] = static_cast<uint8_t>(l);
-      float w = weights[i];
-      sum_l += w * l;
-      sum_l2 += w * l * l;
-      sum_xl += w * l * x[i];
+  // The candidate scales are least-squares fits that depend on each other only through `min`, which changes
+  // when a candidate is accepted. So the remaining candidates run as SIMD lanes (each lane summing its terms
+  // in the scalar order) with the current min, are compared in the scalar order, and after an acceptance the
+  // ones after it are recomputed with the new min: the same sequence of computations as the scalar loop.
+  constexpr int kVec = 3;
+  if (nstep + 1 > 8 * kVec) fail_nstep();
+  v8i laux[32][kVec];
+  for (int start = 0; start <= nstep;) {
+    const int cnt = nstep + 1 - start, nv = (cnt + 7) / 8;
+    float isc[8 * kVec];
+    for (int k = 0; k < 8 * nv; ++k) isc[k] = (rmin + rdelta * (start + min_(k, cnt - 1)) + nmax) / (max - min);
+    v8f iv[kVec], sl[kVec], sl2[kVec], sxl[kVec];
+    for (int h = 0; h < nv; ++h) {
+      std::memcpy(&iv[h], isc + 8 * h, sizeof(v8f));
+      sl[h] = sl2[h] = sxl[h] = splat(0.f);
     }
-    float D = sum_w * sum_l2 - sum_l * sum_l;
-    if (D > 0) {
-      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+    for (int i = 0; i < n; ++i) {
+      const v8f xm = splat(x[i] - min), w = splat(weights[i]), xi = splat(x[i]);
+      for (int h = 0; h < nv; ++h) {
+        const v8i l = clamp_v(nearest_int_v(iv[h] * xm), 0, nmax);
+        laux[i][h] = l;
+        const v8f fl = __builtin_convertvector(l, v8f), wl = w * fl;
+        sl[h] += wl;
+        sl2[h] += wl * fl;
+        sxl[h] += wl * xi;
+      }
+    }
+    float sum_l[8 * kVec], sum_l2[8 * kVec], sum_xl[8 * kVec], D[8 * kVec], ts[8 * kVec], tm[8 * kVec], err[8 * kVec];
+    for (int h = 0; h < nv; ++h) {
+      std::memcpy(sum_l + 8 * h, &sl[h], sizeof(v8f));
+      std::memcpy(sum_l2 + 8 * h, &sl2[h], sizeof(v8f));
+      std::memcpy(sum_xl + 8 * h, &sxl[h], sizeof(v8f));
+    }
+    for (int k = 0; k < 8 * nv; ++k) {
+      D[k] = sum_w * sum_l2[k] - sum_l[k] * sum_l[k];
+      float this_scale = (sum_w * sum_xl[k] - sum_x * sum_l[k]) / D[k];
+      float this_min = (sum_l2[k] * sum_x - sum_l[k] * sum_xl[k]) / D[k];
       if (this_min > 0) {
         this_min = 0;
-        this_scale = sum_xl / sum_l2;
+        this_scale = sum_xl[k] / sum_l2[k];
       }
-      float cur_error = 0;
-      for (int i = 0; i < n; ++i) {
-        float diff = this_scale * Laux[i] + this_min - x[i];
-        diff = use_mad ? std::fabs(diff) : diff * diff;
-        float w = weights[i];
-        cur_error += w * diff;
-      }
-      if (cur_error < best_error) {
-        for (int i = 0; i < n; ++i) L[i] = Laux[i];
-        best_error = cur_error;
-        scale = this_scale;
-        min = this_min;
+      ts[k] = this_scale;
+      tm[k] = this_min;
+    }
+    v8f ce[kVec], tsv[kVec], tmv[kVec];
+    for (int h = 0; h < nv; ++h) {
+      std::memcpy(&tsv[h], ts + 8 * h, sizeof(v8f));
+      std::memcpy(&tmv[h], tm + 8 * h, sizeof(v8f));
+      ce[h] = splat(0.f);
+    }
+    for (int i = 0; i < n; ++i) {
+      const v8f w = splat(weights[i]), xi = splat(x[i]);
+      for (int h = 0; h < nv; ++h) {
+        v8f diff = tsv[h] * __builtin_convertvector(laux[i][h], v8f) + tmv[h] - xi;
+        diff = use_mad ? abs_v(diff) : diff * diff;
+        ce[h] += w * diff;
       }
     }
+    for (int h = 0; h < nv; ++h) std::memcpy(err + 8 * h, &ce[h], sizeof(v8f));
+    int accepted = -1;
+    for (int k = 0; k < cnt; ++k) {
+      if (D[k] > 0 && err[k] < best_error) {
+        for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(laux[i][k / 8][k % 8]);
+        best_error = err[k];
+        scale = ts[k];
+        const bool moved = !(tm[k] == min) || std::signbit(tm[k]) != std::signbit(min);
+        min = tm[k];
+        if (moved) {  // later candidates depend on min: recompute them
+          accepted = k;
+          break;
+        }
+      }
+    }
+    if (accepted < 0) break;
+    start += accepted + 1;
   }
+  (void)Laux;
   *the_min = -min;
   return scale;
 }
