@@ -10,7 +10,8 @@ namespace {
 
 constexpr int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
-inline int best_index_int8(int n, const int8_t* val, float x) {
+// ggml's scalar search, which the vector code below reproduces lane by lane.
+[[maybe_unused]] inline int best_index_int8(int n, const int8_t* val, float x) {
   if (x <= val[0]) return 0;
   if (x >= val[n - 1]) return n - 1;
   int ml = 0, mu = n - 1;
@@ -26,6 +27,7 @@ inline int best_index_int8(int n, const int8_t* val, float x) {
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 inline v8f splat(float s) { return v8f{s, s, s, s, s, s, s, s}; }
+inline v8i splat_i(int32_t s) { return v8i{s, s, s, s, s, s, s, s}; }
 inline v8f sel(v8i m, v8f a, v8f b) { return reinterpret_cast<v8f>((m & reinterpret_cast<v8i>(a)) | (~m & reinterpret_cast<v8i>(b))); }
 
 // values[best_index_int8(16, values, al)] per lane, branch-free: lo = the largest value <= al (values[0] if
@@ -36,7 +38,30 @@ inline v8f nearest_value(v8f al, const float* vf) {
   v8f lo = splat(vf[0]), hi = splat(vf[15]);
   for (int k = 1; k < 15; ++k) lo = sel(splat(vf[k]) <= al, splat(vf[k]), lo);
   for (int k = 14; k >= 1; --k) hi = sel(splat(vf[k]) > al, splat(vf[k]), hi);
-  return sel((al - lo) < (hi - al), lo, hi);
+  return sel((al - lo) < (hi - al), lo, hi);  // NaN: hi = values[15], as the scalar search ends
+}
+
+// best_index_int8(16, values, id * x[j]) for j < n (a multiple of 8), eight at a time: the index of lo (the
+// count of values[1..14] <= al) or of hi, with the scalar tie rule; at the ends this is 0 / 15 as the early
+// returns give (see nearest_value), and 15 for NaN (a NaN scale: inputs near FLT_MAX overflow x²).
+inline void best_indices(const float* x, float id, int n, const float* vf, uint8_t* L) {
+  for (int j = 0; j < n; j += 8) {
+    v8f xv;
+    std::memcpy(&xv, x + j, sizeof xv);
+    const v8f al = splat(id) * xv;
+    v8f lo = splat(vf[0]), hi = splat(vf[15]);
+    v8i cnt = v8i{0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 1; k < 15; ++k) {
+      const v8i le = splat(vf[k]) <= al;
+      lo = sel(le, splat(vf[k]), lo);
+      cnt -= le;  // masks are -1
+    }
+    for (int k = 14; k >= 1; --k) hi = sel(splat(vf[k]) > al, splat(vf[k]), hi);
+    const v8i take_hi = ~((al - lo) < (hi - al));
+    const v8i nan = al != al;  // the scalar search ends at the top for NaN (every comparison false)
+    const v8i idx = (nan & splat_i(15)) | (~nan & (cnt - take_hi));  // + 1 where hi wins
+    for (int t = 0; t < 8; ++t) L[j + t] = static_cast<uint8_t>(idx[t]);
+  }
 }
 
 // The scale of one 32-block as quantize_row_iq4_nl_impl's first loop finds it (quant_weights = NULL,
@@ -95,6 +120,8 @@ void iq4_xs_finish(const float* x, const float* scales, block_iq4_xs* y, const i
     float abs_d = std::fabs(scales[ib]);
     if (abs_d > amax_scale) { amax_scale = abs_d; max_scale = scales[ib]; }
   }
+  float vf[16];
+  for (int k = 0; k < 16; ++k) vf[k] = values[k];
   std::memset(y->qs, 0, QK_K / 2);
   y->scales_h = 0;
   float d = -max_scale / 32;
@@ -107,7 +134,7 @@ void iq4_xs_finish(const float* x, const float* scales, block_iq4_xs* y, const i
     float idl = dl ? 1 / dl : 0.f;
     uint8_t* Lb = L + ib * 32;
     const float* xb = x + ib * 32;
-    for (int j = 0; j < 32; ++j) Lb[j] = static_cast<uint8_t>(best_index_int8(16, values, idl * xb[j]));
+    best_indices(xb, idl, 32, vf, Lb);
     l += 32;
     uint8_t l_l = l & 0xf;
     uint8_t l_h = static_cast<uint8_t>(l >> 4);
@@ -124,7 +151,9 @@ void iq4_nl_finish(const float* x, float scale, block_iq4_nl* y, const int8_t* v
   uint8_t L[QK4_NL];
   y->d = fp32_to_fp16(scale);
   float id = scale ? 1 / scale : 0;
-  for (int j = 0; j < QK4_NL; ++j) L[j] = static_cast<uint8_t>(best_index_int8(16, values, id * x[j]));
+  float vf[16];
+  for (int k = 0; k < 16; ++k) vf[k] = values[k];
+  best_indices(x, id, QK4_NL, vf, L);
   for (int j = 0; j < 16; ++j) y->qs[j] = static_cast<uint8_t>(L[j] | (L[16 + j] << 4));
 }
 

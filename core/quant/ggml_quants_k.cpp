@@ -26,6 +26,18 @@ inline v8i clamp_v(v8i l, int lo, int hi) {
   return (above & splat_i(hi)) | (~above & l);
 }
 inline v8f abs_v(v8f a) { return reinterpret_cast<v8f>(reinterpret_cast<v8i>(a) & splat_i(0x7fffffff)); }
+// L[i] = offset + clamp(nearest_int((x[i] (+ add)) / d), lo, hi) for i < n (a multiple of 8), eight at a time:
+// the final re-quantization loops of the K types, the same IEEE operations per element.
+template <bool kAdd, class T>
+inline void requantize_v(const float* x, int n, float add, float d, int lo, int hi, int offset, T* L) {
+  for (int i = 0; i < n; i += 8) {
+    v8f xv;
+    std::memcpy(&xv, x + i, sizeof xv);
+    if constexpr (kAdd) xv = xv + splat(add);
+    const v8i l = clamp_v(nearest_int_v(xv / splat(d)), lo, hi) + splat_i(offset);
+    for (int t = 0; t < 8; ++t) L[i + t] = static_cast<T>(l[t]);
+  }
+}
 [[noreturn]] void fail_nstep() { fail("internal error: make_qkx2_quants with more than 24 steps"); }
 
 float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
@@ -336,11 +348,7 @@ void quantize_k_scales(const float* x, Block& y, uint8_t* L, int nmax, float rmi
     const float d = fp16_to_fp32(y.d) * sc;
     if (!d) continue;
     const float dm = fp16_to_fp32(y.dmin) * m;
-    for (int ii = 0; ii < 32; ++ii) {
-      int l = nearest_int((x[32 * j + ii] + dm) / d);
-      l = max_(0, min_(nmax, l));
-      L[32 * j + ii] = static_cast<uint8_t>(l);
-    }
+    requantize_v<true>(x + 32 * j, 32, dm, d, 0, nmax, 0, L + 32 * j);
   }
 }
 
@@ -390,11 +398,7 @@ void quantize_row_q2_K(const float* x, block_q2_K* y, int64_t k) {
       const float d = fp16_to_fp32(y[i].d) * (y[i].scales[j] & 0xF);
       if (!d) continue;
       const float dm = fp16_to_fp32(y[i].dmin) * (y[i].scales[j] >> 4);
-      for (int ii = 0; ii < 16; ++ii) {
-        int l = nearest_int((x[16 * j + ii] + dm) / d);
-        l = max_(0, min_(3, l));
-        L[16 * j + ii] = static_cast<uint8_t>(l);
-      }
+      requantize_v<true>(x + 16 * j, 16, dm, d, 0, 3, 0, L + 16 * j);
     }
     for (int j = 0; j < QK_K; j += 128) {
       for (int l = 0; l < 32; ++l) {
@@ -442,11 +446,7 @@ void quantize_row_q3_K(const float* x, block_q3_K* y, int64_t k) {
       sc = static_cast<int8_t>((sc | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
       float d = fp16_to_fp32(y[i].d) * sc;
       if (!d) continue;
-      for (int ii = 0; ii < 16; ++ii) {
-        int l = nearest_int(x[16 * j + ii] / d);
-        l = max_(-4, min_(3, l));
-        L[16 * j + ii] = static_cast<int8_t>(l + 4);
-      }
+      requantize_v<false>(x + 16 * j, 16, 0.f, d, -4, 3, 4, L + 16 * j);
     }
     std::memset(y[i].hmask, 0, QK_K / 8);
     int m = 0;
@@ -540,11 +540,7 @@ void quantize_row_q6_K(const float* x, block_q6_K* y, int64_t k) {
     for (int j = 0; j < QK_K / 16; ++j) {
       float d = fp16_to_fp32(y[i].d) * y[i].scales[j];
       if (!d) continue;
-      for (int ii = 0; ii < 16; ++ii) {
-        int l = nearest_int(x[16 * j + ii] / d);
-        l = max_(-32, min_(31, l));
-        L[16 * j + ii] = static_cast<int8_t>(l + 32);
-      }
+      requantize_v<false>(x + 16 * j, 16, 0.f, d, -32, 31, 32, L + 16 * j);
     }
     uint8_t* ql = y[i].ql;
     uint8_t* qh = y[i].qh;
