@@ -15,6 +15,7 @@
 #include "model_input.h"
 #include "output.h"
 #include "parallel.h"
+#include "plan/priors.h"
 #include "plan/problem.h"
 #include "progress.h"
 #include "sweep_plot.h"
@@ -27,7 +28,7 @@ namespace {
 
 struct SweepCmd {
   std::string model, text, tokenizer_dir, csv_file, plot_file;
-  std::vector<std::string> objectives{"nrmse"}, priors{"default"}, budgets;
+  std::vector<std::string> objectives{"params-mse", "nrmse"}, priors{"flat", "roles"}, budgets;
   int seq_len = 256, samples = 64, noise_seeds = 3;
   uint64_t seed = 42;
   double floor = 9, min_bpw = 2.5, max_bpw = 8.5;
@@ -100,8 +101,13 @@ int run_sweep_cmd(const SweepCmd& o) {
       for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
       fail("--objectives: unknown objective '" + ob + "' (" + all + ")");
     }
-    for (const auto& pr : o.priors) {
-      if (pr != "default" && pr != "flat") fail("--priors: unknown setting '" + pr + "' (default, flat)");
+    for (std::string pr : o.priors) {
+      if (pr == "default") {  // the old name, from when role priors were the planner's default
+        fmt::print(stderr, "squint: note: `--priors default` is deprecated, use `--priors roles`\n");
+        pr = "roles";
+      }
+      const auto sets = prior_set_names();
+      if (std::find(sets.begin(), sets.end(), pr) == sets.end()) fail("--priors: unknown prior set '" + pr + "' (flat, roles)");
       opt.settings.push_back({ob, pr});
     }
   }
@@ -173,7 +179,7 @@ RegisterCommand reg("sweep", 75, [](CLI::App& app) {
   app.add_option("--objectives", o->objectives, "planner objectives to compare (comma-separated)")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--priors", o->priors, "prior settings: default (roles) and/or flat (all 1)")
+  app.add_option("--priors", o->priors, "prior sets: flat (all 1, the planner's default) and/or roles (published); 'default' = roles (deprecated)")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--budget", o->budgets, "extra sizes to compare at (e.g. 220KB), besides the uniform sizes")->delimiter(',');

@@ -1,5 +1,6 @@
 #include "plan_cli.h"
 
+#include "plan/priors.h"
 #include "plan/problem.h"
 
 namespace squint {
@@ -13,7 +14,7 @@ void add_plan_options(CLI::App& app, PlanCli& o, bool with_budget) {
     w->excludes(m);
   }
   app.add_option("--floor", o.floor, "SQNR floor in dB: configs below it are never chosen")->capture_default_str();
-  app.add_option("--objective", o.objective, "nrmse (published) | params | output (needs analyze --features) | mse (NRMSE²) | params-mse (params·NRMSE²); see docs/objectives.md")
+  app.add_option("--objective", o.objective, "params-mse (params·NRMSE², default) | mse (NRMSE²) | nrmse (published) | params | output (needs analyze --features); see docs/objectives.md")
       ->check(CLI::IsMember(objective_names()))
       ->capture_default_str();
   app.add_option("--preset", o.preset, "mint8: the published 7 configs + keep")->check(CLI::IsMember({"mint8", "all"}));
@@ -22,6 +23,9 @@ void add_plan_options(CLI::App& app, PlanCli& o, bool with_budget) {
       ->delimiter(',')
       ->check(CLI::IsMember({32, 64, 128, 256}));
   app.add_option("--types", o.types, "GGUF analyses: allowed ggml types, e.g. Q4_K,Q6_K,Q8_0 (default all 12)")->delimiter(',');
+  app.add_option("--prior-set", o.prior_set, "base priors: flat (all 1, default) | roles (published: embedding/lm_head 10, first layer 3, last 2)")
+      ->check(CLI::IsMember(prior_set_names()))
+      ->capture_default_str();
   app.add_option("--prior", o.priors, "PATTERN=VALUE: override the prior of matching tensors (glob or re:REGEX; inf = keep)");
   app.add_option("--solver", o.solver, "exact (certified optimal) | greedy (the published baseline)")
       ->check(CLI::IsMember({"exact", "greedy"}))

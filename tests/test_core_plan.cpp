@@ -6,6 +6,7 @@
 
 #include "analysis/analysis_json.h"
 #include "plan/curve_fit.h"
+#include "plan/options.h"
 #include "plan/priors.h"
 #include "plan/planner.h"
 #include "util/error.h"
@@ -216,6 +217,51 @@ TEST_CASE("role priors follow the published table", "[plan]") {
   CHECK(default_prior(t, false) == 1);
   t.role.role = Role::Norm;
   CHECK(std::isinf(default_prior(t, false)));
+}
+
+TEST_CASE("prior sets: flat is the default, roles is the published table, overrides apply over either", "[plan]") {
+  TensorAnalysis t;
+  t.name = "model.embed_tokens.weight";
+  t.role.role = Role::Embedding;
+  CHECK(PlanOptions{}.prior_set == std::string(kDefaultPriorSet));
+  CHECK(PlanOptions{}.objective == "params-mse");
+  CHECK(base_prior(t, "flat") == 1);
+  CHECK(base_prior(t, "roles") == 10);
+  CHECK(tensor_prior(t, "flat", {{"*embed*", 4.0}}) == 4);
+  t.role.role = Role::Norm;
+  CHECK(std::isinf(base_prior(t, "flat")));  // 1-D: nothing to quantize, kept under every set
+  CHECK_THROWS_AS(base_prior(t, "uniform"), Error);
+  PlanSettings ps;
+  ps.bpw = 4;
+  ps.prior_set = "roles";
+  CHECK(plan_options_from(ps, true).prior_set == "roles");
+  ps.prior_set = "nonsense";
+  CHECK_THROWS_WITH(plan_options_from(ps, true), Catch::Contains("flat or roles"));
+}
+
+TEST_CASE("plan.json records the prior set; a plan from before it existed reads as roles + nrmse", "[plan]") {
+  std::mt19937_64 g(41);
+  Analysis a = random_analysis(g, 12, 18);
+  a.tensors[0].name = "model.embed_tokens.weight";
+  a.tensors[0].role.role = Role::Embedding;
+  PlanOptions o;
+  o.bpw = 4.5;
+  const Plan flat = make_plan(a, o);
+  o.prior_set = "roles";
+  const Plan roles = make_plan(a, o);
+  CHECK(flat.tensors[0].prior == 1);
+  CHECK(roles.tensors[0].prior == 10);
+  const std::string s = serialize_plan(roles);
+  CHECK(s.find("\"prior_set\": \"roles\"") != std::string::npos);
+  CHECK(parse_plan(s, "p.json").options.prior_set == "roles");
+  CHECK(parse_plan(serialize_plan(flat), "p.json").options.prior_set == "flat");
+  // An old plan: no prior_set and no objective in its options.
+  auto j = nlohmann::json::parse(serialize_plan(flat));
+  j["options"].erase("prior_set");
+  j["options"].erase("objective");
+  const Plan old = parse_plan(j.dump(), "old.json");
+  CHECK(old.options.prior_set == "roles");
+  CHECK(old.options.objective == "nrmse");
 }
 
 TEST_CASE("MoE experts of one projection share a config", "[plan]") {

@@ -152,7 +152,8 @@ PlanSettings settings_from(const json& j) {
   s.bpw = j.value("bpw", 0.0);
   s.min_safe = j.value("min_safe", false);
   s.floor = j.value("floor", 9.0);
-  s.objective = j.value("objective", std::string("nrmse"));
+  s.objective = j.value("objective", s.objective);  // core's defaults, so page and CLI plans agree
+  s.prior_set = j.value("prior_set", s.prior_set);
   s.preset = j.value("preset", std::string());
   return s;
 }

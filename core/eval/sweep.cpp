@@ -14,12 +14,11 @@
 namespace squint {
 
 PlanOptions sweep_plan_options(const SweepSetting& s, uint64_t budget, double floor_db) {
-  if (s.priors != "default" && s.priors != "flat") fail("--priors: unknown setting '" + s.priors + "' (default, flat)");
   PlanSettings ps;
   ps.budget = std::to_string(budget);
   ps.floor = floor_db;
   ps.objective = s.objective;
-  if (s.priors == "flat") ps.priors = {"*=1"};
+  ps.prior_set = s.priors;  // validated by plan_options_from
   return plan_options_from(ps, true);
 }
 

@@ -17,13 +17,13 @@
 namespace squint {
 
 struct SweepSetting {
-  std::string objective = "nrmse";
-  std::string priors = "default";  // default | flat (every prior 1; norms stay kept, they are 1-D)
+  std::string objective = "params-mse";
+  std::string priors = "flat";  // a prior set (plan/priors.h): flat | roles
   std::string name() const { return objective + "/" + priors; }
 };
 
 struct SweepOptions {
-  std::vector<SweepSetting> settings = {{"nrmse", "default"}};
+  std::vector<SweepSetting> settings = {{"params-mse", "flat"}, {"nrmse", "roles"}};
   std::vector<uint64_t> budgets;     // extra sizes (bytes)
   double min_bpw = 2.5, max_bpw = 8.5;  // uniform configs whose effective bpw is in range
   double floor_db = 9;

@@ -13,7 +13,8 @@ struct PlanSettings {
   double bpw = 0;
   bool min_safe = false;
   double floor = 9.0;
-  std::string objective = "nrmse";
+  std::string objective = "params-mse";
+  std::string prior_set = "flat";  // flat | roles (plan/priors.h)
   std::string preset;  // "", "all" or "mint8"
   std::vector<int> bits, groups;
   std::vector<std::string> types;   // GGUF type names to allow ("Q4_K"); empty = all (MLX unaffected)

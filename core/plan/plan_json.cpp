@@ -47,6 +47,7 @@ json plan_to_json(const Plan& p) {
   j["options"] = {{"budget", p.options.budget_spec},
                   {"floor_db", p.options.floor_db},
                   {"objective", p.options.objective},
+                  {"prior_set", p.options.prior_set},
                   {"configs", cfgs},
                   {"priors", pri},
                   {"solver", p.options.solver}};
@@ -93,7 +94,9 @@ Plan plan_from_json(const json& j, const std::string& source) {
     const json& o = j.at("options");
     p.options.budget_spec = o.value("budget", std::string());
     p.options.floor_db = o.value("floor_db", 9.0);
+    // Plans written before the defaults changed carry neither field's new value: absent means what they used.
     p.options.objective = o.value("objective", std::string("nrmse"));
+    p.options.prior_set = o.value("prior_set", std::string("roles"));
     p.options.solver = o.value("solver", std::string("exact"));
     for (const auto& c : o.value("configs", json::array())) {
       if (c.contains("type")) p.options.configs.push_back(gguf_config(gguf_type(c, source + ": options")->type));

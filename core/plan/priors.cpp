@@ -23,6 +23,14 @@ double default_prior(const TensorAnalysis& t, bool tied_embeddings) {
   return 1;
 }
 
+std::vector<std::string> prior_set_names() { return {"flat", "roles"}; }
+
+double base_prior(const TensorAnalysis& t, const std::string& prior_set) {
+  if (prior_set == "roles") return default_prior(t, false);
+  if (prior_set == "flat") return t.role.role == Role::Norm ? std::numeric_limits<double>::infinity() : 1.0;
+  fail("unknown prior set '" + prior_set + "' (choose flat or roles)");
+}
+
 namespace {
 bool glob(const char* p, const char* s) {
   // Iterative glob with backtracking on the last '*'.
@@ -51,8 +59,9 @@ bool prior_pattern_matches(const std::string& pattern, const std::string& name) 
   return glob(pattern.c_str(), name.c_str());
 }
 
-double tensor_prior(const TensorAnalysis& t, bool tied, const std::vector<std::pair<std::string, double>>& overrides) {
-  double p = default_prior(t, tied);
+double tensor_prior(const TensorAnalysis& t, const std::string& prior_set,
+                    const std::vector<std::pair<std::string, double>>& overrides) {
+  double p = base_prior(t, prior_set);
   for (const auto& [pat, v] : overrides)
     if (prior_pattern_matches(pat, t.name)) p = v;
   return p;

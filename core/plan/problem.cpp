@@ -114,7 +114,7 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
       params += t.params;
       keep_d += static_cast<double>(t.params) * objective_distortion(opt.objective, t.keep_nrmse);
       keep_db = std::min(keep_db, t.keep_sqnr_db);
-      prior = std::max(prior, tensor_prior(t, a.tied_embeddings, opt.priors));
+      prior = std::max(prior, tensor_prior(t, opt.prior_set, opt.priors));
       weight += static_cast<double>(t.params) * objective_weight(opt.objective, t, a);
       measured = measured && t.measured;
     }
