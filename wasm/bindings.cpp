@@ -16,7 +16,9 @@
 #include "analysis/analysis_json.h"
 #include "analysis/analysis_run.h"
 #include "convert/gate.h"
+#include "convert/gguf_gate.h"
 #include "io/checkpoint.h"
+#include "io/gguf.h"
 #include "io/mlx_model.h"
 #include "plan/options.h"
 #include "plan/preview.h"
@@ -332,25 +334,18 @@ class Session {
     }
   }
 
-  // The measured gate of a quantized MLX model (its files follow the model's in the worker's list) against
-  // the open model: core's gate_models, the report as `squint gate ORIGINAL QUANTIZED --json` prints it
-  // (same bytes): {"report": <gate.json text>, "worst": [indices of the 10 worst tensors, worst first]}, or
-  // {"error"} when the two do not correspond.
+  // The measured gate of a quantized model against the open model, as `squint gate ORIGINAL QUANTIZED --json`
+  // prints it (same bytes): an MLX model (its files follow the model's in the worker's list; core's
+  // gate_models) or one GGUF file, squint's or llama.cpp's (core's gate_gguf). {"report": <gate.json text>,
+  // "worst": [indices of the 10 worst tensors, worst first]}, or {"error"} when the two do not correspond.
   std::string gate(val names, val sizes, double floor_db) {
     try {
       if (!ck_) fail("no model is open");
       JsFiles q(static_cast<int>(files_.list().size()));
       const unsigned n = names["length"].as<unsigned>();
       for (unsigned i = 0; i < n; ++i) q.add(names[i].as<std::string>(), sizes[i].as<double>());
-      const std::vector<std::string> qf = q.list();
-      if (std::any_of(qf.begin(), qf.end(), [](const std::string& f) {
-            return f.size() > 5 && f.compare(f.size() - 5, 5, ".gguf") == 0;
-          }))
-        fail("gate: a .gguf quantized model is not supported in the page yet; drop the MLX model's folder");
-      if (!q.exists("config.json")) fail("gate: the quantized model needs its config.json (it holds the bit widths)");
-      MlxModel m = open_mlx_model(q);
-      const GateReport r = gate_models(*ck_, m, floor_db, serial());
-      release_windows(*ck_);
+      const GateReport r = gate_against(q, floor_db);
+      release_windows(*ck_);  // this worker plans again: no more reads of the model
       json worst = json::array();
       for (const GateTensor* t : worst_tensors(r, 10)) worst.push_back(t - r.tensors.data());
       return dump_safe({{"report", dump_safe(gate_report_json(r), 2) + "\n"}, {"worst", worst}});
@@ -360,6 +355,26 @@ class Session {
   }
 
  private:
+  // A GGUF is known by its name (.gguf) or, dropped alone, by its magic, as the CLI knows it; anything
+  // else is an MLX model's folder.
+  GateReport gate_against(const JsFiles& q, double floor_db) {
+    const std::vector<std::string> qf = q.list();
+    std::vector<std::string> ggufs;
+    for (const auto& f : qf)
+      if (f.size() > 5 && f.compare(f.size() - 5, 5, ".gguf") == 0) ggufs.push_back(f);
+    if (ggufs.empty() && qf.size() == 1 && looks_like_gguf(*q.open(qf[0]))) ggufs = qf;
+    if (ggufs.size() > 1) fail("gate: drop one .gguf file (one GGUF file holds the whole quantized model)");
+    if (ggufs.size() == 1) {
+      if (qf.size() > 1) fail("gate: drop the .gguf file alone (" + std::to_string(qf.size() - 1) + " other file(s) were dropped with it)");
+      auto src = q.open(ggufs[0]);
+      const GgufFile g = read_gguf(*src);
+      return gate_gguf(*ck_, g, *src, floor_db, serial());
+    }
+    if (!q.exists("config.json")) fail("gate: the quantized model needs its config.json (it holds the bit widths), or drop a .gguf file");
+    MlxModel m = open_mlx_model(q);
+    return gate_models(*ck_, m, floor_db, serial());
+  }
+
   JsFiles files_;
   AnalyzeOptions opts_ = analyze_options("mlx");
   std::optional<Checkpoint> ck_;

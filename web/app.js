@@ -414,7 +414,7 @@ $('download-analysis').addEventListener('click', async () => {
   try { download('analysis.json', await planner.call('analysisJson')); } catch (err) { showError(err.message); }
 });
 
-// --- Gate a quantized model against the open one: core's gate_models in the planner worker ------------------
+// --- Gate a quantized model against the open one: core's gate_models (MLX) or gate_gguf in the planner worker
 // The report is gate.json exactly as `squint gate ORIGINAL QUANTIZED --json` prints it; the page shows its
 // verdict, counts and the worst tensors (core's worst_tensors order) and offers the bytes for download.
 function resetGate() {
@@ -455,7 +455,7 @@ function renderGate(r, worst) {
     `min SQNR ${r.min_sqnr_db === null ? 'n/a' : r.min_sqnr_db.toFixed(3) + ' dB'}, ${r.below_floor} below the ${r.floor_db.toFixed(2)} dB floor`;
   const head = el('tr', null, ['worst tensors', 'config', 'SQNR dB', ''].map((h) => el('th', null, h)));
   $('gate-table').replaceChildren(head, ...worst.map((i) => r.tensors[i]).map((t) => el('tr', null,
-    el('td', null, t.name), el('td', null, `${t.bits}b/g${t.group_size}`),
+    el('td', null, t.name), el('td', null, t.type || `${t.bits}b/g${t.group_size}`),  // a GGUF's tensors carry their ggml type, as the CLI prints it
     el('td', t.below_floor ? { class: 'bad' } : null, t.sqnr_db.toFixed(3)), el('td', null, t.below_floor ? 'BELOW FLOOR' : ''))));
   $('download-gate').disabled = false;
 }

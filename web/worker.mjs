@@ -25,7 +25,7 @@ const methods = {
     parse(session.setFormat(format));
     return parse(session.open());
   },
-  // The measured gate of a quantized MLX model against the open one: {report: gate.json text, exactly as
+  // The measured gate of a quantized model (MLX files or one .gguf) against the open one: {report: gate.json text, exactly as
   // `squint gate ORIGINAL QUANTIZED --json` prints it, worst: [tensor indices, worst first]}.
   gate(list, floor) {
     need();

@@ -7,7 +7,8 @@
 // one worker must give the same bytes. Also: the budget/unit rule, tooltips, curve axes, labels, the CSP,
 // and the demo model (made in the page) against `squint synth` + `squint analyze`. GGUF candidates (the
 // #format switch): analysis and plan bytes against `--format gguf`. The gate of a quantized MLX model
-// dropped beside its original: gate.json bytes against `squint gate --json`, and the CLI's summary line.
+// dropped beside its original: gate.json bytes against `squint gate --json`, and the CLI's summary line; the same
+// for a squint GGUF (a PASS at 9 dB, a FAIL at 25 dB), plus a truncated GGUF and a GGUF dropped with other files.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -205,6 +206,44 @@ await check('gate of a quantized MLX model dropped beside its original: gate.jso
   await page.setInputFiles('#quantized', qfiles.filter((f) => !f.endsWith('config.json')));
   await page.waitForSelector('#gate-model[data-verdict="error"]', { timeout: 30000 });
   assert.match(await page.textContent('#error'), /config\.json/);
+});
+
+await check('gate of a squint GGUF dropped beside its original: gate.json == squint gate --json, same verdict, summary line and worst tensors', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
+  // 7.5 bpw passes the 9 dB floor and fails a 25 dB one (the page's #floor is the gate's --floor).
+  const g = path.join(dir, 'pass.gguf');
+  execFileSync(BIN, ['-q', 'quantize', SHARDED, '--format', 'gguf', '--bpw', '7.5', '-o', g]);
+  for (const floor of ['9', '25']) {
+    await page.fill('#floor', floor);
+    await page.dispatchEvent('#floor', 'change');
+    await page.setInputFiles('#quantized', []);  // the same file again is no change event
+    await page.setInputFiles('#quantized', [g]);
+    await page.waitForSelector('#gate-model[data-verdict="pass"], #gate-model[data-verdict="fail"]', { timeout: 60000 });
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download-gate')]);
+    await dl.saveAs(path.join(dir, `gate-${floor}.json`));
+    const json = cli(['-q', 'gate', SHARDED, g, '--floor', floor, '--json']);
+    assert.ok(readFileSync(path.join(dir, `gate-${floor}.json`)).equals(json.out), `floor ${floor}: gate.json bytes differ from squint gate --json`);
+    assert.equal(json.rc, floor === '9' ? 0 : 1);
+    assert.equal(await page.getAttribute('#gate-model', 'data-verdict'), json.rc === 0 ? 'pass' : 'fail');
+    const human = cli(['gate', SHARDED, g, '--floor', floor]).out.toString().trim().split('\n');
+    assert.equal(await page.textContent('#gate-summary'), human[human.length - 1]);
+    const rows = await page.$$eval('#gate-table tr', (trs) => trs.slice(1).map((tr) => [tr.children[0].textContent, tr.children[1].textContent]));
+    assert.ok(rows.length >= 5);
+    assert.deepEqual(rows, human.slice(1, 1 + rows.length).map((l) => l.split(/\s+/).slice(0, 2)), 'worst tensors and their GGUF types, in the CLI\'s order');
+  }
+  await page.fill('#floor', '9');
+  await page.dispatchEvent('#floor', 'change');
+  // A truncated GGUF and a GGUF dropped with other files: readable messages, and the page still works.
+  const cut = path.join(dir, 'cut.gguf');
+  writeFileSync(cut, readFileSync(path.join(dir, 'pass.gguf')).subarray(0, 5000));
+  await page.setInputFiles('#quantized', [cut]);
+  await page.waitForSelector('#gate-model[data-verdict="error"]', { timeout: 30000 });
+  assert.match(await page.textContent('#error'), /cut\.gguf/);
+  await page.setInputFiles('#quantized', [path.join(dir, 'pass.gguf'), path.join(SHARDED, 'config.json')]);
+  await page.waitForSelector('#gate-model[data-verdict="error"]', { timeout: 30000 });
+  assert.match(await page.textContent('#error'), /\.gguf file alone/);
+  await page.setInputFiles('#quantized', [path.join(dir, 'pass.gguf')]);
+  await page.waitForSelector('#gate-model[data-verdict="pass"]', { timeout: 60000 });
 });
 
 await check('GGUF candidates: analysis.json and plan.json downloaded from the page equal squint analyze/plan --format gguf', async () => {
