@@ -49,9 +49,9 @@ int run_curve(const CurveCmd& o) {
   PlanProblem prob = build_problem(a, opt);
   uint64_t from = o.from.empty() ? prob.min_bytes : size_arg("--from", o.from);
   uint64_t to = o.to.empty() ? prob.max_bytes : size_arg("--to", o.to);
-  auto pts = budget_curve(a, opt, from, to, o.points);
-  // Calibration points are planned too, to get their loss.
-  for (auto& c : cal) c.loss = make_plan(a, [&] { PlanOptions q = opt; q.budget_bytes = c.budget; return q; }()).objective;
+  auto pts = budget_curve(prob, opt, from, to, o.points);
+  // Calibration points are planned too, to get their loss (over the same problem).
+  for (auto& c : cal) c.loss = make_plan(a, prob, [&] { PlanOptions q = opt; q.budget_bytes = c.budget; return q; }()).objective;
   CurveFit fit = fit_curve(cal);
   CurveMarks marks = mark_curve(pts, fit);
 

@@ -330,6 +330,25 @@ TEST_CASE("plans are deterministic and round-trip through plan.json", "[plan]") 
   CHECK(s1.find("\"seconds\"") == std::string::npos);
 }
 
+TEST_CASE("planning over a problem built once equals planning from the analysis (plan and curve)", "[plan]") {
+  std::mt19937_64 g(32);
+  Analysis a = random_analysis(g, 120, 18);
+  PlanOptions o;
+  const PlanProblem p = build_problem(a, o);
+  for (double bpw : {3.0, 4.25, 6.0}) {
+    o.bpw = bpw;
+    CHECK(serialize_plan(make_plan(a, p, o)) == serialize_plan(make_plan(a, o)));
+  }
+  const auto c1 = budget_curve(a, o, p.min_bytes, p.max_bytes, 7), c2 = budget_curve(p, o, p.min_bytes, p.max_bytes, 7);
+  REQUIRE(c1.size() == 7);
+  REQUIRE(c2.size() == 7);
+  for (std::size_t i = 0; i < c1.size(); ++i) {
+    CHECK(c1[i].bytes == c2[i].bytes);
+    CHECK(c1[i].objective == c2[i].objective);
+    CHECK(c1[i].bit_mix == c2[i].bit_mix);
+  }
+}
+
 TEST_CASE("curve fit: one point fixes b = 0.055; several points fit by least squares", "[plan]") {
   CurveFit one = fit_curve({{0, 8.8, 0.5}});
   CHECK(one.b == 0.055);

@@ -310,7 +310,7 @@ class Session {
     try {
       const PlanOptions o = plan_options_from(settings_from(json::parse(settings)), true);
       PlanProblem p = build_problem(analysis_, o);
-      Plan plan = make_plan(analysis_, o);
+      Plan plan = make_plan(analysis_, p, o);
       return dump_safe({{"plan", serialize_plan(plan)},
                         {"preview", preview_to_json(plan_preview(plan, analysis_), plan)},
                         {"min_bytes", p.min_bytes},
@@ -326,7 +326,7 @@ class Session {
       const PlanOptions o = plan_options_from(settings_from(json::parse(settings)), false);
       PlanProblem p = build_problem(analysis_, o);
       json a = json::array();
-      for (const auto& c : budget_curve(analysis_, o, p.min_bytes, p.max_bytes, points))
+      for (const auto& c : budget_curve(p, o, p.min_bytes, p.max_bytes, points))
         a.push_back({{"bytes", c.bytes}, {"loss", c.objective}, {"bpw", c.bpw_effective}});
       return dump_safe(a);
     } catch (const std::exception& e) {

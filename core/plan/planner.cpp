@@ -97,8 +97,9 @@ Plan plan_from_solution(const Analysis& a, const PlanProblem& p, const PlanOptio
   return plan;
 }
 
-Plan make_plan(const Analysis& a, const PlanOptions& opt) {
-  PlanProblem p = build_problem(a, opt);
+Plan make_plan(const Analysis& a, const PlanOptions& opt) { return make_plan(a, build_problem(a, opt), opt); }
+
+Plan make_plan(const Analysis& a, const PlanProblem& p, const PlanOptions& opt) {
   const uint64_t budget = resolve_budget(p, opt);
   PlanOptions o = opt;
   if (o.budget_spec.empty()) {
@@ -114,7 +115,10 @@ Plan make_plan(const Analysis& a, const PlanOptions& opt) {
 }
 
 std::vector<CurvePoint> budget_curve(const Analysis& a, const PlanOptions& opt, uint64_t from, uint64_t to, int points) {
-  PlanProblem p = build_problem(a, opt);
+  return budget_curve(build_problem(a, opt), opt, from, to, points);
+}
+
+std::vector<CurvePoint> budget_curve(const PlanProblem& p, const PlanOptions& opt, uint64_t from, uint64_t to, int points) {
   std::vector<CurvePoint> out;
   if (points < 1) return out;
   from = std::max(from, p.min_bytes);

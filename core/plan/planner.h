@@ -18,6 +18,9 @@ uint64_t resolve_budget(const PlanProblem& p, const PlanOptions& opt);
 
 // analysis + options -> plan (deterministic; no timing inside).
 Plan make_plan(const Analysis& a, const PlanOptions& opt);
+// The same over the problem already built from (a, opt) — build_problem does not depend on the budget — for
+// faces that also need the problem (its min/max sizes) or plan several budgets: one build, not one per call.
+Plan make_plan(const Analysis& a, const PlanProblem& p, const PlanOptions& opt);
 Plan plan_from_solution(const Analysis& a, const PlanProblem& p, const PlanOptions& opt, uint64_t budget,
                         const Solution& s);
 
@@ -32,5 +35,7 @@ struct CurvePoint {
 // Sweep of `points` budgets evenly spaced from `from` to `to` (bytes), reusing one problem. Each point gets
 // a smaller DP work limit than a single plan (a sweep is a preview); its bound is reported either way.
 std::vector<CurvePoint> budget_curve(const Analysis& a, const PlanOptions& opt, uint64_t from, uint64_t to, int points);
+// The same over a problem already built from (a, opt).
+std::vector<CurvePoint> budget_curve(const PlanProblem& p, const PlanOptions& opt, uint64_t from, uint64_t to, int points);
 
 }  // namespace squint
