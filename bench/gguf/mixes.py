@@ -56,7 +56,9 @@ def budget(inspect, analysis):
     return sizes(inspect)["matrix_bytes"] + one_d
 
 
-KINDS = {"default": "squint nrmse/default", "params-mse-flat": "squint params-mse/flat"}
+# squint-<key>-<mix> files: the planner default (params-mse objective, flat priors) and the previous default
+# (nrmse objective, role priors), as bench/gguf/mixes.sh plans them.
+KINDS = {"default": "squint params-mse/flat (default)", "nrmse-roles": "squint nrmse/roles (old default)"}
 
 
 def rows(d, mixes, note):

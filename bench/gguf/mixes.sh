@@ -4,8 +4,8 @@
 #                               SAMPLES=16 SEQ=256 MIXES=Q3_K_M,Q4_K_M,Q5_K_M,Q6_K,Q8_0 MODELS="tinystories-3M stories260K"
 #                               FRESH=1 to remake the float GGUFs and llama.cpp mixes and drop cached evaluations)
 # For each model: float → F32 GGUF (squint), each mix with the real llama_model_quantize (no imatrix), the exact
-# tensor bytes of each mix, squint plans at exactly that budget (default objective, and params-mse with flat
-# priors), squint's GGUF of each plan, then KL(float ‖ model) / top-1 / PPL of every file in node-llama-cpp on
+# tensor bytes of each mix, squint plans at exactly that budget (the default, params-mse with flat priors, and
+# the old default, nrmse with role priors), squint's GGUF of each plan, then KL(float ‖ model) / top-1 / PPL of every file in node-llama-cpp on
 # squint's token ids and windows (bench/gguf/eval_llama.mjs). Writes the benchmark section of docs/gguf.md
 # (between the gguf-bench markers). Heavy: run it once, under nice, on an otherwise quiet machine.
 set -euo pipefail
@@ -39,9 +39,9 @@ for model in $MODELS; do
     $S -q inspect "$D/llama-$mix.gguf" -o "$D/llama-$mix.inspect.json" > /dev/null
     files+=("$D/llama-$mix.gguf")
     budget=$(python3 bench/gguf/mixes.py budget "$D/llama-$mix.inspect.json" "$D/analysis.json")
-    for kind in default params-mse-flat; do
-      extra=()
-      [ "$kind" = params-mse-flat ] && extra=(--objective params-mse --prior '*=1')
+    for kind in default nrmse-roles; do
+      extra=()  # default: params-mse with flat priors; nrmse-roles: the planner's default before 2026-12-02
+      [ "$kind" = nrmse-roles ] && extra=(--objective nrmse --prior-set roles)
       out=$D/squint-$kind-$mix
       rm -f "$out.missing"
       $S -q plan "$D/analysis.json" --budget "$budget" "${extra[@]}" -o "$out.plan.json"
