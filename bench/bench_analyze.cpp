@@ -13,17 +13,13 @@
 #include "analysis/analysis.h"
 #include "file_source.h"
 #include "parallel.h"
+#include "bench_util.h"
 
 using namespace squint;
+using squint::bench::median;
+using squint::bench::now;
 
 namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 long peak_rss_kb() {
   std::ifstream f("/proc/self/status");
   std::string line;

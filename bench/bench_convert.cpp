@@ -18,16 +18,14 @@
 #include "convert/mlx_layout.h"
 #include "file_source.h"
 #include "plan/plan.h"
+#include "bench_util.h"
 
 using namespace squint;
+using squint::bench::median;
+using squint::bench::now;
 namespace fs = std::filesystem;
 
 namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 uint64_t dir_bytes(const std::string& d) {
   uint64_t n = 0;
   for (const auto& e : fs::directory_iterator(d))

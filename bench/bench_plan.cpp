@@ -9,16 +9,13 @@
 #include <random>
 
 #include "plan/planner.h"
+#include "bench_util.h"
 
 using namespace squint;
+using squint::bench::median;
+using squint::bench::now;
 
 namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 Analysis synthetic(int n, uint64_t seed) {
   std::mt19937_64 g(seed);
   std::lognormal_distribution<double> sens(0.0, 0.35);

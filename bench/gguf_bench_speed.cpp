@@ -27,18 +27,14 @@
 #include "parallel.h"
 #include "quant/affine.h"
 #include "quant/ggml_quants.h"
+#include "bench_util.h"
 
 using namespace squint;
+using squint::bench::median;
+using squint::bench::now;
 namespace fs = std::filesystem;
 
 namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 struct Child {
   int status = -1;
   double secs = 0, rss_mb = 0;
