@@ -126,15 +126,22 @@ long check_verb(const std::string& cmd, const std::vector<Output>& outs, const s
   return writes;
 }
 
+const std::string kQuiet = " -q -j 2 ";
+
+// Inputs the verbs read: d/p.json (a 7 bpw plan of stories260K) and d/q (that plan quantized).
+void plan_and_quantize(const TempDir& d) {
+  REQUIRE(run(cli() + kQuiet + "plan " + stories() + " --bpw 7 -o " + d.str("p.json")) == 0);
+  REQUIRE(run(cli() + kQuiet + "quantize " + stories() + " --plan " + d.str("p.json") + " -o " + d.str("q")) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("a full disk leaves nothing half-written: files (analyze, plan, inspect, gate, curve, eval, compare, "
           "generate, tokenize)",
           "[hardening][faults]") {
   TempDir d;
-  const std::string q = " -q -j 2 ";
-  REQUIRE(run(cli() + q + "plan " + stories() + " --bpw 7 -o " + d.str("p.json")) == 0);
-  REQUIRE(run(cli() + q + "quantize " + stories() + " --plan " + d.str("p.json") + " -o " + d.str("q")) == 0);
+  const std::string q = kQuiet;
+  plan_and_quantize(d);
   REQUIRE(run(cli() + q + "eval " + stories() + " --text " + text() + " --seq-len 16 --samples 2 -o " + d.str("e.json")) == 0);
   const std::string f = d.str("out.json");
   check_verb(cli() + q + "analyze " + stories() + " -o " + f, {{f}});
@@ -150,7 +157,7 @@ TEST_CASE("a full disk leaves nothing half-written: files (analyze, plan, inspec
 
 TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, --plot)", "[hardening][faults]") {
   TempDir d;
-  const std::string q = " -q -j 2 ";
+  const std::string q = kQuiet;
   const std::vector<Output> outs{{d.str("r.json")}, {d.str("r.csv")}, {d.str("r.svg")}};
   const std::string to = " -o " + outs[0].path + " --csv " + outs[1].path + " --plot " + outs[2].path;
   check_verb(cli() + q + "sweep " + stories() + " --text " + text() +
@@ -162,9 +169,8 @@ TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, 
 TEST_CASE("a full disk leaves nothing half-written: folders and GGUF (quantize, synth, dequantize, convert-gguf)",
           "[hardening][faults]") {
   TempDir d;
-  const std::string q = " -q -j 2 ";
-  REQUIRE(run(cli() + q + "plan " + stories() + " --bpw 7 -o " + d.str("p.json")) == 0);
-  REQUIRE(run(cli() + q + "quantize " + stories() + " --plan " + d.str("p.json") + " -o " + d.str("q")) == 0);
+  const std::string q = kQuiet;
+  plan_and_quantize(d);
   const Output out{d.str("out"), true};
   // MLX: shards, then the index, config.json and the copied tokenizer files.
   const long w = check_verb(cli() + q + "quantize " + stories() + " --plan " + d.str("p.json") + " -o " + out.path + " --force",
