@@ -146,7 +146,7 @@ AtomicDir::AtomicDir(std::string target, bool overwrite, const std::string& over
 void AtomicDir::write_text(const std::string& name, const std::string& text) const {
   const std::string path = file(name);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(path + ": cannot create (" + std::strerror(errno) + ")");
+  if (fd < 0) fail(shown(name) + ": cannot create (" + std::strerror(errno) + ")");
   std::size_t off = 0;
   while (off < text.size()) {
     ssize_t w = write_some(fd, text.data() + off, text.size() - off);
@@ -162,10 +162,10 @@ void AtomicDir::write_text(const std::string& name, const std::string& text) con
 }
 
 void AtomicDir::copy_in(const std::string& src, const std::string& name) const {
-  if (const int e = injected_write_error()) fail(file(name) + ": cannot copy " + name + " (" + std::strerror(e) + ")");
+  if (const int e = injected_write_error()) fail(target_ + ": cannot copy " + name + " (" + std::strerror(e) + ")");
   std::error_code ec;
   fs::copy_file(src, file(name), ec);
-  if (ec) fail(file(name) + ": cannot copy " + name + " (" + ec.message() + ")");
+  if (ec) fail(target_ + ": cannot copy " + name + " (" + ec.message() + ")");
 }
 
 AtomicDir::~AtomicDir() {

@@ -21,6 +21,8 @@ class AtomicDir {
   AtomicDir& operator=(const AtomicDir&) = delete;
   const std::string& path() const { return tmp_; }
   std::string file(const std::string& name) const { return tmp_ + "/" + name; }
+  // How messages name that file: TARGET/NAME (the temporary folder's name means nothing to the user).
+  std::string shown(const std::string& name) const { return target_ + "/" + name; }
   // Writes `text` as the folder's file `name`, checking every byte (a full disk is an error, not a
   // truncated file).
   void write_text(const std::string& name, const std::string& text) const;

@@ -43,7 +43,7 @@ int run_dequantize(const DequantizeCli& o) {
   for (std::size_t s = 0; s < L.shards.size(); ++s) {
     std::vector<TensorSpec> specs;
     for (std::size_t i : L.shards[s]) specs.push_back({L.tensors[i].name, L.tensors[i].dtype, L.tensors[i].shape});
-    SafetensorsWriter w(dir.file(L.shard_names[s]), specs, {{"format", "pt"}});
+    SafetensorsWriter w(dir.file(L.shard_names[s]), specs, {{"format", "pt"}}, dir.shown(L.shard_names[s]));
     for (std::size_t i : L.shards[s]) {
       write_dequant_tensor(m, L.tensors[i], pool, [&](const uint8_t* p, std::size_t n) {
         w.write(p, n);

@@ -116,7 +116,7 @@ int run_quantize(const QuantizeCli& o) {
     std::vector<TensorSpec> specs;
     for (std::size_t ui : L.shards[s])
       for (const auto& t : L.units[ui].outputs) specs.push_back(t);
-    SafetensorsWriter w(dir.file(L.shard_names[s]), specs, {{"format", "mlx"}});
+    SafetensorsWriter w(dir.file(L.shard_names[s]), specs, {{"format", "mlx"}}, dir.shown(L.shard_names[s]));
     for (std::size_t ui : L.shards[s]) {
       const ConvertUnit& u = L.units[ui];
       const uint64_t base = src_done;

@@ -68,7 +68,7 @@ int run_synth(const SynthCli& o) {
   const std::size_t esize = dtype_bits(s.dtype) / 8;
   std::vector<uint8_t> buf;
   for (std::size_t si = 0; si < shards.size(); ++si) {
-    SafetensorsWriter w(dir.file(files[si]), shards[si], {{"format", "pt"}});
+    SafetensorsWriter w(dir.file(files[si]), shards[si], {{"format", "pt"}}, dir.shown(files[si]));
     for (const auto& t : shards[si]) {
       const uint64_t n = t.nbytes() / esize;
       const uint64_t block = 1 << 22;  // elements per write

@@ -9,15 +9,15 @@
 namespace squint {
 
 SafetensorsWriter::SafetensorsWriter(const std::string& path, const std::vector<TensorSpec>& tensors,
-                                     const std::map<std::string, std::string>& metadata)
-    : path_(path) {
+                                     const std::map<std::string, std::string>& metadata, const std::string& shown_as)
+    : path_(shown_as.empty() ? path : shown_as) {
   f_ = std::fopen(path.c_str(), "wb");
-  if (!f_) fail(path + ": cannot create (" + std::strerror(errno) + ")");
+  if (!f_) fail(path_ + ": cannot create (" + std::strerror(errno) + ")");
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 22);
   std::string prefix = build_safetensors_prefix(tensors, metadata);
   for (const auto& t : tensors) expected_ += t.nbytes();
-  if (const int e = injected_write_error()) fail(path + ": write failed (" + std::strerror(e) + ")");
-  if (std::fwrite(prefix.data(), 1, prefix.size(), f_) != prefix.size()) fail(path + ": write failed (" + std::strerror(errno) + ")");
+  if (const int e = injected_write_error()) fail(path_ + ": write failed (" + std::strerror(e) + ")");
+  if (std::fwrite(prefix.data(), 1, prefix.size(), f_) != prefix.size()) fail(path_ + ": write failed (" + std::strerror(errno) + ")");
 }
 
 SafetensorsWriter::~SafetensorsWriter() {
