@@ -10,6 +10,7 @@
 #include "command.h"
 #include "convert/gguf_llama.h"
 #include "file_source.h"
+#include "parallel.h"
 #include "progress.h"
 #include "util/error.h"
 #include "util/units.h"
@@ -97,8 +98,9 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
 
   AtomicFile f(a.out, a.force);
   Progress prog("quantize", !quiet);
+  auto pool = make_thread_pool(global_options().threads);
   const uint64_t size = stream_gguf(ck, L, tok, [&](const uint8_t* p, std::size_t n) { f.write(p, n); },
-                                    [&](uint64_t d, uint64_t t, const std::string& name) { prog.update(d, t, d, name); });
+                                    [&](uint64_t d, uint64_t t, const std::string& name) { prog.update(d, t, d, name); }, pool);
   prog.finish();
   if (f.written() != size) fail("internal error: wrote " + std::to_string(f.written()) + " bytes, expected " + std::to_string(size));
   f.commit();

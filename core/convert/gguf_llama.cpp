@@ -331,7 +331,7 @@ std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const n
 }
 
 uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv, const ByteSink& sink,
-                     const std::function<void(uint64_t, uint64_t, const std::string&)>& progress) {
+                     const std::function<void(uint64_t, uint64_t, const std::string&)>& progress, const ParallelFor& pf) {
   std::vector<GgufKV> kvs = L.kv;
   kvs.insert(kvs.end(), extra_kv.begin(), extra_kv.end());
   std::vector<GgufTensorSpec> specs;
@@ -339,32 +339,58 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
   GgufStreamWriter w(kvs, specs, sink);
   uint64_t total = 0, done = 0;
   for (const auto& s : specs) total += s.nbytes();
+  // Rows are independent (blocks run along a row), so a tensor is read, rounded and encoded in chunks of rows,
+  // each chunk's rows encoded in parallel in fixed sub-chunks: the bytes do not depend on the chunking or the
+  // thread count, and memory stays ~kChunkElems floats instead of a whole embedding. A Q/K tensor (permuted
+  // as whole rows across the tensor) is done in one chunk; those are small.
+  constexpr uint64_t kChunkElems = 1ull << 24, kSubRows = 16;
   std::vector<float> x, y;
-  std::vector<uint8_t> scratch, out;
+  std::vector<uint8_t> raw, out;
   for (std::size_t i = 0; i < L.tensors.size(); ++i) {
     const GgufTensorPlan& t = L.tensors[i];
     const uint64_t rows = t.rows(), cols = t.cols();
-    if (t.hf_name.empty()) {
-      x = t.generated;
-    } else {
-      const TensorInfo* ti = ck.find(t.hf_name);
+    const uint64_t row_bytes = rows ? specs[i].nbytes() / rows : 0;
+    const TensorInfo* ti = nullptr;
+    if (!t.hf_name.empty()) {
+      ti = ck.find(t.hf_name);
       if (!ti) fail(ck.location + ": tensor '" + t.hf_name + "' disappeared");
-      x.resize(ti->numel());
-      if (!read_tensor_f32(ck, *ti, x.data(), scratch))
-        fail(ck.location + ": tensor '" + t.hf_name + "' holds NaN or Inf");
+      if (ti->numel() != rows * cols) fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong element count");
+      if (!is_float_measurable(ti->dtype))
+        fail(ck.files.at(ti->file) + ": tensor '" + ti->name + "': dtype " + dtype_name(ti->dtype) + " cannot be read as float");
+    } else if (t.generated.size() != rows * cols) {
+      fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong element count");
     }
-    if (x.size() != rows * cols) fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong element count");
-    if (t.quant_input != DType::F32)
-      for (auto& v : x) v = round_to_dtype(v, t.quant_input);
-    if (t.permute_heads > 0) {
-      y.resize(x.size());
-      permute_qk_rows(x.data(), y.data(), rows, cols, t.permute_heads, false);
-      x.swap(y);
+    const uint64_t step = t.permute_heads > 0 ? std::max<uint64_t>(rows, 1)
+                                              : std::max<uint64_t>(1, kChunkElems / std::max<uint64_t>(cols, 1));
+    if (rows == 0) w.write(out.data(), 0);
+    for (uint64_t r0 = 0; r0 < rows; r0 += step) {
+      const uint64_t n = std::min(step, rows - r0);
+      x.resize(n * cols);
+      if (!ti) {
+        std::copy(t.generated.begin() + static_cast<std::ptrdiff_t>(r0 * cols),
+                  t.generated.begin() + static_cast<std::ptrdiff_t>((r0 + n) * cols), x.begin());
+      } else {
+        const uint64_t es = dtype_bits(ti->dtype) / 8;
+        raw.resize(n * cols * es);
+        ck.sources.at(ti->file)->read(ti->offset + r0 * cols * es, raw.size(), raw.data());
+        if (!to_f32(ti->dtype, raw.data(), n * cols, x.data())) fail(ck.location + ": tensor '" + t.hf_name + "' holds NaN or Inf");
+      }
+      if (t.quant_input != DType::F32)
+        for (auto& v : x) v = round_to_dtype(v, t.quant_input);
+      if (t.permute_heads > 0) {
+        y.resize(x.size());
+        permute_qk_rows(x.data(), y.data(), n, cols, t.permute_heads, false);
+        x.swap(y);
+      }
+      out.resize(n * row_bytes);
+      const uint64_t subs = (n + kSubRows - 1) / kSubRows;
+      pf(static_cast<std::size_t>(subs), [&](std::size_t k) {
+        const uint64_t s0 = k * kSubRows, sn = std::min(kSubRows, n - s0);
+        gguf_encode_rows(t.type, x.data() + s0 * cols, sn, cols, out.data() + s0 * row_bytes);
+      });
+      w.write(out.data(), out.size());
+      done += out.size();
     }
-    out.resize(specs[i].nbytes());
-    gguf_encode_rows(t.type, x.data(), rows, cols, out.data());
-    w.write(out.data(), out.size());
-    done += out.size();
     if (progress) progress(done, total, t.gguf_name);
   }
   w.finish();

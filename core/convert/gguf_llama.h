@@ -13,6 +13,7 @@
 #include "eval/llama.h"
 #include "io/checkpoint.h"
 #include "io/gguf.h"
+#include "util/parallel.h"
 
 namespace squint {
 
@@ -90,9 +91,11 @@ namespace squint {
 std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const nlohmann::json& config,
                                               std::vector<std::string>& warnings);
 
-// Streams the whole GGUF file (header, then every tensor read, permuted and encoded in layout order).
-// `progress(done_bytes, total_bytes, tensor)` after each tensor. Returns the file size.
+// Streams the whole GGUF file (header, then every tensor read, permuted and encoded in layout order), in chunks
+// of rows encoded through `pf` (the bytes do not depend on it). `progress(done_bytes, total_bytes, tensor)`
+// after each tensor. Returns the file size.
 uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv, const ByteSink& sink,
-                     const std::function<void(uint64_t, uint64_t, const std::string&)>& progress = {});
+                     const std::function<void(uint64_t, uint64_t, const std::string&)>& progress = {},
+                     const ParallelFor& pf = serial());
 
 }  // namespace squint
