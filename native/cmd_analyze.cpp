@@ -61,6 +61,7 @@ RegisterCommand reg("analyze", 30, [](CLI::App& app) {
   app.add_flag("--sqnr-table", o->table, "print the per-config SQNR table (min, P5, median, P95, max, <9 dB, <15 dB)");
   app.add_flag("--sqnr-table-json", o->table_json, "print that table as JSON");
   add_analyze_options(app, o->opts, true);
+  add_column_weight_options(app, o->opts);
   return [o] { return run_analyze(*o); };
 });
 

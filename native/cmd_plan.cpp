@@ -45,6 +45,7 @@ RegisterCommand reg("plan", 40, [](CLI::App& app) {
   add_output_options(app, o->out, "plan.json");
   add_plan_options(app, o->plan, true);
   add_analyze_options(app, o->analyze, true, false);
+  add_column_weight_options(app, o->analyze);
   return [o] { return run_plan(*o); };
 });
 

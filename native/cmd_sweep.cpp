@@ -128,7 +128,17 @@ int run_sweep_cmd(const SweepCmd& o) {
   const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir, o.seq_len,
                                           o.samples, o.seed);
   const auto t0 = std::chrono::steady_clock::now();
-  Analysis a = run_analysis(ck, o.analyze);
+  // The weighted objectives need their column weights in the analysis: norm ones are data-free, so the lab
+  // measures them when asked; calibrated ones need --calibrate TEXT (say which text: never the eval text).
+  AnalyzeCli ac = o.analyze;
+  const bool wants_norm = std::find(o.objectives.begin(), o.objectives.end(), "norm") != o.objectives.end();
+  const bool wants_cal = std::find(o.objectives.begin(), o.objectives.end(), "calibrated") != o.objectives.end();
+  if (wants_norm && wants_cal) fail("--objectives: norm and calibrated need different analyses; run two sweeps");
+  if (wants_norm) ac.norm_weights = true;
+  if (wants_cal && ac.calibrate.empty()) fail("--objectives calibrated needs --calibrate TEXT (a text other than --text)");
+  if (!ac.calibrate.empty() && ac.calibrate == o.text)
+    note("warning: calibrating on the evaluation text measures fit, not generalisation");
+  Analysis a = run_analysis(ck, ac);
   Progress bp("float model", !quiet);
   opt.base_progress = window_progress(bp);
   Progress prog("sweep", !quiet);
@@ -155,6 +165,8 @@ int run_sweep_cmd(const SweepCmd& o) {
   j["seed"] = o.seed;
   j["floor_db"] = o.floor;
   j["params"] = a.total_params;
+  if (!a.column_weighting.empty())
+    j["column_weighting"] = {{"kind", a.column_weighting}, {"source", a.column_weighting_source}};
   emit_document(o.out, j);
   if (!o.csv_file.empty()) {
     write_file_atomic(o.csv_file, sweep_csv(r));
@@ -196,6 +208,7 @@ RegisterCommand reg("sweep", 75, [](CLI::App& app) {
   app.add_option("--plot", o->plot_file, "write an SVG plot: mean KL vs bits per weight");
   app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model (default: the model's)");
   add_analyze_options(app, o->analyze, false, false);
+  add_column_weight_options(app, o->analyze);
   return [o] { return run_sweep_cmd(*o); };
 });
 

@@ -2,7 +2,14 @@
 
 #include <algorithm>
 
+#include <fmt/core.h>
+
+#include <chrono>
+
 #include "analysis/analysis_json.h"
+#include "eval/calibrate.h"
+#include "eval_model.h"
+#include "output.h"
 #include "command.h"
 #include "file_source.h"
 #include "parallel.h"
@@ -31,6 +38,21 @@ void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool 
   if (with_features) app.add_flag("--features", o.features, "also compute sensitivity features (slower)");
 }
 
+void add_column_weight_options(CLI::App& app, AnalyzeCli& o) {
+  auto* nw = app.add_flag("--norm-weights", o.norm_weights,
+                          "also measure each config's error weighted by the feeding RMSNorm's γ² (objective norm; data-free)");
+  auto* cal = app.add_option("--calibrate", o.calibrate,
+                             "TEXT: also measure activation-weighted errors from a forward pass on TEXT (objective "
+                             "calibrated; not data-free)");
+  nw->excludes(cal);
+  app.add_option("--calibrate-samples", o.calibrate_samples, "calibration windows sampled from TEXT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--calibrate-seq-len", o.calibrate_seq_len, "calibration window length in tokens")
+      ->check(CLI::Range(2, 1 << 20))
+      ->capture_default_str();
+}
+
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string&) {
   AnalyzeOptions opt;
   opt.f32_out_dtype = *parse_float_dtype_name(o.dtype);
@@ -52,6 +74,23 @@ bool is_analysis_file(const std::string& path) {
          path.find("model.safetensors.index.json") == std::string::npos;
 }
 
+namespace {
+ColumnWeights calibrate(const Checkpoint& ck, const AnalyzeCli& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string dir = model_dir(ck.location);
+  auto model = load_llama(dir);
+  const EvalWindows w = load_eval_windows(o.calibrate, dir, o.calibrate_seq_len, o.calibrate_samples, 42);
+  const ParallelFor pool = make_thread_pool(global_options().threads);
+  std::string text = o.calibrate;
+  if (auto p = text.find_last_of('/'); p != std::string::npos) text = text.substr(p + 1);
+  const std::string source = fmt::format("{}: {} windows of {} tokens, seed 42", text, w.chosen.size(), w.seq_len);
+  ColumnWeights cw = calibrate_column_weights(*model, w, pool, source);
+  note(fmt::format("calibrated on {} ({:.1f} s)", source,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+  return cw;
+}
+}  // namespace
+
 Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o) {
   AnalyzeOptions opt = make_analyze_options(o, "analyze");
   auto prog = std::make_shared<Progress>("analyze", !global_options().quiet);
@@ -60,6 +99,14 @@ Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o) {
   };
   if (o.features) {
     opt.per_tensor_hook = make_feature_hook();
+  }
+  ColumnWeights cw;
+  if (o.norm_weights) {
+    cw = norm_column_weights(ck);
+    opt.column_weights = &cw;
+  } else if (!o.calibrate.empty()) {
+    cw = calibrate(ck, o);
+    opt.column_weights = &cw;
   }
   Analysis a = analyze_checkpoint(ck, opt);
   prog->finish();

@@ -14,11 +14,17 @@ struct AnalyzeCli {
   std::vector<int> bits;             // restrict candidate bits (empty = all)
   std::vector<int> groups;           // restrict group sizes (empty = all)
   bool features = false;
+  // Column weights for the weighted error (objectives norm / calibrated): analysis/column_weights.h.
+  bool norm_weights = false;
+  std::string calibrate;  // calibration text file (empty: none)
+  int calibrate_samples = 32, calibrate_seq_len = 256;
 };
 
 // Adds --dtype/--format/--bits/--group-sizes(/--features) to a verb.
 // with_filters = false for verbs that restrict configs themselves (plan: --bits applies to the plan).
 void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters = true);
+// Adds --norm-weights / --calibrate TEXT (+ --calibrate-samples/--calibrate-seq-len): analyze, plan, sweep.
+void add_column_weight_options(CLI::App& app, AnalyzeCli& o);
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);
 bool is_analysis_file(const std::string& path);
 Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o);

@@ -2,7 +2,11 @@
 """docs/quality.md from `squint sweep -o` JSON files (bench/quality/quality.sh)."""
 import json, os, sys
 
-work, names = sys.argv[1], sys.argv[2:]
+# render.py WORK MODEL... [--weighted NAME...]: the main tables per model, then sections for sweeps of the
+# column-weighted objectives (norm, calibrated), which need analyses of their own.
+work, args = sys.argv[1], sys.argv[2:]
+names = args[:args.index("--weighted")] if "--weighted" in args else args
+weighted = args[args.index("--weighted") + 1:] if "--weighted" in args else []
 out = []
 p = out.append
 p("# Quality: does squint's plan beat uniform quantization at the same size? (issue 14)")
@@ -23,8 +27,7 @@ p("`OBJECTIVES_3M`) to fit the time available; the noise spread below says how f
 p("times (\"Cost\") were measured on a 2-core machine shared with other work (the load average at the end of")
 p("each sweep is given beside it): read them as upper bounds.")
 p("")
-summary = {}
-for name in names:
+def render_file(name, heading):
     j = json.load(open(os.path.join(work, name + ".json")))
     secs = float(open(os.path.join(work, name + ".seconds")).read())
     lp = os.path.join(work, name + ".load")
@@ -34,7 +37,7 @@ for name in names:
     for r in rows:
         if r["kind"] == "squint" and r["setting"] not in settings:
             settings.append(r["setting"])
-    p(f"## {name}")
+    p(heading)
     p("")
     p(f"{j['params']:,} parameters; {j['windows']} windows ({j['tokens']:,} predicted tokens; `--samples "
       f"{j['samples']}`, seed {j['seed']}). Float model: median PPL {j['float']['median_ppl']:.4f}, mean PPL "
@@ -88,7 +91,6 @@ for name in names:
     p("|---|---|---|---|")
     for s in settings:
         p(f"| {s} | {wins[s][0]} | {wins[s][1]} | {wins[s][2]} |")
-    summary[name] = wins
     p("")
     g = j["floor_gap"]
     if g["separated"]:
@@ -107,6 +109,12 @@ for name in names:
     p("")
     p(f"![KL vs size](quality-{name}.svg)")
     p("")
+    return wins
+
+
+summary = {}
+for name in names:
+    summary[name] = render_file(name, f"## {name}")
 p("## Summary over both models")
 p("")
 p("| setting | " + " | ".join(f"{n} better / tie / worse" for n in names) + " |")
@@ -152,3 +160,36 @@ else:
     p("**No setting is never worse than uniform on every model**: the default `params-mse/flat` must be revisited.")
 p("")
 print("\n".join(out))
+
+if weighted:
+    out.clear()
+    p("## Column-weighted objectives (issue 14)")
+    p("")
+    p("`norm` (data-free): each config's error weighted per input column by the feeding RMSNorm's γ²")
+    p("(`analyze --norm-weights`); `calibrated` (**not data-free**: it reads text): weighted by the activations'")
+    p("second moments E[x²] from a forward pass on calibration text (`analyze --calibrate TEXT`, llama.cpp's")
+    p("importance-matrix statistic). Both are Σ params·wNRMSE², like `params-mse`, which is shown beside them")
+    p("from the same run. The calibration text is the training split, the evaluation text stays held out.")
+    p("")
+    wsum = {}
+    for name in weighted:
+        j = json.load(open(os.path.join(work, name + ".json")))
+        src = j.get("column_weighting", {})
+        wsum[name] = render_file(name, f"### {name}" + (f" (calibration: {src['source']})" if src.get("source") else ""))
+    cp = os.path.join(work, "analyze-cost.txt")
+    if os.path.exists(cp):
+        c = open(cp).read().split()
+        t = {c[i]: float(c[i + 1]) for i in range(0, 6, 2)}
+        mp = 3.279104
+        p(f"Cost on tinystories-3M (3.28 M parameters, 2 threads, load average {c[6]}): analysis {t['plain']:.2f} s; "
+          f"with `--norm-weights` {t['norm']:.2f} s ({t['norm'] / mp:.2f} s per million parameters); with `--calibrate` "
+          f"(32 windows of 256 tokens of train.txt) {t['calibrated']:.2f} s ({t['calibrated'] / mp:.2f} s per million "
+          f"parameters, most of it the forward pass).")
+        p("")
+    p("| sweep | setting | better / tie / worse |")
+    p("|---|---|---|")
+    for name in weighted:
+        for s, w in wsum[name].items():
+            p(f"| {name} | {s} | {w[0]} / {w[1]} / {w[2]} |")
+    p("")
+    print("\n".join(out))

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/column_weights.h"
 #include "analysis/roles.h"
 #include "io/checkpoint.h"
 #include "quant/affine.h"
@@ -25,6 +26,9 @@ struct ConfigResult {
   double nrmse = 0;    // ‖W − Ŵ‖/‖W‖ (3-D expert stacks: mean over experts)
   double sqnr_db = 0;  // −20·log10(nrmse) (3-D expert stacks: minimum over experts)
   uint64_t bytes = 0;  // packed codes + scales + biases
+  // Column-weighted NRMSE (analysis/column_weights.h) when the analysis was made with column weights
+  // (Analysis::column_weighting); -1 otherwise. Tensors with no weights of their own get their plain NRMSE.
+  double weighted_nrmse = -1;
 };
 
 struct InvalidConfig {
@@ -68,6 +72,9 @@ struct Analysis {
   int num_experts = 0;
   uint64_t total_params = 0;
   uint64_t total_bytes = 0;
+  // "" (data-free, plain NRMSE only), "norm" (γ²-weighted, data-free) or "calibrated" (activation-weighted
+  // from text: not data-free); see analysis/column_weights.h. source says what calibration text was used.
+  std::string column_weighting, column_weighting_source;
   std::vector<TensorAnalysis> tensors;
 };
 
@@ -85,6 +92,8 @@ struct AnalyzeOptions {
   ParallelFor parallel = serial();
   std::function<void(const AnalyzeProgress&)> progress;  // called after each tensor
   std::function<bool()> cancelled;                       // polled between tensors
+  // Column weights for the weighted error (null: none); must outlive the analysis.
+  const ColumnWeights* column_weights = nullptr;
   // Extension point for sensitivity features (filled by analysis/features when requested).
   std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> per_tensor_hook;
 };

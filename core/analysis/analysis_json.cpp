@@ -47,6 +47,8 @@ json analysis_to_json(const Analysis& a) {
                 {"params", a.total_params},
                 {"bytes", a.total_bytes}};
   j["f32_output_dtype"] = float_dtype_long_name(a.f32_out_dtype);
+  if (!a.column_weighting.empty())  // absent = data-free, plain NRMSE only
+    j["column_weighting"] = {{"kind", a.column_weighting}, {"source", a.column_weighting_source}};
   json cfgs = json::array();
   for (auto c : a.configs) cfgs.push_back(config_json(c));
   j["configs"] = cfgs;
@@ -75,6 +77,7 @@ json analysis_to_json(const Analysis& a) {
       cj["nrmse"] = r.nrmse;
       cj["sqnr_db"] = r.sqnr_db;
       cj["bytes"] = r.bytes;
+      if (r.weighted_nrmse >= 0) cj["weighted_nrmse"] = r.weighted_nrmse;
       rs.push_back(std::move(cj));
     }
     e["configs"] = rs;
@@ -133,6 +136,13 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
     return c;
   };
   for (const auto& c : j.value("configs", json::array())) a.configs.push_back(check_format(config_from(c, source), source));
+  if (j.contains("column_weighting")) {
+    const json& cw = j["column_weighting"];
+    a.column_weighting = need<std::string>(cw, "kind", source + ": column_weighting");
+    a.column_weighting_source = cw.contains("source") ? need<std::string>(cw, "source", source + ": column_weighting") : "";
+    if (a.column_weighting != "norm" && a.column_weighting != "calibrated")
+      fail(source + ": unknown column_weighting kind '" + a.column_weighting + "' (norm or calibrated)");
+  }
   if (!j.contains("tensors") || !j["tensors"].is_array()) fail(source + ": missing 'tensors' array");
   for (const auto& e : j["tensors"]) {
     TensorAnalysis t;
@@ -169,6 +179,10 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
       cr.nrmse = need<double>(r, "nrmse", ctx);
       cr.sqnr_db = need<double>(r, "sqnr_db", ctx);
       cr.bytes = need<uint64_t>(r, "bytes", ctx);
+      if (r.contains("weighted_nrmse")) {
+        cr.weighted_nrmse = need<double>(r, "weighted_nrmse", ctx);
+        if (!(cr.weighted_nrmse >= 0)) fail(ctx + ": config has a negative or NaN weighted_nrmse");
+      }
       if (!(cr.nrmse >= 0) || !std::isfinite(cr.sqnr_db)) fail(ctx + ": config has a non-finite or negative error");
       t.results.push_back(cr);
     }

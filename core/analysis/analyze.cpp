@@ -77,6 +77,41 @@ double sqnr_db_from(double signal, double err) {
   return canonical_db(10.0 * std::log10(signal / err));
 }
 
+namespace {
+// Σ_ij c_j (ref − ŵ)² per config and Σ_ij c_j ref², over a [rows, cols] block, for the weighted error.
+void weighted_errors(const float* w, const float* ref, std::size_t rows, std::size_t cols, const QConfig* configs,
+                     std::size_t nconfigs, DType sdt, const float* c, double* signal, std::vector<double>* err) {
+  const std::size_t n = rows * cols;
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(c[i % cols]) * ref[i] * ref[i];
+  *signal = s;
+  err->assign(nconfigs, 0.0);
+  std::vector<float> deq(n);
+  std::vector<uint8_t> packed;
+  std::vector<float> scales, biases;
+  for (std::size_t k = 0; k < nconfigs; ++k) {
+    const QConfig q = configs[k];
+    if (q.gguf()) {
+      packed.resize(rows * ggml_row_bytes(q.type, cols));
+      ggml_quantize_rows(q.type, w, rows, cols, packed.data());
+      ggml_dequantize_rows(q.type, packed.data(), rows, cols, deq.data());
+    } else {
+      packed.resize(n * static_cast<std::size_t>(q.bits) / 8);
+      scales.resize(n / static_cast<std::size_t>(q.group));
+      biases.resize(scales.size());
+      quantize_rows(w, rows, cols, q, sdt, packed.data(), scales.data(), biases.data());
+      dequantize_rows(packed.data(), scales.data(), biases.data(), rows, cols, q, deq.data());
+    }
+    double e = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double d = static_cast<double>(ref[i]) - deq[i];
+      e += static_cast<double>(c[i % cols]) * d * d;
+    }
+    (*err)[k] = e;
+  }
+}
+}  // namespace
+
 TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const AnalyzeOptions& opt) {
   TensorAnalysis ta;
   ta.name = t.name;
@@ -127,9 +162,13 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
   const std::size_t nv = valid.size();
   const std::size_t esize = dtype_bits(t.dtype) / 8;
 
+  // Column weights for this tensor, when the analysis has them (the weighted error quantizes each chunk
+  // once more per config, so it roughly doubles the cost of the tensor).
+  const std::vector<float>* cw =
+      opt.column_weights && nv ? opt.column_weights->for_tensor(ta.role, ck.config.tied_embeddings, cols) : nullptr;
   struct ChunkOut {
-    double signal = 0, cast_err = 0;
-    std::vector<double> err;
+    double signal = 0, cast_err = 0, wsignal = 0;
+    std::vector<double> err, werr;
     bool finite = true;
   };
   std::vector<ChunkOut> outs(nchunks);
@@ -165,6 +204,7 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
       o.signal = measure_rows(w, ref.data(), r1 - r0, cols, valid.data(), nv, ta.out_dtype, o.err.data());
     else
       for (uint64_t i = 0; i < n; ++i) o.signal += static_cast<double>(ref[i]) * ref[i];
+    if (cw) weighted_errors(w, ref.data(), r1 - r0, cols, valid.data(), nv, ta.out_dtype, cw->data(), &o.wsignal, &o.werr);
   };
   opt.parallel(nchunks, body);
 
@@ -196,6 +236,13 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
     const ErrorSummary es = summarize_chunks(sums, plan);
     r.nrmse = es.nrmse;
     r.sqnr_db = es.sqnr_db;
+    if (cw) {
+      std::vector<std::pair<double, double>> ws;
+      for (const auto& o : outs) ws.emplace_back(o.wsignal, o.werr[vi]);
+      r.weighted_nrmse = summarize_chunks(ws, plan).nrmse;
+    } else if (opt.column_weights) {
+      r.weighted_nrmse = r.nrmse;
+    }
     ta.results.push_back(r);
   }
   ta.measured = true;
@@ -215,6 +262,10 @@ AnalysisRun::AnalysisRun(const Checkpoint& ck, AnalyzeOptions opt) : ck_(ck), op
   a.num_experts = ck.config.num_experts;
   a.total_params = ck.total_params();
   a.total_bytes = ck.total_bytes();
+  if (opt_.column_weights) {
+    a.column_weighting = opt_.column_weights->kind;
+    a.column_weighting_source = opt_.column_weights->source;
+  }
 }
 
 TensorAnalysis AnalysisRun::measure(std::size_t i) const {

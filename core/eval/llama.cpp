@@ -123,7 +123,44 @@ LlamaModel::LlamaModel(const LlamaConfig& cfg, const WeightSource& src) : cfg_(c
   }
 }
 
-RowMat LlamaModel::forward_hidden(const std::vector<int>& tokens) const {
+namespace {
+void add_square_cols(Eigen::VectorXd& acc, const RowMat& x) {
+  if (acc.size() != x.cols()) acc = Eigen::VectorXd::Zero(x.cols());
+  for (Eigen::Index t = 0; t < x.rows(); ++t)
+    for (Eigen::Index j = 0; j < x.cols(); ++j) acc[j] += static_cast<double>(x(t, j)) * x(t, j);
+}
+void add_vec(Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  if (!b.size()) return;
+  if (!a.size()) a = Eigen::VectorXd::Zero(b.size());
+  a += b;
+}
+void add_vecs(std::vector<Eigen::VectorXd>& a, const std::vector<Eigen::VectorXd>& b) {
+  if (a.size() < b.size()) a.resize(b.size());
+  for (std::size_t i = 0; i < b.size(); ++i) add_vec(a[i], b[i]);
+}
+}  // namespace
+
+void InputMoments::add(const InputMoments& o) {
+  add_vecs(attn_in, o.attn_in);
+  add_vecs(attn_out, o.attn_out);
+  add_vecs(mlp_in, o.mlp_in);
+  add_vecs(mlp_down, o.mlp_down);
+  add_vec(head, o.head);
+  tokens += o.tokens;
+}
+
+void LlamaModel::accumulate_input_moments(const std::vector<int>& tokens, InputMoments* m) const {
+  const std::size_t L = layers_.size();
+  m->attn_in.resize(L);
+  m->attn_out.resize(L);
+  m->mlp_in.resize(L);
+  m->mlp_down.resize(L);
+  RowMat x = forward_hidden(tokens, m);
+  add_square_cols(m->head, x);
+  m->tokens += tokens.size();
+}
+
+RowMat LlamaModel::forward_hidden(const std::vector<int>& tokens, InputMoments* moments) const {
   const int T = static_cast<int>(tokens.size()), hd = cfg_.head_dim, nh = cfg_.heads, nkv = cfg_.kv_heads;
   const int group = nh / nkv;
   RowMat x(T, cfg_.hidden);
@@ -157,9 +194,11 @@ RowMat LlamaModel::forward_hidden(const std::vector<int>& tokens) const {
       }
   };
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (const auto& L : layers_) {
+  for (std::size_t li = 0; li < layers_.size(); ++li) {
+    const LlamaLayer& L = layers_[li];
     RowMat h = x;
     rmsnorm_rows(h, L.attn_norm, cfg_.eps);
+    if (moments) add_square_cols(moments->attn_in[li], h);
     RowMat q = h * L.wq.transpose(), k = h * L.wk.transpose(), v = h * L.wv.transpose();
     if (L.bq.size()) q.rowwise() += L.bq.transpose();
     if (L.bk.size()) k.rowwise() += L.bk.transpose();
@@ -184,12 +223,15 @@ RowMat LlamaModel::forward_hidden(const std::vector<int>& tokens) const {
       }
       att.middleCols(hh * hd, hd) = s * vv;
     }
+    if (moments) add_square_cols(moments->attn_out[li], att);
     x += att * L.wo.transpose();
     RowMat h2 = x;
     rmsnorm_rows(h2, L.mlp_norm, cfg_.eps);
+    if (moments) add_square_cols(moments->mlp_in[li], h2);
     RowMat g = h2 * L.wg.transpose(), u = h2 * L.wu.transpose();
     g = g.array() / (1.0f + (-g.array()).exp());  // silu
     g.array() *= u.array();
+    if (moments) add_square_cols(moments->mlp_down[li], g);
     x += g * L.wd.transpose();
   }
   rmsnorm_rows(x, final_norm_, cfg_.eps);

@@ -38,6 +38,16 @@ struct LlamaLayer {
 };
 
 // Gets a logical weight (dequantized float32) by name, or returns false if absent.
+// Σ x_j² of every linear layer's input over the tokens seen (for calibration, analysis/column_weights.h):
+// per layer the attention input (after input_layernorm), the o_proj input, the MLP input (after
+// post_attention_layernorm) and the down_proj input; plus the lm_head input (after the final norm).
+struct InputMoments {
+  std::vector<Eigen::VectorXd> attn_in, attn_out, mlp_in, mlp_down;
+  Eigen::VectorXd head;
+  uint64_t tokens = 0;
+  void add(const InputMoments& o);  // sums; empty = zero
+};
+
 using WeightSource = std::function<bool(const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data)>;
 
 class LlamaModel {
@@ -49,9 +59,11 @@ class LlamaModel {
   // Σ −log p(tokens[t] | tokens[<t]) for t = 1..T-1, and the count of predicted tokens.
   double nll(const std::vector<int>& tokens, std::size_t* count) const;
   std::vector<int> generate_greedy(std::vector<int> prompt, int n) const;
+  // Runs the sequence and adds its linear-layer input moments to *m (sized on first use).
+  void accumulate_input_moments(const std::vector<int>& tokens, InputMoments* m) const;
 
  private:
-  RowMat forward_hidden(const std::vector<int>& tokens) const;
+  RowMat forward_hidden(const std::vector<int>& tokens, InputMoments* moments = nullptr) const;
   LlamaConfig cfg_;
   RowMat embed_, lm_head_;
   Eigen::VectorXf final_norm_;

@@ -9,9 +9,21 @@
 
 namespace squint {
 
-std::vector<std::string> objective_names() { return {"nrmse", "params", "output", "mse", "params-mse"}; }
+std::vector<std::string> objective_names() { return {"nrmse", "params", "output", "mse", "params-mse", "norm", "calibrated"}; }
 
-bool objective_squares_error(const std::string& objective) { return objective == "mse" || objective == "params-mse"; }
+bool objective_squares_error(const std::string& objective) {
+  return objective == "mse" || objective == "params-mse" || objective == "norm" || objective == "calibrated";
+}
+
+const char* objective_column_weighting(const std::string& objective) {
+  if (objective == "norm") return "norm";
+  if (objective == "calibrated") return "calibrated";
+  return nullptr;
+}
+
+double option_nrmse(const std::string& objective, const ConfigResult& r) {
+  return objective_column_weighting(objective) && r.weighted_nrmse >= 0 ? r.weighted_nrmse : r.nrmse;
+}
 
 double objective_distortion(const std::string& objective, double nrmse) {
   return objective_squares_error(objective) ? nrmse * nrmse : nrmse;
@@ -19,7 +31,7 @@ double objective_distortion(const std::string& objective, double nrmse) {
 
 double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a) {
   if (objective == "nrmse" || objective == "mse") return 1.0;
-  if (objective == "params" || objective == "params-mse") {
+  if (objective == "params" || objective == "params-mse" || objective == "norm" || objective == "calibrated") {
     std::size_t n = 0;
     for (const auto& x : a.tensors) n += x.measured;
     return a.total_params ? static_cast<double>(t.params) * static_cast<double>(n) / static_cast<double>(a.total_params) : 1.0;
@@ -35,7 +47,7 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
     }
     return 1.0;
   }
-  fail("unknown objective '" + objective + "' (choose nrmse, params, output, mse or params-mse)");
+  fail("unknown objective '" + objective + "' (choose params-mse, mse, nrmse, params, output, norm or calibrated)");
 }
 
 namespace {
@@ -86,6 +98,11 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
   p.total_params = 0;
   for (const auto& t : a.tensors) p.total_params += t.params;
   (void)objective_weight(opt.objective, a.tensors.empty() ? TensorAnalysis{} : a.tensors[0], a);  // validates the name
+  if (const char* need = objective_column_weighting(opt.objective); need && a.column_weighting != need)
+    fail(std::string("objective '") + opt.objective + "' needs an analysis made with " +
+         (std::string(need) == "norm" ? "`analyze --norm-weights`" : "`analyze --calibrate TEXT`") +
+         (a.column_weighting.empty() ? " (this one has no column weights)"
+                                     : " (this one has '" + a.column_weighting + "' weights)"));
 
   // Items in analysis order; experts that must share a config join the item of their first member.
   std::map<std::string, std::size_t> by_key;
@@ -158,7 +175,7 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
           break;
         }
         o.bytes += r->bytes;
-        d += static_cast<double>(a.tensors[ti].params) * objective_distortion(opt.objective, r->nrmse);
+        d += static_cast<double>(a.tensors[ti].params) * objective_distortion(opt.objective, option_nrmse(opt.objective, *r));
         o.sqnr_db = std::min(o.sqnr_db, r->sqnr_db);
       }
       if (!all) continue;

@@ -59,10 +59,15 @@ struct PlanProblem {
 // amplification f_out / NRMSE(4-bit), from `analyze --features`; w = 1 where features are absent).
 // "mse" and "params-mse" weight like "nrmse" and "params" but measure D = NRMSE² (relative noise power),
 // which is additive over tensors when their errors are independent (issue 14; docs/objectives.md).
+// "norm" and "calibrated" weight like "params-mse" and measure D = wNRMSE², the column-weighted error of an
+// analysis made with `--norm-weights` (γ² of the feeding RMSNorm, data-free) or `--calibrate TEXT`
+// (activation second moments: not data-free); see analysis/column_weights.h.
 double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a);
 // The per-tensor distortion D an objective measures: NRMSE, or NRMSE² for the noise-power objectives.
 double objective_distortion(const std::string& objective, double nrmse);
 std::vector<std::string> objective_names();
+// The column weighting an objective needs ("norm", "calibrated"), or nullptr.
+const char* objective_column_weighting(const std::string& objective);
 
 PlanProblem build_problem(const Analysis& a, const PlanOptions& opt);
 // Fills min/max bytes and the sorted hull segments from the items (build_problem calls it).

@@ -1,0 +1,39 @@
+#pragma once
+// Per-input-column weights c_j for the weighted error of a linear layer's weight W [out, in]:
+//   wNRMSE² = Σ_ij c_j (W − Ŵ)_ij² / Σ_ij c_j W_ij²
+// which is the relative output-noise power y = W x for inputs with E[x_j²] ∝ c_j (independent columns).
+// Two sources (issue 14):
+//  - "norm" (data-free): c = γ² of the RMSNorm that feeds the layer (q/k/v: input_layernorm; gate/up:
+//    post_attention_layernorm; lm_head and a tied embedding: the final norm). Layers with no norm in front
+//    (o_proj, down_proj) get no weights, so their weighted error is their plain NRMSE.
+//  - "calibrated" (breaks data-free on purpose): c = E[x_j²] of each linear's actual input over a forward
+//    pass on calibration text, as llama.cpp's importance matrix collects it; every linear has weights.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analysis/roles.h"
+#include "io/checkpoint.h"
+
+namespace squint {
+
+enum class InputSite { AttnIn, AttnOut, MlpIn, MlpDown, Head };
+const char* input_site_name(InputSite s);
+
+// Which site's input feeds a tensor of this role (false: none, e.g. embeddings that are not tied, norms).
+bool input_site_of(const TensorRole& r, bool tied_embeddings, InputSite* site);
+
+struct ColumnWeights {
+  std::string kind;    // "norm" | "calibrated"
+  std::string source;  // calibrated: what text and how much of it (recorded in analysis.json)
+  std::map<std::pair<InputSite, int>, std::vector<float>> sites;  // (site, layer; Head: -1) → c
+  // The weights for a tensor, or nullptr (no site, or no weights recorded for it, or a length mismatch).
+  const std::vector<float>* for_tensor(const TensorRole& r, bool tied_embeddings, uint64_t cols) const;
+};
+
+// γ² of the Llama-family norms of a checkpoint (input_layernorm, post_attention_layernorm, model.norm and
+// Meta's attention_norm/ffn_norm/norm). Throws squint::Error on a norm that holds NaN/Inf.
+ColumnWeights norm_column_weights(const Checkpoint& ck);
+
+}  // namespace squint
