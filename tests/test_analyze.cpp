@@ -105,7 +105,7 @@ TEST_CASE("stories260K analysis: roles, validity and the golden SQNR table", "[a
       CHECK(now[i][k].get<double>() == Approx(golden[i][k].get<double>()).margin(1e-6));
 }
 
-TEST_CASE("3-D expert stacks aggregate per expert; NaN tensors are kept with a reason", "[analyze]") {
+TEST_CASE("3-D expert stacks aggregate per expert, NaN tensors are kept with a reason", "[analyze]") {
   TempDir d;
   const int E = 3, out = 4, in = 64;
   std::vector<float> w(E * out * in);

@@ -57,7 +57,7 @@ double direct_weighted_nrmse(const std::vector<float>& w, int rows, int cols, QC
 }
 }  // namespace
 
-TEST_CASE("weighted error: the kernel equals a direct computation; unit weights give the plain NRMSE", "[analyze][weights]") {
+TEST_CASE("weighted error: the kernel equals a direct computation, unit weights give the plain NRMSE", "[analyze][weights]") {
   TempDir d;
   const int rows = 48, cols = 256;
   Checkpoint ck = one_linear(d, rows, cols);
@@ -90,7 +90,7 @@ TEST_CASE("weighted error: the kernel equals a direct computation; unit weights 
   }
 }
 
-TEST_CASE("norm weights: γ² of the feeding norm by site; o_proj/down_proj have none", "[analyze][weights]") {
+TEST_CASE("norm weights: γ² of the feeding norm by site, o_proj/down_proj have none", "[analyze][weights]") {
   Checkpoint ck = open_model(stories());
   const ColumnWeights cw = norm_column_weights(ck);
   CHECK(cw.kind == "norm");

@@ -298,7 +298,7 @@ TEST_CASE("stories260K: mixed plan, config block, gate SQNR == plan SQNR, dequan
   }
 }
 
-TEST_CASE("gate fails (exit 1) on an over-compressed model; refuses to overwrite OUT", "[convert]") {
+TEST_CASE("gate fails (exit 1) on an over-compressed model, refuses to overwrite OUT", "[convert]") {
   TempDir d;
   Analysis a = analyze_dir(stories());
   Plan p = plan_from(a, [](const TensorAnalysis&, std::size_t) { return QConfig{2, 64}; });
@@ -411,7 +411,7 @@ TEST_CASE("MLX reader: config/shape disagreement, missing scales, modes, other w
   CHECK(run(cli() + " gate " + shared_dir() + "/models/stories260K " + d.str("q") + " --plan x", &out) == 2);
 }
 
-TEST_CASE("MoE: separate experts are stacked for MLX switch layers; gate passes and matches the plan", "[convert]") {
+TEST_CASE("MoE: separate experts are stacked for MLX switch layers, gate passes and matches the plan", "[convert]") {
   TempDir d;
   REQUIRE(run(cli() + " -q synth " + d.str("m") + " --preset moe --layers 2") == 0);
   Analysis a = analyze_dir(d.str("m"));
@@ -469,7 +469,7 @@ TEST_CASE("MoE: separate experts are stacked for MLX switch layers; gate passes 
   CHECK(out.find("share one") != std::string::npos);
 }
 
-TEST_CASE("shards: size limit, mlx-lm names, index and metadata; reading them back", "[convert]") {
+TEST_CASE("shards: size limit, mlx-lm names, index and metadata, reading them back", "[convert]") {
   TempDir d;
   Analysis a = analyze_dir(stories());
   Plan p = plan_from(a, [](const TensorAnalysis&, std::size_t) { return QConfig{4, 32}; });
@@ -537,7 +537,7 @@ TEST_CASE("3-D expert stacks in the source: quantized along the last axis, gate 
   for (const auto& g : r.tensors) CHECK(std::abs(g.sqnr_db - p.find(g.name)->sqnr_db) <= 1e-6);
 }
 
-TEST_CASE("quantize --bpw: plan and convert in one go; the gate measures what the plan predicted", "[convert]") {
+TEST_CASE("quantize --bpw: plan and convert in one go, the gate measures what the plan predicted", "[convert]") {
   TempDir d;
   REQUIRE(run(cli() + " -q quantize " + stories() + " --bpw 8 -o " + d.str("q") + " --save-plan " + d.str("p.json")) == 0);
   Plan p = parse_plan(read_text_file(d.str("p.json")), "p.json");

@@ -26,7 +26,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 }
 }  // namespace
 
-TEST_CASE("MLX 4/5-bit block -> Q4_1/Q5_1: ggml's dequantization gives scale*q + bias; non-F16 parameters refused", "[gguf][convert-gguf]") {
+TEST_CASE("MLX 4/5-bit block -> Q4_1/Q5_1: ggml's dequantization gives scale*q + bias, non-F16 parameters refused", "[gguf][convert-gguf]") {
   for (const int bits : {4, 5}) {
     uint8_t codes[32];
     for (int j = 0; j < 32; ++j) codes[j] = static_cast<uint8_t>((j * 7 + 3) % (1 << bits));

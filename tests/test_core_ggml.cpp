@@ -55,7 +55,7 @@ TEST_CASE("ggml Q8_0 and Q4_0: hand-worked blocks", "[ggml]") {
   CHECK(static_cast<int8_t>(q8[2 + 24]) == 64);  // 8 * 127/16 = 63.5 -> roundf away from zero
 }
 
-TEST_CASE("ggml port: round trips within each type's error; zeros stay zero", "[ggml]") {
+TEST_CASE("ggml port: round trips within each type's error, zeros stay zero", "[ggml]") {
   const std::size_t n = 512;
   SplitMix64 rng{5};
   std::vector<float> x(n);

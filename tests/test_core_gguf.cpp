@@ -199,7 +199,7 @@ TEST_CASE("SentencePiece proto: malformed input is one clear error", "[gguf][har
   CHECK(sp.pieces[0].type == 6);
 }
 
-TEST_CASE("GGUF encode/decode: every quantized candidate through the ggml port; row permutation commutes with it", "[gguf]") {
+TEST_CASE("GGUF encode/decode: every quantized candidate through the ggml port, row permutation commutes with it", "[gguf]") {
   const uint64_t rows = 8, cols = 256;  // 256: every block size (32 and 256) divides the row
   std::vector<float> x(rows * cols);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 7));

@@ -104,7 +104,7 @@ TEST_CASE("matched noise has the requested SQNR", "[eval]") {
   CHECK(10 * std::log10(s / e) == Approx(20.0).margin(0.05));
 }
 
-TEST_CASE("CLI eval writes per-window JSON; compare reads two runs", "[eval][cli]") {
+TEST_CASE("CLI eval writes per-window JSON, compare reads two runs", "[eval][cli]") {
   TempDir d;
   const std::string text = d.str("t.txt");
   write_text(text, "Once upon a time, there was a little girl named Lily.\n\nShe loved to play outside in the park. "

@@ -52,7 +52,7 @@ TEST_CASE("KL of a model against itself is 0 and top-1 agreement is 1", "[eval][
   CHECK(r.kl.tokens == 3 * 63);
 }
 
-TEST_CASE("KL equals a direct computation from the logits; cached and recomputed base agree", "[eval][kl]") {
+TEST_CASE("KL equals a direct computation from the logits, cached and recomputed base agree", "[eval][kl]") {
   Checkpoint ck = open_model(stories());
   Analysis a = analyze_checkpoint(ck, AnalyzeOptions{});
   const Plan p = uniform_plan(a, {3, 32});

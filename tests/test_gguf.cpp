@@ -136,7 +136,7 @@ uint64_t tensor_bytes(const GgufFile& g) {
 }
 }  // namespace
 
-TEST_CASE("GGUF --bpw: the plan's types are the file's, its total_bytes the file's tensor bytes; --plan gives the same file", "[gguf][plan]") {
+TEST_CASE("GGUF --bpw: the plan's types are the file's, its total_bytes the file's tensor bytes, --plan gives the same file", "[gguf][plan]") {
   TempDir d;
   std::string log;
   REQUIRE(run(cli() + " quantize " + stories() + " --format gguf --bpw 7.5 --save-plan " + d.str("p.json") + " -o " +
@@ -194,7 +194,7 @@ TEST_CASE("GGUF --bpw: the plan's types are the file's, its total_bytes the file
   CHECK(!fs::exists(d.path / "m.gguf"));
 }
 
-TEST_CASE("GGUF --type Q4_0 on stories260K: 172-wide rows kept in F32 with one note line; file reads back", "[gguf]") {
+TEST_CASE("GGUF --type Q4_0 on stories260K: 172-wide rows kept in F32 with one note line, file reads back", "[gguf]") {
   TempDir d;
   std::string log;
   REQUIRE(run(cli() + " quantize " + stories() + " --format gguf --type Q4_0 -o " + d.str("q.gguf"), &log) == 0);

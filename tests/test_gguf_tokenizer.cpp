@@ -157,7 +157,7 @@ TEST_CASE("GGUF tokenizer metadata that is missing or broken is one error naming
   CHECK_THAT(error_of(kv), Catch::Contains("not two tokens separated by one space"));
 }
 
-TEST_CASE("eval of a GGUF without --tokenizer: the same ids and NLL as with it; no tokenizer is exit 2", "[gguf][tokenizer]") {
+TEST_CASE("eval of a GGUF without --tokenizer: the same ids and NLL as with it, no tokenizer is exit 2", "[gguf][tokenizer]") {
   TempDir d;
   std::string log;
   REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf --type Q8_0 -o " + d.str("q.gguf")) == 0);

@@ -113,7 +113,7 @@ TEST_CASE("tokenizer.json: unsupported components and malformed files are one-li
   CHECK_THROWS_WITH(t->encode("\xFF"), "t.json: the text is not valid UTF-8");
 }
 
-TEST_CASE("Oniguruma's \\s is Unicode White_Space, also under PCRE2", "[tokenizer]") {
+TEST_CASE("Oniguruma's whitespace class is Unicode White_Space, also under PCRE2", "[tokenizer]") {
   CHECK(squint::text::onig_to_pcre2(R"(\s+(?!\S)|[^\s\p{L}])") ==
         R"([\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+(?![^\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}])|[^\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\p{L}])");
   squint::text::Regex re(R"(\s+)");
