@@ -197,9 +197,9 @@ TEST_CASE("priors move bits toward protected tensors, inf keeps them", "[plan]")
     // share (the tie between identical tensors is broken by order), so its error can only fall.
     CHECK(pri.tensors[2].nrmse <= flat.tensors[2].nrmse);
     for (std::size_t i = 0; i < pri.tensors.size(); ++i) CHECK(pri.tensors[2].nrmse <= pri.tensors[i].nrmse);
-    double worst_flat = 0;
-    for (const auto& t : flat.tensors) worst_flat = std::max(worst_flat, t.nrmse);
-    CHECK(pri.tensors[2].nrmse < worst_flat);
+    // Under nrmse (and this instance) the prior strictly buys tensor 2 a better config; under params-mse a
+    // trade may not pay at this budget, so only the weak checks above hold in general.
+    if (std::string(objective) == "nrmse") CHECK(pri.tensors[2].nrmse < flat.tensors[2].nrmse);
   }
   o.priors = {{"re:layers\\.3\\.", std::numeric_limits<double>::infinity()}};
   Plan inf = make_plan(a, o);
