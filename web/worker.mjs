@@ -8,8 +8,18 @@ const ready = createSquint();  // no top-level await before onmessage: the first
 let M = null, session = null, files = [], modelFiles = 0;  // files: the model's, then a quantized one's (gate)
 const reader = new FileReaderSync();
 
-self.squintReadSlice = (id, offset, length) =>
-  new Uint8Array(reader.readAsArrayBuffer(files[id].slice(offset, offset + length)));
+// Each read is a fresh ArrayBuffer (FileReaderSync cannot fill an existing one), copied into the wasm heap at
+// once and then garbage. V8 frees such buffers when it scavenges the young generation, which happens as young
+// objects are allocated; this worker allocates almost none (the wasm heap is not the JS heap), so with the
+// core's 8 MB read-ahead windows hundreds of MB of dead buffers piled up in the renderer, growing with the
+// file (649 MB at 1.40 GB, 826 MB at 2.27 GB, 1 worker). A few short-lived objects per read (~1/64 of the
+// read's bytes) keep the scavenges coming: 328 MB at 2.27 GB, and no slower (bench/web, docs/web.md).
+let youngGarbage = null;
+self.squintReadSlice = (id, offset, length) => {
+  const bytes = new Uint8Array(reader.readAsArrayBuffer(files[id].slice(offset, offset + length)));
+  for (let i = 0; i < length >> 7; i++) youngGarbage = [i];
+  return bytes;
+};
 
 // Core answers are JSON text; {"error": ...} becomes a thrown Error (and so the reply's error field).
 function parse(s) { const j = JSON.parse(s); if (j && j.error) throw new Error(j.error); return j; }
