@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The inspector page (headless Chromium) against the native CLI on the same synthetic BF16 checkpoints, in
 # one run: params/s of `squint analyze` (-j2 and -j1), of the core as wasm in node (bench/wasm's entry), of
-# the page with 1 and 2 workers, and the renderer's peak memory against the file size. Two sizes (real
-# Llama-3-8B layer shapes): 2 layers + vocab 32000 (1.40 GB, 698M params) and 1 layer + vocab 1024
-# (0.45 GB), to show the page's memory follows its read windows, not the file.
+# the page with 1 and 2 workers, and the renderer's peak memory against the file size. Three sizes (real
+# Llama-3-8B layer shapes): 4 or 2 layers + vocab 32000 (2.27 GB, 1135M params; 1.40 GB, 698M) and 1 layer +
+# vocab 1024 (0.45 GB), to show the page's memory follows its read windows, not the file.
 # Usage: bench/web/run.sh [RUNS]   (BENCH_MODELS=DIR to keep the models between runs; run under nice on a
 # shared machine and say so with the figures)
 set -euo pipefail
@@ -16,7 +16,7 @@ ROOT=build/bench-web-root
 M=${BENCH_MODELS:-/tmp/squint-bench-web}
 mkdir -p "$M"
 models=()
-for lv in 2:32000 1:1024; do
+for lv in 4:32000 2:32000 1:1024; do
   d="$M/l${lv%%:*}-v${lv##*:}"
   [ -f "$d/config.json" ] || build/squint -q synth "$d" --preset llama3-8b --layers "${lv%%:*}" --vocab "${lv##*:}" -f
   models+=("$d")
