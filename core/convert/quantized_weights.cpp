@@ -51,4 +51,16 @@ WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const Par
   };
 }
 
+WeightSource float_weights(const Checkpoint& ck) {
+  return [&ck](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
+    const TensorInfo* t = ck.find(name);
+    if (!t) return false;
+    *shape = t->shape;
+    data->resize(t->numel());
+    std::vector<uint8_t> scratch;
+    if (!read_tensor_f32(ck, *t, data->data(), scratch)) fail(ck.location + ": weight '" + name + "' contains NaN or Inf");
+    return true;
+  };
+}
+
 }  // namespace squint

@@ -13,5 +13,7 @@ namespace squint {
 // Validates the plan against the checkpoint first (as quantize does: fingerprint, names, valid configs).
 // The returned source reads from `ck` and keeps a copy of the plan; `ck` must outlive it.
 WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf = serial());
+// The checkpoint's own float weights (the reference model of the lab and of measured selection).
+WeightSource float_weights(const Checkpoint& ck);
 
 }  // namespace squint

@@ -4,6 +4,7 @@
 // plan.json must be byte-identical for the same analysis and options on every platform.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,19 @@ struct PlanTensor {
   QConfig config() const;  // the chosen candidate (meaningless when kept)
 };
 
+// How a plan was chosen by measured selection (eval/select.h); absent for a plain `plan`.
+struct PlanSelectionRecord {
+  std::string text;             // the calibration text's file name, windows and length
+  std::string chosen;           // the candidate kept
+  struct Candidate {
+    std::string name;
+    uint64_t bytes = 0;
+    double kl_mean = -1;        // -1: not evaluated (infeasible or the same plan as another)
+    std::string note;
+  };
+  std::vector<Candidate> candidates;
+};
+
 struct Plan {
   QFormat format = QFormat::Mlx;  // of the analysis it was made from; MLX writers reject GGUF plans
   std::string fingerprint;
@@ -63,6 +77,7 @@ struct Plan {
   double gap = 0;
   std::string solver;
   std::vector<PlanTensor> tensors;  // analysis order
+  std::optional<PlanSelectionRecord> selection;
 
   const PlanTensor* find(const std::string& name) const {
     for (const auto& t : tensors)

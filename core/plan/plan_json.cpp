@@ -57,6 +57,12 @@ json plan_to_json(const Plan& p) {
                  {"bpw_nominal", p.bpw_nominal},
                  {"bpw_effective", p.bpw_effective}};
   j["objective"] = p.objective;
+  if (p.selection) {
+    json cs = json::array();
+    for (const auto& c : p.selection->candidates)
+      cs.push_back({{"name", c.name}, {"bytes", c.bytes}, {"kl_mean", c.kl_mean}, {"note", c.note}});
+    j["selection"] = {{"text", p.selection->text}, {"chosen", p.selection->chosen}, {"candidates", cs}};
+  }
   j["bound"] = p.bound;
   j["gap"] = p.gap;
   j["solver"] = p.solver;
@@ -111,6 +117,16 @@ Plan plan_from_json(const json& j, const std::string& source) {
     p.bpw_nominal = tt.at("bpw_nominal").get<double>();
     p.bpw_effective = tt.at("bpw_effective").get<double>();
     p.objective = j.at("objective").get<double>();
+    if (j.contains("selection")) {
+      const json& sj = j.at("selection");
+      PlanSelectionRecord r;
+      r.text = sj.at("text").get<std::string>();
+      r.chosen = sj.at("chosen").get<std::string>();
+      for (const auto& c : sj.at("candidates"))
+        r.candidates.push_back({c.at("name").get<std::string>(), c.at("bytes").get<uint64_t>(),
+                                c.at("kl_mean").get<double>(), c.value("note", std::string())});
+      p.selection = std::move(r);
+    }
     p.bound = j.at("bound").get<double>();
     p.gap = j.at("gap").get<double>();
     p.solver = j.at("solver").get<std::string>();

@@ -1,0 +1,104 @@
+#include "eval/select.h"
+
+#include <algorithm>
+#include <map>
+
+#include "convert/quantized_weights.h"
+#include "plan/planner.h"
+#include "plan/uniform.h"
+#include "util/error.h"
+
+namespace squint {
+
+namespace {
+std::string plan_key(const Plan& p) {
+  std::string k;
+  for (const auto& t : p.tensors) k += std::to_string(t.bits) + ":" + std::to_string(t.group_size) + ":" + t.type + ",";
+  return k;
+}
+}  // namespace
+
+Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
+                      const PlanOptions& opt, const ParallelFor& pf, const std::string& text_name,
+                      const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
+  if (a.fingerprint != ck.fingerprint) fail("the analysis was made for a different model than " + ck.location);
+  // The settings tried, the default first: data-free ones, the published one, and the analysis's weighted
+  // objective when it has column weights.
+  std::vector<std::pair<std::string, std::string>> settings = {
+      {"params-mse", "flat"}, {"mse", "flat"}, {"params-mse", "roles"}, {"mse", "roles"}, {"nrmse", "roles"}};
+  if (a.column_weighting == "norm") settings.emplace_back("norm", "flat");
+  if (a.column_weighting == "calibrated") settings.emplace_back("calibrated", "flat");
+
+  std::vector<SelectionCandidate> cands;
+  std::vector<Plan> plans;           // by candidate; empty tensors = none
+  std::map<std::string, std::size_t> seen;
+  uint64_t budget = opt.budget_bytes;
+  auto add = [&](const std::string& name, std::optional<Plan> p, const std::string& why) {
+    SelectionCandidate c;
+    c.name = name;
+    c.note = why;
+    if (p) {
+      c.bytes = p->total_bytes;
+      auto [it, fresh] = seen.emplace(plan_key(*p), cands.size());
+      if (!fresh) c.note = "same plan as " + cands[it->second].name;
+    }
+    cands.push_back(c);
+    plans.push_back(p ? std::move(*p) : Plan{});
+  };
+  for (const auto& [obj, ps] : settings) {
+    PlanOptions o = opt;
+    o.objective = obj;
+    o.prior_set = ps;
+    try {
+      Plan p = make_plan(a, o);
+      if (!budget) budget = p.budget_bytes;  // --bpw / --min-safe resolve to bytes in the planner
+      add(obj + "/" + ps, std::move(p), "");
+    } catch (const InfeasibleError& e) {
+      add(obj + "/" + ps, std::nullopt, std::string("infeasible: ") + e.what());
+    }
+  }
+  // The largest uniform configs that fit (up to three), so the kept plan is never worse than them on the text.
+  std::vector<std::pair<uint64_t, QConfig>> uni;
+  for (QConfig c : a.configs)
+    if (uniform_config_valid(a, c) && (opt.configs.empty() || std::find(opt.configs.begin(), opt.configs.end(), c) != opt.configs.end())) {
+      const uint64_t b = uniform_plan(a, c).total_bytes;
+      if (b <= budget) uni.emplace_back(b, c);
+    }
+  std::stable_sort(uni.begin(), uni.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  for (std::size_t i = 0; i < uni.size() && i < 3; ++i) add("uniform " + config_name(uni[i].second), uniform_plan(a, uni[i].second), "");
+
+  LlamaModel base_model(cfg, float_weights(ck));
+  EvalBase base(base_model, w, pf);
+  std::size_t best = cands.size();
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    if (progress) progress(i, cands.size(), cands[i].name);
+    if (!cands[i].note.empty()) continue;  // infeasible or a duplicate
+    LlamaModel m(cfg, quantized_weights(ck, plans[i], pf));
+    const EvalResult r = evaluate(m, w, pf, {}, &base);
+    cands[i].kl_mean = r.kl.mean;
+    cands[i].median_ppl = r.ppl.median_ppl;
+    if (best == cands.size() || r.kl.mean < cands[best].kl_mean) best = i;
+  }
+  if (progress) progress(cands.size(), cands.size(), "");
+  if (best == cands.size()) fail("measured selection: no candidate plan fits the budget");
+  // Duplicates share their twin's numbers (for the record).
+  for (auto& c : cands)
+    if (c.note.rfind("same plan as ", 0) == 0)
+      for (const auto& o : cands)
+        if (c.note == "same plan as " + o.name) {
+          c.kl_mean = o.kl_mean;
+          c.median_ppl = o.median_ppl;
+        }
+  Selection s;
+  s.candidates = cands;
+  s.chosen = best;
+  s.plan = plans[best];
+  PlanSelectionRecord rec;
+  rec.text = text_name;
+  rec.chosen = cands[best].name;
+  for (const auto& c : cands) rec.candidates.push_back({c.name, c.bytes, c.kl_mean, c.note});
+  s.plan.selection = std::move(rec);
+  return s;
+}
+
+}  // namespace squint
