@@ -35,8 +35,19 @@ g_ok = gguf([("general.architecture", 8, struct.pack("<Q", 5) + b"llama"), ("lla
              ("tokenizer.ggml.tokens", 9, strs([b"<unk>", b"a"])), ("f", 6, struct.pack("<f", 0.5)), ("b", 7, b"\1")],
             [("token_embd.weight", [32, 2], 8, b"\x00\x3c" + b"\x01" * 32 + b"\x00\x3c" + b"\x02" * 32),
              ("output_norm.weight", [4], 0, f32([1, 1, 1, 1]))])
+arr = lambda inner, fmt, xs: struct.pack("<IQ", inner, len(xs)) + b"".join(struct.pack(fmt, x) for x in xs)
+gs_ = lambda b: struct.pack("<Q", len(b)) + b
+g_spm = gguf([("tokenizer.ggml.model", 8, gs_(b"llama")),
+              ("tokenizer.ggml.tokens", 9, strs([b"<unk>", b"<s>", b"</s>", "\u2581a".encode(), b"a", b"b", "\u2581".encode()])),
+              ("tokenizer.ggml.scores", 9, arr(6, "<f", [0, 0, 0, -1, -2, -3, -4])),
+              ("tokenizer.ggml.token_type", 9, arr(5, "<i", [2, 3, 3, 1, 1, 1, 1])),
+              ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 1)), ("tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", 0))], [])
+g_bpe = gguf([("tokenizer.ggml.model", 8, gs_(b"gpt2")), ("tokenizer.ggml.pre", 8, gs_(b"gpt-2")),
+              ("tokenizer.ggml.tokens", 9, strs([b"a", b"b", b"ab", "\u0120".encode(), b"<s>"])),
+              ("tokenizer.ggml.token_type", 9, arr(5, "<i", [1, 1, 1, 1, 3])),
+              ("tokenizer.ggml.merges", 9, strs([b"a b"]))], [])
 seeds = {
-    "gguf": {"ok": g_ok, "trunc": g_ok[:100], "empty": gguf([], [])},
+    "gguf": {"ok": g_ok, "trunc": g_ok[:100], "empty": gguf([], []), "vocab_llama": g_spm, "vocab_gpt2": g_bpe},
     "safetensors": {"ok": w, "empty": st([]), "trunc": w[:40], "meta": st([])},
     "checkpoint": {"ok": json.dumps({"weight_map": {"model.layers.0.self_attn.q_proj.weight": "a.safetensors",
                                                     "model.layers.0.input_layernorm.weight": "a.safetensors"}}).encode() + b"\0" + w,
