@@ -113,8 +113,9 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) fail(source + ": not a JSON object");
   if (!j.contains("format") || j["format"] != kAnalysisFormat)
     fail(source + ": not a squint analysis (format is not '" + std::string(kAnalysisFormat) + "')");
-  int ver = need<int>(j, "version", source);
-  if (ver != kAnalysisVersion) fail(source + ": analysis version " + std::to_string(ver) + " is not supported");
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != kAnalysisVersion)
+    fail(source + ": analysis version " + (j.contains("version") ? j["version"].dump() : std::string("(none)")) +
+         " is not supported");
   Analysis a;
   const json& m = j.at("model");
   a.fingerprint = need<std::string>(m, "fingerprint", source + ": model");

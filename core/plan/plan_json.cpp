@@ -89,7 +89,8 @@ Plan plan_from_json(const json& j, const std::string& source) {
     if (!j.is_object() || !j.contains("format") || j["format"] != kPlanFormat)
       fail(source + ": not a squint plan (format is not '" + std::string(kPlanFormat) + "')");
     Plan p;
-    if (j.at("version").get<int>() != kPlanVersion) fail(source + ": plan version is not supported");
+    // Compared as a JSON value: get<int> of 1.7e38 is undefined behaviour (found by fuzz_plan).
+    if (!j.at("version").is_number_integer() || j.at("version") != kPlanVersion) fail(source + ": plan version is not supported");
     const std::string qf = j.value("quant_format", std::string("mlx"));
     if (qf != "mlx" && qf != "gguf") fail(source + ": unknown quant_format '" + qf + "' (mlx or gguf)");
     p.format = qf == "gguf" ? QFormat::Gguf : QFormat::Mlx;

@@ -165,7 +165,13 @@ std::unique_ptr<Tokenizer> byte_level_bpe(const Meta& m, const std::vector<std::
                      {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
                       {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
                       {"ignore_merges", ignore_merges}, {"vocab", vocab}, {"merges", merge_list}}}};
-  return HfTokenizer::from_json(doc.dump(), "", m.g.file);
+  std::string text;
+  try {
+    text = doc.dump();
+  } catch (const json::exception&) {  // a token or merge that is not UTF-8 (found by fuzz_gguf)
+    fail(m.where("tokenizer.ggml.tokens") + " holds a token or merge that is not valid UTF-8");
+  }
+  return HfTokenizer::from_json(text, "", m.g.file);
 }
 
 }  // namespace
