@@ -1,4 +1,5 @@
 #include "text/tokenizer_json.h"
+#include "util/json_guard.h"
 
 #include "util/error.h"
 
@@ -116,6 +117,7 @@ TokenizerFile read_tokenizer_json(const std::string& text, const std::string& so
   Sax sax(f, source);
   json::sax_parse(text, &sax);
   if (!f.doc.is_object()) fail(source + ": not valid JSON");
+  check_json_numbers(f.doc, source);  // before any get<int>/value(key, 0u) reads them
   return f;
 }
 
