@@ -10,14 +10,6 @@
 
 namespace squint {
 
-namespace {
-std::string plan_key(const Plan& p) {
-  std::string k;
-  for (const auto& t : p.tensors) k += std::to_string(t.bits) + ":" + std::to_string(t.group_size) + ":" + t.type + ",";
-  return k;
-}
-}  // namespace
-
 Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
                       const PlanOptions& opt, const ParallelFor& pf, const std::string& text_name,
                       const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
@@ -39,7 +31,7 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     c.note = why;
     if (p) {
       c.bytes = p->total_bytes;
-      auto [it, fresh] = seen.emplace(plan_key(*p), cands.size());
+      auto [it, fresh] = seen.emplace(plan_choice_key(*p), cands.size());
       if (!fresh) c.note = "same plan as " + cands[it->second].name;
     }
     cands.push_back(c);

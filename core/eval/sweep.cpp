@@ -59,13 +59,6 @@ namespace {
 
 std::string cfg_name(QConfig c) { return std::to_string(c.bits) + "/" + std::to_string(c.group); }
 
-// Key identifying a plan's choices, so identical plans are evaluated once.
-std::string plan_key(const Plan& p) {
-  std::string k;
-  for (const auto& t : p.tensors) k += std::to_string(t.bits) + ":" + std::to_string(t.group_size) + ",";
-  return k;
-}
-
 struct Job {
   std::size_t row;
   Plan plan;
@@ -106,7 +99,7 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     if (plan) {
       row.bytes = plan->total_bytes;
       row.bpw = 8.0 * static_cast<double>(plan->total_bytes) / params;
-      const std::string key = plan_key(*plan);
+      const std::string key = plan_choice_key(*plan);
       auto it = seen.find(key);
       if (it != seen.end()) {
         const SweepRow& o = res.rows[it->second];

@@ -141,4 +141,10 @@ std::vector<CurvePoint> budget_curve(const PlanProblem& p, const PlanOptions& op
   return out;
 }
 
+std::string plan_choice_key(const Plan& p) {
+  std::string k;
+  for (const auto& t : p.tensors) k += std::to_string(t.bits) + ":" + std::to_string(t.group_size) + ":" + t.type + ",";
+  return k;
+}
+
 }  // namespace squint

@@ -2,6 +2,7 @@
 // The planning entry points shared by the CLI and the browser: budget resolution (and its user-facing
 // message), analysis + options -> plan (problem, solver, plan assembly), and the sweep of budgets.
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,9 @@ uint64_t resolve_budget(const PlanProblem& p, const PlanOptions& opt);
 
 // analysis + options -> plan (deterministic; no timing inside).
 Plan make_plan(const Analysis& a, const PlanOptions& opt);
+// A key of a plan's per-tensor choices (bits, group, GGUF type): equal keys, identical quantized models, so
+// the lab and measured selection evaluate such plans once.
+std::string plan_choice_key(const Plan& p);
 // The same over the problem already built from (a, opt) — build_problem does not depend on the budget — for
 // faces that also need the problem (its min/max sizes) or plan several budgets: one build, not one per call.
 Plan make_plan(const Analysis& a, const PlanProblem& p, const PlanOptions& opt);
