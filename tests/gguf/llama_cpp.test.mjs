@@ -7,13 +7,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { squint, shared } from "./paths.mjs";
 import { getLlama } from "node-llama-cpp";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
-const squint = process.env.SQUINT_BIN ? path.resolve(process.env.SQUINT_BIN) : path.join(root, "build/squint");
-const shared = process.env.SQUINT_SHARED_DIR ?? path.resolve(root, "../shared");
 const model = path.join(shared, "models/stories260K");
 const SEQ = 128, WINDOWS = 6;
 

@@ -8,14 +8,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { squint, llq, lib, shared } from "./paths.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
-const squint = process.env.SQUINT_BIN ? path.resolve(process.env.SQUINT_BIN) : path.join(root, "build/squint");
-const llq = path.join(path.dirname(squint), "gguf_llama_quantize");
-const lib = path.join(root, "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so");
-const shared = process.env.SQUINT_SHARED_DIR ?? path.resolve(root, "../shared");
 const model = path.join(shared, "models/stories260K");
 const text = path.join(shared, "data/tinystories/eval.txt");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "squint-gguf-tok-"));
