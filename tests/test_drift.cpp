@@ -1,6 +1,7 @@
 // `squint drift` end to end: a synthetic series made with `squint synth` plus controlled drift (weights moved
 // towards their 4-bit rounding boundaries by a known fraction t, which scales every unclamped element's
 // alignment by exactly 1 − t), the report's contract (format/version, order by step, files, errors).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -94,6 +95,93 @@ TEST_CASE("drift: a synthetic series drifting towards the 4-bit boundaries", "[d
   CHECK(j["verdict"]["evaluated"] == false);
 }
 
+namespace {
+
+// Excess kurtosis m4/m2² − 3 of n values, written here independently of core (one pass over raw moments
+// about the mean, in long double).
+double kurt_ref(const float* p, std::size_t n) {
+  long double mean = 0, m2 = 0, m4 = 0;
+  for (std::size_t i = 0; i < n; ++i) mean += p[i];
+  mean /= n;
+  for (std::size_t i = 0; i < n; ++i) {
+    const long double d = p[i] - mean;
+    m2 += d * d;
+    m4 += d * d * d * d;
+  }
+  m2 /= n;
+  m4 /= n;
+  return m2 > 0 ? static_cast<double>(m4 / (m2 * m2) - 3) : 0.0;
+}
+
+// P-th quantile with linear interpolation between order statistics (numpy's default).
+double quantile_ref(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const double pos = p * static_cast<double>(v.size() - 1);
+  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+}  // namespace
+
+TEST_CASE("drift: SQNR and kurtosis columns equal `analyze` and a direct computation", "[drift]") {
+  TempDir d;
+  // Every weight's rows are a multiple of 128 wide, so every group of the per-group kurtosis has 128 elements.
+  REQUIRE(run(cli() + " -q synth " + d.str("m") + " --preset tiny --hidden 128 --intermediate 256") == 0);
+  const std::vector<std::pair<int, int>> cfgs = {{2, 64}, {4, 64}, {8, 64}};
+  auto j = drift_json(d.str("m") + " --configs 2/64,4/64,8/64");
+  std::string out;
+  REQUIRE(run(cli() + " -q analyze " + d.str("m") + " --bits 2 4 8 --group-sizes 64 --json", &out) == 0);
+  auto a = nlohmann::json::parse(out);
+  const auto& df = j["rows"][0]["data_free"];
+  REQUIRE(df["configs"].size() == 3);
+  for (std::size_t ci = 0; ci < cfgs.size(); ++ci) {
+    std::vector<double> db;
+    for (const auto& t : a["tensors"])
+      for (const auto& c : t["configs"])
+        if (c["bits"] == cfgs[ci].first && c["group_size"] == cfgs[ci].second) db.push_back(c["sqnr_db"]);
+    REQUIRE(db.size() >= 3);
+    std::sort(db.begin(), db.end());
+    const std::size_t n = db.size();
+    const double median = n % 2 ? db[n / 2] : 0.5 * (db[n / 2 - 1] + db[n / 2]);
+    std::size_t below = 0;
+    for (double x : db) below += x < 9.0;
+    const auto& c = df["configs"][ci];
+    INFO("config " << cfgs[ci].first << "/" << cfgs[ci].second);
+    CHECK(c["tensors"] == n);
+    CHECK(double(c["sqnr_min_db"]) == db.front());
+    CHECK(double(c["sqnr_median_db"]) == Approx(median).epsilon(1e-12));
+    CHECK(c["tensors_below_floor"] == below);
+  }
+  // The floor count is not trivially 0 or everything: 2-bit synth weights sit around 5-9 dB, 4-bit above.
+  CHECK(int(df["configs"][0]["tensors_below_floor"]) > 0);
+  CHECK(df["configs"][1]["tensors_below_floor"] == 0);
+
+  // Kurtosis over the tensors analyze measures: the params-weighted mean of each tensor's excess kurtosis,
+  // and the P90 of all 128-element groups' excess kurtosis.
+  Checkpoint ck = open_model(d.str("m"));
+  std::vector<uint8_t> scratch;
+  double weighted = 0;
+  uint64_t params = 0;
+  std::vector<double> groups;
+  for (const auto& t : a["tensors"]) {
+    if (!t["measured"].get<bool>()) continue;
+    const TensorInfo* ti = nullptr;
+    for (const auto& x : ck.tensors)
+      if (x.name == t["name"]) ti = &x;
+    REQUIRE(ti);
+    std::vector<float> w(ti->numel());
+    REQUIRE(read_tensor_f32(ck, *ti, w.data(), scratch));  // BF16: the quantizer input as stored
+    weighted += kurt_ref(w.data(), w.size()) * static_cast<double>(w.size());
+    params += w.size();
+    REQUIRE(ti->cols() % 128 == 0);
+    for (std::size_t g = 0; g < w.size(); g += 128) groups.push_back(kurt_ref(w.data() + g, 128));
+  }
+  CHECK(df["params"] == params);
+  CHECK(double(df["kurtosis"]) == Approx(weighted / static_cast<double>(params)).margin(1e-9));
+  CHECK(double(df["group_kurtosis_p90"]) == Approx(quantile_ref(groups, 0.9)).margin(1e-9));
+}
+
 TEST_CASE("drift: files, order and errors", "[drift]") {
   TempDir d;
   const std::string s260 = shared_dir() + "/models/stories260K";
@@ -164,24 +252,34 @@ void write_rescaled(const std::string& dst, double sigma, uint64_t seed) {
 TEST_CASE("drift --text: the gap and KL equal separate quantize + eval runs", "[drift]") {
   TempDir d;
   const std::string s = shared_dir() + "/models/stories260K", text = shared_dir() + kText;
-  const std::string win = " --text " + text + " --seq-len 64 --samples 6";
-  auto j = drift_json(s + win + " --configs 4/64");
-  // Independently: the uniform plan as docs/eval.md defines it on the CLI, written, then evaluated.
-  REQUIRE(run(cli() + " -q plan " + s + " --bits 4 --group-sizes 64 --min-safe --floor 0 -o " + d.str("p.json")) == 0);
-  REQUIRE(run(cli() + " -q quantize " + s + " --plan " + d.str("p.json") + " -o " + d.str("q")) == 0);
-  REQUIRE(run(cli() + " -q eval " + s + " --seq-len 64 --samples 6 --text " + text + " -o " + d.str("f.json")) == 0);
-  REQUIRE(run(cli() + " -q eval " + d.str("q") + " --seq-len 64 --samples 6 --text " + text + " --kl-base " + s +
-              " -o " + d.str("qe.json")) == 0);
+  const std::string win = " --seq-len 64 --samples 6 --text " + text;
+  auto j = drift_json(s + win + " --configs 4/64,8/64");
+  // Independently: the float model evaluated alone, and per config the uniform plan as docs/eval.md defines
+  // it on the CLI, written by `quantize`, then evaluated against the float model.
+  REQUIRE(run(cli() + " -q eval " + s + win + " -o " + d.str("f.json")) == 0);
   auto f = nlohmann::json::parse(read_text_file(d.str("f.json")));
-  auto q = nlohmann::json::parse(read_text_file(d.str("qe.json")));
   const auto& t = j["rows"][0]["text"];
   CHECK(double(t["float_median_ppl"]) == double(f["median_ppl"]));
   CHECK(double(t["float_mean_ppl"]) == double(f["mean_ppl"]));
-  const auto& c = t["configs"][0];
-  CHECK(double(c["median_ppl"]) == double(q["median_ppl"]));
-  CHECK(double(c["gap_pct"]) == Approx(100.0 * (double(q["median_ppl"]) / double(f["median_ppl"]) - 1.0)).epsilon(1e-12));
-  CHECK(double(c["kl"]["mean"]) == double(q["kl"]["mean"]));
-  CHECK(double(c["gap_se_pct"]) > 0);
+  const int bits[] = {4, 8};
+  for (int ci = 0; ci < 2; ++ci) {
+    const std::string b = std::to_string(bits[ci]), p = d.str("p" + b + ".json"), q = d.str("q" + b);
+    REQUIRE(run(cli() + " -q plan " + s + " --bits " + b + " --group-sizes 64 --min-safe --floor 0 -o " + p) == 0);
+    REQUIRE(run(cli() + " -q quantize " + s + " --plan " + p + " -o " + q) == 0);
+    REQUIRE(run(cli() + " -q eval " + q + win + " --kl-base " + s + " -o " + d.str("e" + b + ".json")) == 0);
+    auto e = nlohmann::json::parse(read_text_file(d.str("e" + b + ".json")));
+    const auto& c = t["configs"][ci];
+    INFO("config " << b << "/64");
+    REQUIRE(c["bits"] == bits[ci]);
+    CHECK(double(c["median_ppl"]) == double(e["median_ppl"]));
+    CHECK(double(c["mean_ppl"]) == double(e["mean_ppl"]));
+    CHECK(double(c["gap_pct"]) == Approx(100.0 * (double(e["median_ppl"]) / double(f["median_ppl"]) - 1.0)).epsilon(1e-12));
+    CHECK(double(c["gap_mean_pct"]) == Approx(100.0 * (double(e["mean_ppl"]) / double(f["mean_ppl"]) - 1.0)).epsilon(1e-12));
+    for (const char* k : {"mean", "median", "p99", "max", "top1_agreement"}) CHECK(double(c["kl"][k]) == double(e["kl"][k]));
+    CHECK(double(c["gap_se_pct"]) > 0);
+  }
+  // The 8-bit model is far closer to the float one than the 4-bit model.
+  CHECK(double(t["configs"][1]["kl"]["mean"]) < 0.1 * double(t["configs"][0]["kl"]["mean"]));
   CHECK(j["verdict"]["evaluated"] == true);
   CHECK(j["verdict"]["divergence"] == false);  // one checkpoint: no trend
 }
@@ -199,7 +297,8 @@ TEST_CASE("drift --text: a function-preserving rescale series gives the phase-3 
   const std::string args = " --text " + shared_dir() + kText + " --seq-len 64 --samples 8 --configs 4/64,8/64 --tokenizer " +
                            shared_dir() + "/models/stories260K";
   std::string out;
-  const int rc = run(cli() + " -q drift" + dirs + args + " --fail-on-divergence --json 2>/dev/null", &out);
+  const int rc = run(cli() + " -q drift" + dirs + args + " --fail-on-divergence --plot " + d.str("g.svg") +
+                     " --json 2>/dev/null", &out);
   auto j = nlohmann::json::parse(out);
   const auto& rows = j["rows"];
   const double ppl0 = rows[0]["text"]["float_median_ppl"];
@@ -214,6 +313,11 @@ TEST_CASE("drift --text: a function-preserving rescale series gives the phase-3 
   CHECK(j["verdict"]["gap_min_step"] == 10);
   CHECK(j["verdict"]["confirmed"] == true);
   CHECK(rc == 1);  // --fail-on-divergence
+  // The plot: one gap line per config against the left axis, float PPL on the second axis, the onset marked.
+  const std::string svg = read_text_file(d.str("g.svg"));
+  for (const char* label : {"gap 4/64 (median PPL, %)", "gap 8/64 (median PPL, %)", "float median PPL (right axis)",
+                        "PPL gap of the quantized model (%)", "phase 3"})
+    CHECK(svg.find(label) != std::string::npos);
   // The plateau alone (steps 10-30) is no divergence: exit 0 even with --fail-on-divergence.
   const std::string first3 = " " + d.str("step-10") + " " + d.str("step-20") + " " + d.str("step-30");
   REQUIRE(run(cli() + " -q drift" + first3 + args + " --fail-on-divergence --json 2>/dev/null", &out) == 0);
