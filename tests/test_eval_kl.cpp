@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "analysis/analysis.h"
 #include "convert/quantized_weights.h"
@@ -12,6 +13,7 @@
 #include "file_source.h"
 #include "plan/planner.h"
 #include "plan/uniform.h"
+#include "quant/affine.h"
 #include "test_util.h"
 
 using namespace squint;
@@ -125,6 +127,44 @@ TEST_CASE("in-memory quantized model == the written MLX model, to the bit", "[ev
   Plan other = plans[0];
   other.fingerprint = "xxh64:0000000000000000";
   CHECK_THROWS_WITH(quantized_weights(ck, other), Catch::Contains("different model"));
+}
+
+TEST_CASE("in-memory quantized GGUF plan == the written GGUF file, to the bit", "[eval][kl][convert][gguf]") {
+  // The lab and measured selection quantize GGUF plans in memory; `eval FILE.gguf` reads the written file back
+  // (ggml port, Q/K permutation undone, 1-D tensors F32, F32 matrices rounded to float16 before quantizing).
+  TempDir d;
+  Checkpoint ck = open_model(stories());
+  AnalyzeOptions ao;
+  ao.format = QFormat::Gguf;
+  ao.configs = all_gguf_configs();
+  Analysis a = analyze_checkpoint(ck, ao);
+  PlanOptions o;
+  o.budget_bytes = 250000;
+  o.budget_spec = "250000";
+  const Plan p = make_plan(a, o);
+  std::set<std::string> types;
+  for (const auto& t : p.tensors) types.insert(t.keep() ? "keep" : t.type);
+  REQUIRE(types.size() >= 3);  // a real mix of ggml types and kept tensors
+  const std::string pf = d.str("plan.json"), out = d.str("q.gguf");
+  write_text(pf, serialize_plan(p));
+  REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf --plan " + pf + " -o " + out) == 0);
+  auto written = load_llama(out);
+  LlamaModel mem(load_llama_config(stories()), quantized_weights(ck, p));
+  const EvalWindows w = few_windows(2);
+  RowMat a1 = written->logits(w.tokens(0)), b1 = mem.logits(w.tokens(0));
+  CHECK((a1.array() == b1.array()).all());
+  auto f = load_llama(stories());
+  RowMat c1 = f->logits(w.tokens(0));
+  CHECK_FALSE((a1.array() == c1.array()).all());  // and it is not the float model
+  const EvalResult ra = evaluate(*written, w, serial()), rb = evaluate(mem, w, serial());
+  for (std::size_t k = 0; k < ra.windows.size(); ++k) CHECK(ra.windows[k].nll == rb.windows[k].nll);
+  Plan other = p;
+  other.fingerprint = "xxh64:0000000000000000";
+  CHECK_THROWS_WITH(quantized_weights(ck, other), Catch::Contains("different model"));
+  Plan bad = p;
+  for (auto& t : bad.tensors)
+    if (!t.keep()) t.type = "Q4_K";  // rows of 64 (stories260K): no 256-block fits
+  CHECK_THROWS_WITH(quantized_weights(ck, bad), Catch::Contains("not a multiple of Q4_K"));
 }
 
 TEST_CASE("eval --kl-base: JSON on stdout, self-KL 0, old --json FILE form still written", "[eval][kl][cli]") {

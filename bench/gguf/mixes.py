@@ -56,13 +56,18 @@ def budget(inspect, analysis):
     return sizes(inspect)["matrix_bytes"] + one_d
 
 
-# squint-<key>-<mix> files: the planner default (params-mse objective, flat priors) and the previous default
-# (nrmse objective, role priors), as bench/gguf/mixes.sh plans them.
-KINDS = {"default": "squint params-mse/flat (default)", "nrmse-roles": "squint nrmse/roles (old default)"}
+# squint-<key>-<mix> files, as bench/gguf/mixes.sh plans them (its KINDS): the planner default (params-mse
+# objective, flat priors), the previous default (nrmse, role priors), other data-free settings, and the two that
+# read calibration text (not data-free: llama.cpp's mixes are, so they are tabled apart).
+KINDS = {"default": "squint params-mse/flat (default)", "nrmse-roles": "squint nrmse/roles (old default)",
+         "params-mse-roles": "squint params-mse/roles", "mse-flat": "squint mse/flat", "mse-roles": "squint mse/roles",
+         "norm": "squint norm/flat (γ²-weighted)",
+         "calibrated": "squint calibrated/flat", "select": "squint measured selection"}
+NOT_DATA_FREE = {"calibrated", "select"}
 
 
-def rows(d, mixes, note):
-    """WORK/<model>/rows.json from the files mixes.sh left there."""
+def rows(d, mixes, kinds, note):
+    """WORK/<model>/rows.json from the files mixes.sh left there (kinds: the KINDS keys it planned)."""
     def entry(stem):
         e = {"file": stem + ".gguf"}
         if os.path.exists(os.path.join(d, stem + ".inspect.json")):
@@ -73,7 +78,8 @@ def rows(d, mixes, note):
         return e
     a = json.load(open(os.path.join(d, "analysis.json")))
     one_d = sum(t["keep"]["bytes"] for t in a["tensors"] if len(t["shape"]) < 2)
-    out = {"note": note, "squint_kinds": list(KINDS.values()), "rows": []}
+    out = {"note": note, "squint_kinds": [KINDS[k] for k in kinds],
+           "not_data_free": [KINDS[k] for k in kinds if k in NOT_DATA_FREE], "rows": []}
     fallbacks = []
     for mix in mixes:
         row = {"mix": mix, "llama": entry(f"llama-{mix}")}
@@ -82,9 +88,10 @@ def rows(d, mixes, note):
         if m:
             fallbacks.append(f"{mix} {m.group(1)} of {m.group(2)} tensors")
         ls = row["llama"]["sizes"]
-        for k, label in KINDS.items():
-            row[label] = e = entry(f"squint-{k}-{mix}")
+        for k in kinds:
+            label = KINDS[k]
             plan = os.path.join(d, f"squint-{k}-{mix}.plan.json")
+            row[label] = e = entry(f"squint-{k}-{mix}")
             if os.path.exists(plan):  # the plan's bytes with the 1-D tensors as F32, as the file stores them
                 e["plan_tensor_bytes"] = json.load(open(plan))["totals"]["bytes"] - one_d + ls["tensor_bytes"] - ls["matrix_bytes"]
         out["rows"].append(row)
@@ -122,33 +129,42 @@ def render(work, models):
           f"`--samples {ev['samples']}`, seed {ev['seed']}), vocabulary {ev['vocab']}. Float (F32 GGUF) in llama.cpp: "
           f"median PPL {ref['median_ppl']:.4f}, mean PPL {ref['mean_ppl']:.4f}; protocol check: its window NLLs equal "
           f"`squint eval`'s within {ev['ref_vs_squint_eval_max_abs_dnll']:.1e} nats.\n")
-        w("| mix | model | tensor bytes | bpw | types | KL mean ± SE | KL median | KL P99 | top-1 | median PPL | "
-          "ΔKL vs llama.cpp (95 % CI) |")
-        w("|---|---|---|---|---|---|---|---|---|---|---|")
-        tally = {}
-        for row in meta["rows"]:
-            base = by_file.get(row["llama"]["file"])
-            for kind, r in [("llama.cpp", row["llama"])] + [(k, row[k]) for k in meta["squint_kinds"] if k in row]:
-                m = by_file.get(r["file"]) if r.get("file") else None
-                types = ", ".join(f"{t} {c}" for t, c in sorted(r["sizes"]["types"].items())) if r.get("sizes") else ""
-                size = r["sizes"]["tensor_bytes"] if r.get("sizes") else None
-                bpw = 8 * size / r["sizes"]["params"] if size else None
-                if m is None:
-                    planned = f"plan: {fmt_int(r['plan_tensor_bytes'])}" if "plan_tensor_bytes" in r else ""
-                    w(f"| {row['mix']} | {kind} | {planned} | | | not written: {r.get('missing', 'not evaluated').removeprefix('squint: error: ')} | | | | | |")
-                    continue
-                cmp = ""
-                if kind != "llama.cpp" and base is not None:
-                    mu, lo, hi = paired(m["window_kl"], base["window_kl"])
-                    verdict = "better" if hi < 0 else "worse" if lo > 0 else "tie"
-                    tally.setdefault(kind, {"better": 0, "tie": 0, "worse": 0})[verdict] += 1
-                    cmp = f"{100 * mu / base['kl_mean']:+.1f} % ({100 * lo / base['kl_mean']:+.1f} … {100 * hi / base['kl_mean']:+.1f} %): **{verdict}**"
-                w(f"| {row['mix']} | {kind} | {fmt_int(size)} | {bpw:.3f} | {types} | {m['kl_mean']:.5f} ± {m['kl_mean_se']:.5f} | "
-                  f"{m['kl_median']:.5f} | {m['kl_p99']:.4f} | {100 * m['top1']:.2f} % | {m['median_ppl']:.4f} | {cmp} |")
-        w("")
-        if tally:
-            w("squint vs llama.cpp at the same size (mean KL, paired bootstrap over windows, 95 %): " +
-              "; ".join(f"`{k}` {v['better']} better / {v['tie']} tie / {v['worse']} worse" for k, v in tally.items()) + ".\n")
+        not_free = set(meta.get("not_data_free", []))
+        groups = [("", [k for k in meta["squint_kinds"] if k not in not_free])]
+        if not_free:
+            groups.append((f"Not data-free (they read ../shared/data/tinystories/train.txt: --calibrate 32 windows, --select-text 16, of 256 tokens, seed 42; never the "
+                           "evaluation text; llama.cpp's mixes, repeated for reference, read no text):",
+                           [k for k in meta["squint_kinds"] if k in not_free]))
+        for title, kinds in groups:
+            if title:
+                w(f"{title}\n")
+            w("| mix | model | tensor bytes | bpw | types | KL mean ± SE | KL median | KL P99 | top-1 | median PPL | "
+              "ΔKL vs llama.cpp (95 % CI) |")
+            w("|---|---|---|---|---|---|---|---|---|---|---|")
+            tally = {}
+            for row in meta["rows"]:
+                base = by_file.get(row["llama"]["file"])
+                for kind, r in [("llama.cpp", row["llama"])] + [(k, row[k]) for k in kinds if k in row]:
+                    m = by_file.get(r["file"]) if r.get("file") else None
+                    types = ", ".join(f"{t} {c}" for t, c in sorted(r["sizes"]["types"].items())) if r.get("sizes") else ""
+                    size = r["sizes"]["tensor_bytes"] if r.get("sizes") else None
+                    bpw = 8 * size / r["sizes"]["params"] if size else None
+                    if m is None:
+                        planned = f"plan: {fmt_int(r['plan_tensor_bytes'])}" if "plan_tensor_bytes" in r else ""
+                        w(f"| {row['mix']} | {kind} | {planned} | | | not written: {r.get('missing', 'not evaluated').removeprefix('squint: error: ')} | | | | | |")
+                        continue
+                    cmp = ""
+                    if kind != "llama.cpp" and base is not None:
+                        mu, lo, hi = paired(m["window_kl"], base["window_kl"])
+                        verdict = "better" if hi < 0 else "worse" if lo > 0 else "tie"
+                        tally.setdefault(kind, {"better": 0, "tie": 0, "worse": 0})[verdict] += 1
+                        cmp = f"{100 * mu / base['kl_mean']:+.1f} % ({100 * lo / base['kl_mean']:+.1f} … {100 * hi / base['kl_mean']:+.1f} %): **{verdict}**"
+                    w(f"| {row['mix']} | {kind} | {fmt_int(size)} | {bpw:.3f} | {types} | {m['kl_mean']:.5f} ± {m['kl_mean_se']:.5f} | "
+                      f"{m['kl_median']:.5f} | {m['kl_p99']:.4f} | {100 * m['top1']:.2f} % | {m['median_ppl']:.4f} | {cmp} |")
+            w("")
+            if tally:
+                w("squint vs llama.cpp at the same size (mean KL, paired bootstrap over windows, 95 %): " +
+                  "; ".join(f"`{k}` {v['better']} better / {v['tie']} tie / {v['worse']} worse" for k, v in tally.items()) + ".\n")
     return "\n".join(out)
 
 
@@ -174,7 +190,7 @@ def main():
     elif cmd == "budget":
         print(budget(*args))
     elif cmd == "rows":
-        rows(args[0], args[1].split(","), args[2])
+        rows(args[0], args[1].split(","), args[2].split(","), args[3])
     elif cmd == "render":
         print(render(args[0], args[1:]))
     elif cmd == "docs":

@@ -2,13 +2,71 @@
 
 #include <map>
 
+#include "convert/gguf_llama.h"
 #include "convert/mlx_layout.h"
+#include "io/gguf.h"
+#include "quant/ggml_quants.h"
 #include "util/chunks.h"
 #include "util/error.h"
 
 namespace squint {
 
+namespace {
+
+// A GGUF plan as `quantize --format gguf --plan` writes it and `eval FILE.gguf` reads it back: 1-D tensors F32
+// (the source values), kept matrices in their output dtype, quantized ones encoded in the plan's ggml type from
+// the source rounded to its output dtype and decoded again. The file's Q/K row permutation is left out: ggml
+// blocks run along a row, so quantizing permuted rows and undoing the permutation gives these same values.
+WeightSource gguf_quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf) {
+  if (plan.fingerprint != ck.fingerprint)
+    fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + ck.location +
+         " has " + ck.fingerprint);
+  std::map<std::string, uint32_t> quant;  // tensor -> ggml type id
+  for (const auto& pt : plan.tensors) {
+    const TensorInfo* t = ck.find(pt.name);
+    if (!t) fail("plan names tensor '" + pt.name + "', which is not in " + ck.location);
+    if (pt.keep() || t->shape.size() < 2) continue;
+    const GgmlTypeInfo* gi = ggml_type_from_name(std::string_view(pt.type));
+    if (!gi || gi->block <= 1) fail("plan: tensor '" + pt.name + "' has no GGUF quantization type");
+    if (t->cols() % static_cast<uint64_t>(gi->block))
+      fail("plan: tensor '" + pt.name + "' has rows of " + std::to_string(t->cols()) + ", not a multiple of " + gi->name +
+           "'s block of " + std::to_string(gi->block));
+    quant[pt.name] = static_cast<uint32_t>(gi->type);
+  }
+  const DType f32_out = plan.f32_out_dtype;
+  return [&ck, quant, f32_out, pf](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
+    const TensorInfo* t = ck.find(name);
+    if (!t) return false;
+    *shape = t->shape;
+    const uint64_t n = t->numel();
+    data->resize(n);
+    std::vector<uint8_t> scratch;
+    if (!read_tensor_f32(ck, *t, data->data(), scratch)) fail(ck.location + ": weight '" + name + "' contains NaN or Inf");
+    if (t->shape.size() < 2) return true;  // written as F32
+    const DType out = output_dtype_for(t->dtype, f32_out);
+    if (out != t->dtype)
+      for (auto& x : *data) x = round_to_dtype(x, out);
+    auto it = quant.find(name);
+    if (it == quant.end()) return true;  // kept: the rounded values are the stored ones
+    const uint32_t type = it->second;
+    const uint64_t cols = t->cols(), rows = t->rows(), row_bytes = cols / gguf_type_size(type).block * gguf_type_size(type).bytes;
+    const uint64_t rpc = rows_per_chunk(cols);
+    const std::size_t chunks = static_cast<std::size_t>((rows + rpc - 1) / rpc);
+    float* w = data->data();
+    pf(chunks, [&](std::size_t ci) {  // rows are independent: chunking does not change a bit
+      const uint64_t r0 = ci * rpc, nr = std::min(rows, r0 + rpc) - r0;
+      std::vector<uint8_t> bytes(nr * row_bytes);
+      gguf_encode_rows(type, w + r0 * cols, nr, cols, bytes.data());
+      gguf_decode_rows(type, bytes.data(), nr, cols, w + r0 * cols);
+    });
+    return true;
+  };
+}
+
+}  // namespace
+
 WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf) {
+  if (plan.format == QFormat::Gguf) return gguf_quantized_weights(ck, plan, pf);
   (void)plan_conversion(ck, plan);  // the checks `quantize` makes, with its messages
   std::map<std::string, QConfig> quant;
   for (const auto& t : plan.tensors)
