@@ -63,6 +63,27 @@ TEST_CASE("SentencePiece-style BPE: leading ▁, merges, byte fallback", "[token
   CHECK(t->decode({2, 8, 9}) == "é");
 }
 
+TEST_CASE("a long word is cut only where no merge can cross: the ids of merging it whole", "[tokenizer]") {
+  // No pre-tokenizer: the whole text is one word (as Llama 2 / Gemma 3 files make of wikitext). Words over
+  // 256 bytes are cut before "▁" unless the character before it and "▁" occur together in a merge result:
+  // "a▁" and "▁▁" are merge results, so only the "▁" after "b" is a cut point.
+  auto t = HfTokenizer::from_json(R"({"added_tokens": [], "model": {"type": "BPE",
+      "vocab": {"▁": 0, "a": 1, "b": 2, "a▁": 3, "▁b": 4, "▁▁": 5}, "merges": ["a ▁", "▁ ▁", "▁ b"]}})",
+                                  "{}", "t.json");
+  // "a▁b▁▁b": (a ▁) rank 0 -> a▁ b ▁ ▁ b; (▁ ▁) rank 1 -> a▁ b ▁▁ b; "▁▁ b" is no merge: 3 2 5 2. Cutting
+  // before every "▁" would give a | ▁b | ▁ | ▁b = 1 4 0 4; cutting inside "▁▁" would give ... 4 3 2 0.
+  const std::string unit = "a\u2581b\u2581\u2581b";
+  CHECK(t->encode(unit) == std::vector<int>{3, 2, 5, 2});
+  std::string text;
+  std::vector<int> want;
+  for (int i = 0; i < 60; ++i) {
+    text += unit;
+    want.insert(want.end(), {3, 2, 5, 2});
+  }
+  REQUIRE(text.size() > 256);
+  CHECK(t->encode(text) == want);
+}
+
 // Every component and option, each in a small tokenizer.json, against the ids and decoded text the Hugging
 // Face library gives (tests/golden/make_tokenizer_vectors.mjs; see tests/golden/README.md).
 #include <fstream>

@@ -97,6 +97,13 @@ Bpe::Bpe(const json& m, std::vector<std::pair<std::string, int>> vocab,
     byte_ids_[b] = it == vocab_.end() ? -1 : it->second;
   }
   merges_.reserve(merges.size());
+  // The cut character: the Metaspace marker, else a space (see bpe.h), when it is a token of its own.
+  if (!has_prefix_ && !has_suffix_)
+    for (const char* c : {"\u2581", " "})
+      if (vocab_.count(c)) {
+        cut_char_ = c;
+        break;
+      }
   int rank = 0;
   for (const auto& [a, b] : merges) {
     auto ia = vocab_.find(a), ib = vocab_.find(b);
@@ -105,6 +112,9 @@ Bpe::Bpe(const json& m, std::vector<std::pair<std::string, int>> vocab,
     const std::string merged = a + (has_prefix_ && b.compare(0, prefix_.size(), prefix_) == 0 ? b.substr(prefix_.size()) : b);
     auto im = vocab_.find(merged);
     if (im == vocab_.end()) fail(source + ": merge '" + a + " " + b + "' produces a token missing from the vocab");
+    if (!cut_char_.empty())  // every character followed by cut_char_ inside a merge result blocks a cut after it
+      for (std::size_t i = 0, prev = 0; i < merged.size(); prev = i, i += utf8_len(static_cast<unsigned char>(merged[i])))
+        if (i > 0 && merged.compare(i, cut_char_.size(), cut_char_) == 0) cut_blocked_.insert(merged.substr(prev, i - prev));
     merges_.put(key(ia->second, ib->second), {rank++, im->second});  // a repeated pair keeps its last rank, as HF
   }
 }
@@ -186,6 +196,11 @@ void Bpe::merge_word(std::string_view w, std::vector<int>& out) const {
     if (x.alive) out.push_back(x.id);
 }
 
+bool Bpe::safe_cut(std::string_view p) const {
+  const std::string ps(p);
+  return vocab_.count(ps) && !cut_blocked_.count(ps);
+}
+
 void Bpe::tokenize(std::string_view word, std::vector<int>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
@@ -195,6 +210,23 @@ void Bpe::tokenize(std::string_view word, std::vector<int>& out) const {
       return;
     }
   }
+  if (word.size() > kCacheLen && !cut_char_.empty()) {
+    // Cut where no merge can cross (bpe.h); characters stepped exactly as merge_word splits them.
+    std::size_t from = 0, prev = 0;
+    for (std::size_t i = 0; i < word.size(); prev = i, i += utf8_len(static_cast<unsigned char>(word[i]))) {
+      if (i > from && word.compare(i, cut_char_.size(), cut_char_) == 0 && safe_cut(word.substr(prev, i - prev))) {
+        merge_cached(word.substr(from, i - from), out);
+        from = i;
+      }
+    }
+    merge_cached(word.substr(from), out);
+    return;
+  }
+  merge_cached(word, out);
+}
+
+void Bpe::merge_cached(std::string_view word, std::vector<int>& out) const {
+  if (word.empty()) return;
   const bool cacheable = word.size() <= kCacheLen;
   if (cacheable) {
     auto it = cache_.find(std::string(word));

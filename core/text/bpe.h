@@ -2,11 +2,13 @@
 // The BPE model of tokenizer.json, as Hugging Face tokenizers runs it: a word is split into characters
 // (continuing_subword_prefix / end_of_word_suffix added), characters missing from the vocab become
 // <0xNN> byte tokens (byte_fallback) or unk (fused when fuse_unk), then pairs are merged lowest rank first
-// through a priority queue over linked symbols: O(n log n) per word. Words are cached.
+// through a priority queue over linked symbols: O(n log n) per word. Words (and the pieces a long word is
+// cut into where no merge can cross) are cached.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -43,6 +45,8 @@ class Bpe {
   };
   static uint64_t key(int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
   void merge_word(std::string_view w, std::vector<int>& out) const;
+  void merge_cached(std::string_view w, std::vector<int>& out) const;
+  bool safe_cut(std::string_view prev_char) const;
 
   std::unordered_map<std::string, int> vocab_;
   std::vector<std::string> id_to_token_;
@@ -52,6 +56,13 @@ class Bpe {
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   int unk_ = -1;
   int byte_ids_[256];  // <0xNN> ids, -1 when absent
+  // A long word (SentencePiece-style files pre-tokenize nothing: the whole text is one word) is cut before
+  // each cut_char_ whose preceding character p is a vocab token and no merge result contains p + cut_char_:
+  // then no merge can ever join the two sides, so merging the pieces one by one (and caching them) gives
+  // exactly the ids of merging the whole word. Empty when not applicable (no such char in the vocab, a
+  // continuing-subword prefix or end-of-word suffix).
+  std::string cut_char_;
+  std::unordered_set<std::string> cut_blocked_;  // the characters p for which some merge result holds p + cut_char_
   mutable std::unordered_map<std::string, std::vector<int>> cache_;
 };
 
