@@ -1,6 +1,7 @@
 // squint tokenize MODEL_OR_TOKENIZER --text FILE: the ids a model sees for a text, through exactly the
 // loader and special-token rule `eval` uses (tokenizer.model via libsentencepiece, tokenizer.json via
-// core/text). The tool to reach for when an evaluation looks wrong.
+// core/text). The tool to reach for when an evaluation looks wrong. The text is tokenized whole and as is;
+// --eval-text first applies eval's text protocol (core/eval/perplexity.h), giving the ids eval windows.
 #include <fmt/core.h>
 
 #include <chrono>
@@ -8,6 +9,7 @@
 
 #include "atomic_output.h"
 #include "command.h"
+#include "eval/perplexity.h"
 #include "file_source.h"
 #include "tokenizer_sp.h"
 
@@ -17,20 +19,21 @@ namespace {
 
 struct TokenizeCmd {
   std::string tokenizer, text, out;
-  bool json = false, no_special = false, decode = false;
+  bool json = false, no_special = false, decode = false, eval_text = false;
 };
 
 int run_tokenize(const TokenizeCmd& o) {
   if (!o.out.empty()) check_writable_parent(o.out);
   auto tok = load_model_tokenizer(o.tokenizer);
-  const std::string text = read_text_file(o.text);
+  const std::string text = o.eval_text ? prepare_eval_text(read_text_file(o.text)) : read_text_file(o.text);
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<int> ids = o.no_special ? tok->encode(text) : tok->encode_special(text);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string doc;
   if (o.json) {
     nlohmann::json j = {{"format", "squint.tokens"}, {"version", 1}, {"tokenizer", o.tokenizer},
-                        {"text", o.text},            {"special", !o.no_special}, {"ids", ids}};
+                        {"text", o.text},            {"special", !o.no_special}, {"eval_text", o.eval_text},
+                        {"ids", ids}};
     if (o.decode) {
       nlohmann::json ts = nlohmann::json::array();
       for (int id : ids) ts.push_back(tok->token_text(id));
@@ -60,13 +63,20 @@ int run_tokenize(const TokenizeCmd& o) {
 
 RegisterCommand reg("tokenize", 72, [](CLI::App& app) {
   auto o = std::make_shared<TokenizeCmd>();
-  app.description("token ids of a text (tokenizer.json or tokenizer.model), as eval sees them");
-  app.add_option("TOKENIZER", o->tokenizer, "model folder, tokenizer.json or tokenizer.model")->required();
-  app.add_option("--text", o->text, "text file (tokenized as is, UTF-8)")->required();
-  app.add_flag("--json", o->json, "one JSON document {format, version, ids[, tokens]} instead of one id per line");
+  app.description("token ids of a text through eval's tokenizer (tokenizer.json, tokenizer.model or GGUF)");
+  app.add_option("TOKENIZER", o->tokenizer, "model folder, tokenizer.json, tokenizer.model or GGUF file")
+      ->required()
+      ->type_name("PATH");
+  app.add_option("--text", o->text, "UTF-8 text file, tokenized whole and as is (eval drops empty lines first: --eval-text)")
+      ->required()
+      ->type_name("FILE");
+  app.add_flag("--json", o->json, "one JSON document {format, version, ..., ids[, tokens]} instead of one id per line");
   app.add_flag("--no-special", o->no_special, "without the special tokens the post_processor (or BOS rule) adds");
-  app.add_flag("--decode", o->decode, "also print each token's vocabulary string");
-  app.add_option("-o", o->out, "write the result to FILE instead of stdout");
+  app.add_flag("--decode", o->decode, "also print each token's vocabulary string (id<TAB>\"token\"; with --json: tokens[])");
+  app.add_flag("--eval-text", o->eval_text,
+               "apply eval's text protocol first (drop empty lines, join the rest with blank lines): the ids eval windows");
+  app.add_option("-o", o->out, "write what would go to stdout (the ids, or the --json document) to FILE instead")
+      ->type_name("FILE");
   return [o] { return run_tokenize(*o); };
 });
 
