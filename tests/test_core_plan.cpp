@@ -374,3 +374,47 @@ TEST_CASE("plan and analysis readers reject wrongly typed fields with squint::Er
   CHECK_THROWS_AS(parse_analysis(R"({"format": [1]})", "a.json"), Error);
   CHECK_THROWS_AS(parse_analysis(R"({"format": "squint.analysis", "version": 1, "model": {"fingerprint": 3}})", "a.json"), Error);
 }
+
+namespace {
+// Every integer field of a JSON document, as JSON pointers (for the field-by-field mutation below).
+void integer_paths(const nlohmann::json& j, const nlohmann::json::json_pointer& at,
+                   std::vector<nlohmann::json::json_pointer>& out) {
+  if (j.is_number_integer()) out.push_back(at);
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it) integer_paths(it.value(), at / it.key(), out);
+  if (j.is_array())
+    for (std::size_t i = 0; i < j.size(); ++i) integer_paths(j[i], at / i, out);
+}
+}  // namespace
+
+// get<uint64_t> of a huge float is undefined behaviour (fuzz_plan: "bytes": 8.4e48): each integer field of
+// a real plan and analysis, replaced in turn by a float no integer type holds (or a fraction, or a negative
+// where sizes are unsigned), must be a squint::Error or read back as a valid document, never garbage.
+TEST_CASE("every integer field of plan.json and analysis.json, set to 8.4e48, is a one-line error", "[plan][hardening]") {
+  std::mt19937_64 g(41);
+  Analysis a = random_analysis(g, 3, 18);
+  PlanOptions o;
+  o.bpw = 4.25;
+  const nlohmann::json pj = plan_to_json(make_plan(a, o));
+  const nlohmann::json aj = nlohmann::json::parse(serialize_analysis(a));
+  for (const auto* doc : {&pj, &aj}) {
+    const bool is_plan = doc == &pj;
+    std::vector<nlohmann::json::json_pointer> paths;
+    integer_paths(*doc, nlohmann::json::json_pointer(), paths);
+    REQUIRE(paths.size() > 10);
+    for (const auto& p : paths) {
+      INFO((is_plan ? "plan.json " : "analysis.json ") << p.to_string());
+      nlohmann::json m = *doc;
+      m[p] = 8.4e48;
+      const std::string text = m.dump();
+      try {
+        if (is_plan) parse_plan(text, "p.json");
+        else parse_analysis(text, "a.json");
+        // Accepted only where the field is not read as an integer at all (e.g. a float field written as 0).
+        CHECK(!(*doc)[p].is_number_unsigned());
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find('\n') == std::string::npos);
+      }
+    }
+  }
+}

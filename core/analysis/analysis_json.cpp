@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint {
 
@@ -30,7 +31,7 @@ QConfig config_from(const json& c, const std::string& ctx) {
   if (!c.contains("bits") || !c.contains("group_size") || !c["bits"].is_number_integer() ||
       !c["group_size"].is_number_integer())
     fail(ctx + ": config needs integer 'bits' and 'group_size'");
-  return {c["bits"].get<int>(), c["group_size"].get<int>()};
+  return {json_int<int>(c["bits"], ctx + ": config bits"), json_int<int>(c["group_size"], ctx + ": config group_size")};
 }
 }  // namespace
 
@@ -101,6 +102,11 @@ namespace {
 template <class T>
 T need(const json& j, const char* key, const std::string& ctx) {
   if (!j.is_object() || !j.contains(key)) fail(ctx + ": missing field '" + key + "'");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return json_int<T>(j.at(key), ctx + ": field '" + key + "'");
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    return json_int_array<int64_t>(j.at(key), ctx + ": field '" + key + "'");
+  }
   try {
     return j.at(key).get<T>();
   } catch (const json::exception&) {
@@ -120,11 +126,11 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
   const json& m = j.at("model");
   a.fingerprint = need<std::string>(m, "fingerprint", source + ": model");
   a.files = m.value("files", std::vector<std::string>{});
-  a.num_layers = m.value("num_layers", -1);
+  a.num_layers = json_int_or<int>(m, "num_layers", -1, source + ": model");
   a.tied_embeddings = m.value("tied_embeddings", false);
-  a.num_experts = m.value("num_experts", 0);
-  a.total_params = m.value("params", uint64_t{0});
-  a.total_bytes = m.value("bytes", uint64_t{0});
+  a.num_experts = json_int_or<int>(m, "num_experts", 0, source + ": model");
+  a.total_params = json_int_or<uint64_t>(m, "params", 0, source + ": model");
+  a.total_bytes = json_int_or<uint64_t>(m, "bytes", 0, source + ": model");
   auto od = parse_float_dtype_name(j.value("f32_output_dtype", std::string("float16")));
   if (!od) fail(source + ": unknown f32_output_dtype");
   a.f32_out_dtype = *od;
@@ -159,16 +165,16 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
     t.params = need<uint64_t>(e, "params", ctx);
     t.bytes = need<uint64_t>(e, "bytes", ctx);
     t.role.role = parse_role(e.value("role", std::string("other")));
-    t.role.layer = e.value("layer", -1);
+    t.role.layer = json_int_or<int>(e, "layer", -1, ctx);
     t.role.first_layer = e.value("first_layer", false);
     t.role.last_layer = e.value("last_layer", false);
-    t.role.expert = e.value("expert", -1);
+    t.role.expert = json_int_or<int>(e, "expert", -1, ctx);
     t.role.stacked_experts = e.value("stacked_experts", false);
     t.role.group_key = e.value("group", t.name);
     t.measured = e.value("measured", false);
     t.reason = e.value("reason", std::string());
     if (e.contains("keep")) {
-      t.keep_bytes = e["keep"].value("bytes", t.bytes);
+      t.keep_bytes = json_int_or<uint64_t>(e["keep"], "bytes", t.bytes, ctx + ": keep");
       t.keep_nrmse = e["keep"].value("nrmse", 0.0);
       t.keep_sqnr_db = e["keep"].value("sqnr_db", kMaxSqnrDb);
     } else {
@@ -188,7 +194,7 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
       t.results.push_back(cr);
     }
     for (const auto& r : e.value("invalid_configs", json::array())) {
-      QConfig c{r.value("bits", 0), r.value("group_size", 0)};
+      QConfig c{json_int_or<int>(r, "bits", 0, ctx), json_int_or<int>(r, "group_size", 0, ctx)};
       if (r.contains("type")) c = config_from(r, ctx);
       t.invalid.push_back({c, r.value("reason", std::string())});
     }

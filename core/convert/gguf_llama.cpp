@@ -7,6 +7,7 @@
 #include "io/dtype.h"
 #include "quant/ggml_quants.h"
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint {
 
@@ -305,8 +306,8 @@ std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const n
   const LlamaConfig c = llama_config_from_json(config);
   TokenizerOptions o;
   o.vocab_size = c.vocab;
-  if (config.contains("bos_token_id") && config["bos_token_id"].is_number_integer()) o.bos = config["bos_token_id"].get<int>();
-  if (config.contains("eos_token_id") && config["eos_token_id"].is_number_integer()) o.eos = config["eos_token_id"].get<int>();
+  if (config.contains("bos_token_id") && config["bos_token_id"].is_number_integer()) o.bos = json_int<int>(config["bos_token_id"], "config.json: bos_token_id");
+  if (config.contains("eos_token_id") && config["eos_token_id"].is_number_integer()) o.eos = json_int<int>(config["eos_token_id"], "config.json: eos_token_id");
   std::string tcfg;
   if (files.exists("tokenizer_config.json")) {
     tcfg = read_all_text(*files.open("tokenizer_config.json"));

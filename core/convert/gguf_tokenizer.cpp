@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint {
 
@@ -188,16 +189,16 @@ std::vector<GgufKV> gguf_tokenizer_hf(const std::string& tokenizer_json, const s
     fail(source + ": only BPE tokenizer.json files convert to GGUF");
   std::map<int, std::string> by_id;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > (1 << 24))
+    if (!json_is_int<int>(it.value()) || json_int<int>(it.value(), source) < 0 || json_int<int>(it.value(), source) > (1 << 24))
       fail(source + ": vocab id of '" + it.key() + "' is not a small non-negative integer");
-    by_id[it.value().get<int>()] = it.key();
+    by_id[json_int<int>(it.value(), source)] = it.key();
   }
   std::map<int, bool> added_special;  // id -> special
   if (j.contains("added_tokens") && j["added_tokens"].is_array())
     for (const auto& a : j["added_tokens"]) {
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string())
         fail(source + ": malformed added_tokens entry");
-      const int id = a["id"].get<int>();
+      const int id = json_int<int>(a["id"], source + ": added token id");
       if (id < 0 || id > (1 << 24)) fail(source + ": added token id out of range");
       by_id[id] = a["content"].get<std::string>();
       added_special[id] = a.value("special", false);

@@ -3,12 +3,17 @@
 #include <cmath>
 
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint {
 
 LlamaConfig llama_config_from_json(const nlohmann::json& j0) {
   const nlohmann::json& j = j0.contains("text_config") ? j0["text_config"] : j0;
-  auto geti = [&](const char* k, int def) { return j.contains(k) && j[k].is_number() ? j[k].get<int>() : def; };
+  // A field that is absent or not a number takes its default; a number that is no int is an error.
+  auto geti_in = [](const nlohmann::json& o, const char* k, int def) {
+    return o.contains(k) && o[k].is_number() ? json_int<int>(o[k], std::string("config.json: ") + k) : def;
+  };
+  auto geti = [&](const char* k, int def) { return geti_in(j, k, def); };
   LlamaConfig c;
   c.hidden = geti("hidden_size", 0);
   c.intermediate = geti("intermediate_size", 0);
@@ -22,15 +27,15 @@ LlamaConfig llama_config_from_json(const nlohmann::json& j0) {
   c.eps = j.value("rms_norm_eps", 1e-5f);
   c.rope_theta = j.value("rope_theta", 10000.0);
   c.tied = j0.value("tie_word_embeddings", j.value("tie_word_embeddings", false));
-  c.bos = j0.contains("bos_token_id") && j0["bos_token_id"].is_number() ? j0["bos_token_id"].get<int>() : 1;
-  c.eos = j0.contains("eos_token_id") && j0["eos_token_id"].is_number() ? j0["eos_token_id"].get<int>() : 2;
+  c.bos = geti_in(j0, "bos_token_id", 1);
+  c.eos = geti_in(j0, "eos_token_id", 2);
   if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
     const auto& r = j["rope_scaling"];
     c.rope_type = r.value("rope_type", r.value("type", std::string("default")));
     c.rope_factor = r.value("factor", 1.0);
     c.low_freq_factor = r.value("low_freq_factor", 1.0);
     c.high_freq_factor = r.value("high_freq_factor", 4.0);
-    c.original_max_pos = r.value("original_max_position_embeddings", 8192);
+    c.original_max_pos = geti_in(r, "original_max_position_embeddings", 8192);
     if (c.rope_type != "default" && c.rope_type != "linear" && c.rope_type != "llama3")
       fail("config.json: rope_scaling type '" + c.rope_type + "' is not supported (default, linear, llama3)");
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "util/error.h"
+#include "util/json_guard.h"
 #include "util/rng.h"
 
 namespace squint {
@@ -107,7 +108,9 @@ std::vector<WindowResult> windows_from_json(const nlohmann::json& j, const std::
   if (!j.is_object() || !j.contains("windows") || !j["windows"].is_array())
     fail(source + ": not a squint eval result (no 'windows' array)");
   std::vector<WindowResult> w;
-  for (const auto& x : j["windows"]) w.push_back({x.at("index").get<std::size_t>(), x.at("nll").get<double>(), x.at("tokens").get<std::size_t>()});
+  for (const auto& x : j["windows"])
+    w.push_back({json_int_at<std::size_t>(x, "index", source + ": window"), x.at("nll").get<double>(),
+                 json_int_at<std::size_t>(x, "tokens", source + ": window")});
   return w;
 }
 

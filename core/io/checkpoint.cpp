@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint {
 
@@ -41,8 +42,8 @@ ModelConfig parse_model_config(const std::string& text, const std::string& file)
   const json* lm = &j;
   if (j.contains("text_config") && j["text_config"].is_object()) lm = &j["text_config"];
   auto geti = [&](const char* k) -> int {
-    if (lm->contains(k) && (*lm)[k].is_number_integer()) return (*lm)[k].get<int>();
-    if (j.contains(k) && j[k].is_number_integer()) return j[k].get<int>();
+    if (lm->contains(k) && (*lm)[k].is_number_integer()) return json_int<int>((*lm)[k], file + ": " + k);
+    if (j.contains(k) && j[k].is_number_integer()) return json_int<int>(j[k], file + ": " + k);
     return -1;
   };
   c.num_layers = geti("num_hidden_layers");

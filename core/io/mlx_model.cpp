@@ -5,6 +5,7 @@
 
 #include "util/chunks.h"
 #include "util/error.h"
+#include "util/json_guard.h"
 #include "util/shape_str.h"
 
 namespace squint {
@@ -22,12 +23,12 @@ QConfig module_entry_config(const json& e, const std::string& module, const std:
          " is not supported (only affine)");
   if (e.contains("bits")) {
     if (!e["bits"].is_number_integer()) fail(file + ": quantization entry for '" + module + "': bits is not an integer");
-    c.bits = e["bits"].get<int>();
+    c.bits = json_int<int>(e["bits"], file + ": quantization entry for '" + module + "': bits");
   }
   if (e.contains("group_size")) {
     if (!e["group_size"].is_number_integer())
       fail(file + ": quantization entry for '" + module + "': group_size is not an integer");
-    c.group = e["group_size"].get<int>();
+    c.group = json_int<int>(e["group_size"], file + ": quantization entry for '" + module + "': group_size");
   }
   if (c.bits < 1 || c.bits > 8 || c.group <= 0)
     fail(file + ": quantization entry for '" + module + "': unsupported bits " + std::to_string(c.bits) +

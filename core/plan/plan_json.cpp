@@ -3,6 +3,7 @@
 
 #include "plan/plan.h"
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint {
 
@@ -107,14 +108,15 @@ Plan plan_from_json(const json& j, const std::string& source) {
     p.options.solver = o.value("solver", std::string("exact"));
     for (const auto& c : o.value("configs", json::array())) {
       if (c.contains("type")) p.options.configs.push_back(gguf_config(gguf_type(c, source + ": options")->type));
-      else p.options.configs.push_back({c.at("bits").get<int>(), c.at("group_size").get<int>()});
+      else p.options.configs.push_back({json_int_at<int>(c, "bits", source + ": options config"),
+                                        json_int_at<int>(c, "group_size", source + ": options config")});
     }
     for (const auto& pr : o.value("priors", json::array()))
       p.options.priors.emplace_back(pr.at("pattern").get<std::string>(), prior_from(pr.at("value")));
-    p.budget_bytes = j.at("budget_bytes").get<uint64_t>();
+    p.budget_bytes = json_int_at<uint64_t>(j, "budget_bytes", source);
     const json& tt = j.at("totals");
-    p.total_bytes = tt.at("bytes").get<uint64_t>();
-    p.total_params = tt.at("params").get<uint64_t>();
+    p.total_bytes = json_int_at<uint64_t>(tt, "bytes", source + ": totals");
+    p.total_params = json_int_at<uint64_t>(tt, "params", source + ": totals");
     p.bpw_nominal = tt.at("bpw_nominal").get<double>();
     p.bpw_effective = tt.at("bpw_effective").get<double>();
     p.objective = j.at("objective").get<double>();
@@ -124,7 +126,7 @@ Plan plan_from_json(const json& j, const std::string& source) {
       r.text = sj.at("text").get<std::string>();
       r.chosen = sj.at("chosen").get<std::string>();
       for (const auto& c : sj.at("candidates"))
-        r.candidates.push_back({c.at("name").get<std::string>(), c.at("bytes").get<uint64_t>(),
+        r.candidates.push_back({c.at("name").get<std::string>(), json_int_at<uint64_t>(c, "bytes", source + ": selection"),
                                 c.at("kl_mean").get<double>(), c.value("note", std::string())});
       p.selection = std::move(r);
     }
@@ -134,10 +136,11 @@ Plan plan_from_json(const json& j, const std::string& source) {
     for (const auto& e : j.at("tensors")) {
       PlanTensor t;
       t.name = e.at("name").get<std::string>();
-      t.bits = e.at("bits").get<int>();
-      t.group_size = e.at("group_size").get<int>();
-      t.bytes = e.at("bytes").get<uint64_t>();
-      t.params = e.value("params", uint64_t{0});
+      const std::string tctx = source + ": tensor '" + t.name + "'";
+      t.bits = json_int_at<int>(e, "bits", tctx);
+      t.group_size = json_int_at<int>(e, "group_size", tctx);
+      t.bytes = json_int_at<uint64_t>(e, "bytes", tctx);
+      t.params = json_int_or<uint64_t>(e, "params", 0, tctx);
       t.nrmse = e.at("nrmse").get<double>();
       t.sqnr_db = e.at("sqnr_db").get<double>();
       t.prior = prior_from(e.at("prior"));

@@ -6,6 +6,7 @@
 
 #include "plan/priors.h"
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint {
 
@@ -39,10 +40,13 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
   if (objective == "output") {
     const auto& f = t.features;
     if (f.is_object() && f.contains("output_noise")) {
+      // features come from an analysis file: untrusted, so every access is checked.
       const auto& on = f["output_noise"];
-      QConfig c{on["config"]["bits"].get<int>(), on["config"]["group_size"].get<int>()};
+      const nlohmann::json cfg = on.is_object() ? on.value("config", nlohmann::json::object()) : nlohmann::json::object();
+      QConfig c{json_int_or<int>(cfg, "bits", 0, t.name + ": output_noise"),
+                json_int_or<int>(cfg, "group_size", 0, t.name + ": output_noise")};
       const ConfigResult* r = t.find(c);
-      const double fo = on["f_out"].get<double>();
+      const double fo = on.is_object() && on.contains("f_out") && on["f_out"].is_number() ? on["f_out"].get<double>() : 0.0;
       if (r && r->nrmse > 0 && fo > 0) return fo / r->nrmse;
     }
     return 1.0;

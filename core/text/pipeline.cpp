@@ -7,6 +7,7 @@
 #include "text/regex.h"
 #include "text/unicode.h"
 #include "util/error.h"
+#include "util/json_guard.h"
 
 namespace squint::text {
 
@@ -440,7 +441,8 @@ Decoder make_decoder(const json& j, const std::string& source) {
     const std::string content = j.at("content").get<std::string>();
     std::size_t ci = 0;
     const uint32_t c = next_cp(content, ci);
-    const std::size_t start = j.value("start", 0u), stop = j.value("stop", 0u);
+    const std::size_t start = json_int_or<std::size_t>(j, "start", 0, "Strip decoder"),
+                      stop = json_int_or<std::size_t>(j, "stop", 0, "Strip decoder");
     return [c, start, stop](std::vector<std::string>& v) {
       for (auto& s : v) {
         std::vector<std::size_t> at;  // code point starts
