@@ -245,6 +245,16 @@ std::string make_csv(const std::vector<Row>& rows, const std::vector<QConfig>& c
   return csv;
 }
 
+// A line series with its style; the per-point labels stay empty.
+PlotSeries series(std::string label, bool right_axis = false, std::string color = "", bool dashed = false) {
+  PlotSeries s;
+  s.label = std::move(label);
+  s.right_axis = right_axis;
+  s.color = std::move(color);
+  s.dashed = dashed;
+  return s;
+}
+
 std::string make_plot(const std::vector<Row>& rows, const std::vector<QConfig>& configs, const DriftVerdict* v) {
   LinePlot p;
   const bool steps = std::all_of(rows.begin(), rows.end(), [](const Row& r) { return r.step > 0; });
@@ -256,14 +266,14 @@ std::string make_plot(const std::vector<Row>& rows, const std::vector<QConfig>& 
     p.y_label = "PPL gap of the quantized model (%)";
     p.y2_label = "float median PPL";
     for (std::size_t ci = 0; ci < configs.size(); ++ci) {
-      PlotSeries s{"gap " + cfg_name(configs[ci]) + " (median PPL, %)", {}, {}, false, "", false};
+      PlotSeries s = series("gap " + cfg_name(configs[ci]) + " (median PPL, %)");
       for (std::size_t i = 0; i < rows.size(); ++i) {
         s.x.push_back(x_of(rows[i], i));
         s.y.push_back(rows[i].text[ci].valid ? rows[i].text[ci].gap.gap_pct : NAN);
       }
       p.series.push_back(s);
     }
-    PlotSeries f{"float median PPL", {}, {}, true, "#555555", true};
+    PlotSeries f = series("float median PPL", true, "#555555", true);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       f.x.push_back(x_of(rows[i], i));
       f.y.push_back(rows[i].float_ppl.median_ppl);
@@ -275,8 +285,8 @@ std::string make_plot(const std::vector<Row>& rows, const std::vector<QConfig>& 
     p.y_label = "median SQNR (dB)";
     p.y2_label = "grid alignment (0.25 = chance)";
     for (std::size_t ci = 0; ci < configs.size(); ++ci) {
-      PlotSeries s{"median SQNR " + cfg_name(configs[ci]), {}, {}, false, "", false};
-      PlotSeries a{"alignment " + cfg_name(configs[ci]), {}, {}, true, "", true};
+      PlotSeries s = series("median SQNR " + cfg_name(configs[ci]));
+      PlotSeries a = series("alignment " + cfg_name(configs[ci]), true, "", true);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         s.x.push_back(x_of(rows[i], i));
         s.y.push_back(rows[i].m.configs[ci].sqnr_median);
