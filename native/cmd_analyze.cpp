@@ -39,7 +39,7 @@ int run_analyze(const AnalyzeCmd& o) {
   if (o.table_json) {
     fmt::print("{}", json_document({{"format", "squint.sqnr_table"}, {"version", 1},
                                     {"configs", sqnr_table_json(sqnr_table(a))}}));
-  } else if (o.table) {
+  } else if (o.table && !global_options().quiet) {  // a table for people: off under -q, as in every verb
     fmt::print("{}", format_sqnr_table(sqnr_table(a)));
   }
   if (!global_options().quiet) {

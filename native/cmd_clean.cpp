@@ -19,7 +19,8 @@ struct CleanCli {
 int run_clean(const CleanCli& o) {
   if (!is_directory(o.dir)) fail(o.dir + ": not a folder");
   const auto removed = remove_stale_temporaries(o.dir);
-  for (const auto& r : removed) fmt::print("removed {}\n", r);
+  if (!global_options().quiet)  // the list is for people; -q removes silently
+    for (const auto& r : removed) fmt::print("removed {}\n", r);
   note(fmt::format("{} stale temporar{} removed from {}", removed.size(), removed.size() == 1 ? "y" : "ies", o.dir));
   return 0;
 }

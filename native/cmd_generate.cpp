@@ -29,7 +29,7 @@ int run_generate(const GenCmd& o) {
   const std::string text = tok->decode(std::vector<int>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()));
   emit_document(o.out, nlohmann::json{{"format", "squint.generate"}, {"version", 1}, {"model", o.model},
                                       {"prompt", o.prompt}, {"ids", out}, {"text", text}});
-  if (!human_stdout(o.out)) return 0;
+  if (o.out.json) return 0;  // the text is the verb's data, not a table: printed under -q too
   if (o.ids) {
     std::string s;
     for (std::size_t i = 0; i < out.size(); ++i) s += (i ? " " : "") + std::to_string(out[i]);

@@ -100,8 +100,8 @@ int run_inspect(const InspectCli& o) {
     }
     j["tensors"] = ts;
     emit_document(o.out, j);
-    if (o.out.json) return 0;
   }
+  if (!human_stdout(o.out)) return 0;
   fmt::print("{}  ({} file(s), fingerprint {})\n", ck.location, ck.files.size(), ck.fingerprint);
   fmt::print("{:<56} {:<6} {:<18} {:>12} {:>12} {:<12} {:>5}\n", "tensor", "dtype", "shape", "params", "bytes", "role", "layer");
   std::map<std::string, std::pair<uint64_t, uint64_t>> per_file;

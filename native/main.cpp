@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   }, "print the version and the build (compiler, SIMD kernel) and exit");
   app.fallthrough();
   auto& g = global_options();
-  app.add_flag("-q,--quiet", g.quiet, "no progress bar or summaries on stderr");
+  app.add_flag("-q,--quiet", g.quiet, "nothing for people: no progress bar, summaries or tables (JSON, files, exit codes unchanged)");
   app.add_option("-j,--threads", g.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
 
   auto cmds = command_registry();

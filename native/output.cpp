@@ -38,6 +38,8 @@ void emit_document(const OutputCli& o, const nlohmann::json& doc) {
   if (!o.file.empty() || o.json) emit_document(o, json_document(doc));
 }
 
+bool human_stdout(const OutputCli& o) { return !o.json && !global_options().quiet; }
+
 void note_wrote(const std::string& path, const std::string& detail) {
   if (!global_options().quiet) fmt::print(stderr, "wrote {}{}\n", path, detail.empty() ? "" : detail);
 }

@@ -2,7 +2,9 @@
 // The CLI's output contract, one place for every verb (README "Output contract"):
 //  - a verb's result goes to stdout; `-o FILE` writes its JSON document to FILE (atomically);
 //  - `--json` prints that JSON document on stdout instead of the table (with -o too: both);
-//  - diagnostics, warnings, progress, timings and "wrote X" go to stderr (and -q silences them);
+//  - diagnostics, warnings, progress, timings and "wrote X" go to stderr;
+//  - -q silences all of that and the tables for people on stdout; the JSON (--json, -o), written files,
+//    data a verb exists to print (tokenize's ids, generate's text) and the exit code stay the same;
 //  - every JSON document has "format" and "version" and no timings, so outputs are byte-reproducible.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -27,8 +29,8 @@ std::string json_document(const nlohmann::json& doc);
 void emit_document(const OutputCli& o, const nlohmann::json& doc);
 void emit_document(const OutputCli& o, const std::string& serialized);
 
-// True when stdout is for people (no --json): tables and summaries may be printed there.
-inline bool human_stdout(const OutputCli& o) { return !o.json; }
+// True when stdout is for people (no --json, no -q): tables and summaries may be printed there.
+bool human_stdout(const OutputCli& o);
 
 // "wrote PATH" (and optional detail) on stderr unless -q.
 void note_wrote(const std::string& path, const std::string& detail = "");

@@ -183,7 +183,7 @@ TEST_CASE("roles of common families", "[analyze]") {
 TEST_CASE("CLI analyze writes analysis.json and prints the SQNR table", "[analyze][cli]") {
   TempDir d;
   std::string out;
-  REQUIRE(run(cli() + " -q analyze " + stories() + " -o " + d.str("a.json") + " --sqnr-table", &out) == 0);
+  REQUIRE(run(cli() + " analyze " + stories() + " -o " + d.str("a.json") + " --sqnr-table", &out) == 0);
   CHECK_THAT(out, Catch::Contains("(4, 64)") && Catch::Contains("<9 dB"));
   Analysis a = parse_analysis(read_text_file(d.str("a.json")), "a.json");
   CHECK(a.tensors.size() == 47);

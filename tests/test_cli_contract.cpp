@@ -125,3 +125,73 @@ TEST_CASE("sweep and drift: --json on stdout, -o FILE the same bytes (both flags
     CHECK(read_text_file(d.str("one.json")) == js);
   }
 }
+
+TEST_CASE("quiet (-q) means the same for every verb: nothing for people, the same documents, files and exit codes",
+          "[cli]") {
+  TempDir d;
+  const std::string s = stories(), win = " --text " + s + "/REFERENCE.txt --seq-len 32 --samples 2";
+  REQUIRE(run(cli() + " -q plan " + s + " --bpw 7 -o " + d.str("p.json")) == 0);
+  REQUIRE(run(cli() + " -q quantize " + s + " --plan " + d.str("p.json") + " -o " + d.str("q")) == 0);
+  REQUIRE(run(cli() + " -q eval " + s + win + " -o " + d.str("e1.json")) == 0);
+  REQUIRE(run(cli() + " -q eval " + d.str("q") + win + " -o " + d.str("e2.json")) == 0);
+  struct Verb {
+    std::string args;  // the verb and its arguments, without -q, --json or -o
+    int rc = 0;
+    std::string json_args;  // for --json when it differs (analyze: --sqnr-table and --json both print on stdout)
+  };
+  // Every verb that prints a table or summary for people on stdout (and writes a JSON document).
+  const std::vector<Verb> verbs = {
+      {"inspect " + s},
+      {"analyze " + s + " --bits 4 --group-sizes 64 --sqnr-table", 0, "analyze " + s + " --bits 4 --group-sizes 64"},
+      {"plan " + s + " --bpw 7"},
+      {"curve " + s + " --points 2"},
+      {"gate " + s + " " + d.str("q")},
+      {"gate " + s + " " + d.str("q") + " --floor 60", 1},  // a failing gate: the exit code is the answer
+      {"eval " + s + win},
+      {"compare " + d.str("e1.json") + " " + d.str("e2.json")},
+      {"sweep " + s + win + " --noise-seeds 1 --min-bpw 6.5 --max-bpw 7"},
+      {"drift " + s + " " + s + " --keep-order --configs 4/32"},
+  };
+  int k = 0;
+  for (const auto& v : verbs) {
+    INFO(v.args);
+    const std::string loud = d.str("loud" + std::to_string(k) + ".json"), quiet = d.str("quiet" + std::to_string(k) + ".json");
+    ++k;
+    std::string out, err, js;
+    // Without -q: a table on stdout.
+    REQUIRE(run_stdout(cli() + " " + v.args + " -o " + loud, &out) == v.rc);
+    CHECK(!out.empty());
+    // With -q: nothing on stdout or stderr, the same document in the file.
+    REQUIRE(run_stdout(cli() + " -q " + v.args + " -o " + quiet, &out) == v.rc);
+    CHECK(out.empty());
+    REQUIRE(run_stderr(cli() + " -q " + v.args + " -o " + quiet, &err) == v.rc);
+    CHECK(err.empty());
+    CHECK(read_text_file(quiet) == read_text_file(loud));
+    // -q --json: the document on stdout, unchanged.
+    REQUIRE(run_stdout(cli() + " -q " + (v.json_args.empty() ? v.args : v.json_args) + " --json", &js) == v.rc);
+    CHECK(js == read_text_file(loud));
+  }
+  // Verbs that write a folder or file: silent under -q, the same bytes.
+  std::string out;
+  REQUIRE(run(cli() + " convert-gguf " + d.str("q") + " -o " + d.str("q.gguf") + " --report " + d.str("r2.json"), &out) == 0);
+  CHECK(!out.empty());
+  const std::string gguf = read_text_file(d.str("q.gguf"));
+  REQUIRE(run(cli() + " -q convert-gguf " + d.str("q") + " -f -o " + d.str("q.gguf") + " --report " + d.str("r.json"), &out) == 0);
+  CHECK(out.empty());
+  CHECK(read_text_file(d.str("q.gguf")) == gguf);
+  CHECK(read_text_file(d.str("r.json")) == read_text_file(d.str("r2.json")));
+  REQUIRE(run(cli() + " -q inspect " + d.str("q.gguf"), &out) == 0);  // a GGUF file: the same rule
+  CHECK(out.empty());
+  REQUIRE(run(cli() + " -q dequantize " + d.str("q") + " -o " + d.str("dq"), &out) == 0);
+  CHECK(out.empty());
+  REQUIRE(run(cli() + " -q synth " + d.str("syn") + " --preset tiny", &out) == 0);
+  CHECK(out.empty());
+  // clean: the list of removed temporaries is for people; -q removes silently.
+  write_text(d.path / ".z.json.tmp-2147480000-0badf00d", "half-written");
+  REQUIRE(run(cli() + " -q clean " + d.str(), &out) == 0);
+  CHECK(out.empty());
+  CHECK_FALSE(std::filesystem::exists(d.path / ".z.json.tmp-2147480000-0badf00d"));
+  // Data a verb exists to print stays: generate's text (its table-free result) under -q.
+  REQUIRE(run_stdout(cli() + " -q generate " + s + " --prompt Once -n 4", &out) == 0);
+  CHECK(!out.empty());
+}

@@ -186,10 +186,10 @@ TEST_CASE("drift: files, order and errors", "[drift]") {
   TempDir d;
   const std::string s260 = shared_dir() + "/models/stories260K";
   std::string out;
-  REQUIRE(run(cli() + " -q drift " + s260 + " " + s260 + " --keep-order --configs 4/32 -o " + d.str("r.json") +
+  REQUIRE(run(cli() + " drift " + s260 + " " + s260 + " --keep-order --configs 4/32 -o " + d.str("r.json") +
                   " --csv " + d.str("r.csv") + " --plot " + d.str("r.svg"),
               &out) == 0);
-  CHECK(out.find("4/32") != std::string::npos);  // the table on stdout
+  CHECK(out.find("4/32") != std::string::npos);  // the table on stdout (not under -q: tests/test_cli_contract.cpp)
   auto j = nlohmann::json::parse(read_text_file(d.str("r.json")));
   REQUIRE(j["rows"].size() == 2);
   CHECK(j["rows"][0]["data_free"] == j["rows"][1]["data_free"]);
