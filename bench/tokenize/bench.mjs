@@ -42,7 +42,7 @@ export async function speedRows(textFile = texts['wikitext-2 test'], repeat = Nu
 
 const f = (x) => Math.round(x).toLocaleString('en-US');
 export function speedTable({ rows }) {
-  const out = ['| tokenizer | ids | HF load s | squint load s | HF encode s | squint encode s | HF tokens/s | squint tokens/s | squint / HF |',
+  const out = ['| tokenizer | ids | HF load s | squint load s | HF encode s | squint encode s | HF tokens/s | squint tokens/s | speed squint / HF |',
     '|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows)
     out.push(`| ${tokenizerNames[r.name]} | ${f(r.ids)} | ${r.hfLoad.toFixed(2)} | ${r.sqLoad.toFixed(2)} | ${r.hfEncode.toFixed(3)} | ` +

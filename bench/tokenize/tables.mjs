@@ -31,10 +31,10 @@ function readmeTable(rows, speed) {
 function replaceBlock(file, name, body) {
   const p = path.join(root, file);
   const src = readFileSync(p, 'utf8');
-  const re = new RegExp(`(<!-- tokenize:${name} -->\\n)[\\s\\S]*?(\\n<!-- /tokenize:${name} -->)`);
+  const re = new RegExp(`(<!-- tokenize:${name} -->\\n)[\\s\\S]*?(<!-- /tokenize:${name} -->)`);
   if (!re.test(src)) throw new Error(`${file}: no <!-- tokenize:${name} --> block`);
   const tmp = `${p}.tmp${process.pid}`;
-  writeFileSync(tmp, src.replace(re, (_, a, b) => a + body + b));
+  writeFileSync(tmp, src.replace(re, (_, a, b) => a + body + '\n' + b));
   renameSync(tmp, p);  // whole file or nothing
 }
 
