@@ -103,7 +103,7 @@ int run_sweep_cmd(const SweepCmd& o) {
     }
     for (std::string pr : o.priors) {
       if (pr == "default") {  // the old name, from when role priors were the planner's default
-        fmt::print(stderr, "squint: note: `--priors default` is deprecated, use `--priors roles`\n");
+        note("squint: note: `--priors default` is deprecated, use `--priors roles`");
         pr = "roles";
       }
       const auto sets = prior_set_names();

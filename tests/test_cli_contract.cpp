@@ -149,7 +149,7 @@ TEST_CASE("quiet (-q) means the same for every verb: nothing for people, the sam
       {"gate " + s + " " + d.str("q") + " --floor 60", 1},  // a failing gate: the exit code is the answer
       {"eval " + s + win},
       {"compare " + d.str("e1.json") + " " + d.str("e2.json")},
-      {"sweep " + s + win + " --noise-seeds 1 --min-bpw 6.5 --max-bpw 7"},
+      {"sweep " + s + win + " --noise-seeds 1 --min-bpw 6.5 --max-bpw 7 --priors default"},  // + a deprecation note
       {"drift " + s + " " + s + " --keep-order --configs 4/32"},
   };
   int k = 0;
