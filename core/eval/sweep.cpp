@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "convert/quantized_weights.h"
 #include "plan/options.h"
@@ -111,6 +112,9 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     }
     res.rows.push_back(std::move(row));
   };
+  // One planning problem per setting, built on first use: it does not depend on the budget, and building
+  // it (per-tensor choices, priors, weights) is most of a plan's cost when the sweep plans many sizes.
+  std::vector<std::optional<PlanProblem>> problems(opt.settings.size());
   for (auto& s : sizes) {
     if (s.uniform) {
       SweepRow row;
@@ -120,7 +124,8 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
       row.config = s.c;
       add(row, s.uniform);
     }
-    for (const auto& st : opt.settings) {
+    for (std::size_t si = 0; si < opt.settings.size(); ++si) {
+      const SweepSetting& st = opt.settings[si];
       SweepRow row;
       row.kind = "squint";
       row.size = s.name;
@@ -128,7 +133,9 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
       row.setting = st.name();
       std::optional<Plan> p;
       try {
-        p = make_plan(a, sweep_plan_options(st, s.bytes, opt.floor_db));
+        const PlanOptions po = sweep_plan_options(st, s.bytes, opt.floor_db);
+        if (!problems[si]) problems[si] = build_problem(a, po);
+        p = make_plan(a, *problems[si], po);
       } catch (const InfeasibleError& e) {
         row.note = std::string("infeasible: ") + e.what();
       }
