@@ -297,8 +297,8 @@ TEST_CASE("drift --text: a function-preserving rescale series gives the phase-3 
   const std::string args = " --text " + shared_dir() + kText + " --seq-len 64 --samples 8 --configs 4/64,8/64 --tokenizer " +
                            shared_dir() + "/models/stories260K";
   std::string out;
-  const int rc = run(cli() + " -q drift" + dirs + args + " --fail-on-divergence --plot " + d.str("g.svg") +
-                     " --json 2>/dev/null", &out);
+  const int rc = run(cli() + " -q drift" + dirs + args + " --fail-on-divergence --plot " + d.str("g.svg") + " --csv " +
+                     d.str("g.csv") + " --json 2>/dev/null", &out);
   auto j = nlohmann::json::parse(out);
   const auto& rows = j["rows"];
   const double ppl0 = rows[0]["text"]["float_median_ppl"];
@@ -318,6 +318,58 @@ TEST_CASE("drift --text: a function-preserving rescale series gives the phase-3 
   for (const char* label : {"gap 4/64 (median PPL, %)", "gap 8/64 (median PPL, %)", "float median PPL (right axis)",
                         "PPL gap of the quantized model (%)", "phase 3"})
     CHECK(svg.find(label) != std::string::npos);
+  // The change since the previous checkpoint: each delta is the difference of the two rows' values.
+  for (std::size_t k = 1; k < rows.size(); ++k) {
+    INFO("row " << k);
+    const auto &r = rows[k], &p = rows[k - 1], &dl = rows[k]["delta"];
+    CHECK(double(dl["float_median_ppl_pct"]) ==
+          Approx(100.0 * (double(r["text"]["float_median_ppl"]) / double(p["text"]["float_median_ppl"]) - 1.0)).margin(1e-12));
+    CHECK(double(dl["kurtosis"]) == double(r["data_free"]["kurtosis"]) - double(p["data_free"]["kurtosis"]));
+    CHECK(double(dl["group_kurtosis_p90"]) ==
+          double(r["data_free"]["group_kurtosis_p90"]) - double(p["data_free"]["group_kurtosis_p90"]));
+    for (int c = 0; c < 2; ++c) {
+      const auto &a = r["data_free"]["configs"][c], &b = p["data_free"]["configs"][c];
+      CHECK(double(dl["configs"][c]["gap_pp"]) ==
+            double(r["text"]["configs"][c]["gap_pct"]) - double(p["text"]["configs"][c]["gap_pct"]));
+      CHECK(double(dl["configs"][c]["sqnr_median_db"]) == double(a["sqnr_median_db"]) - double(b["sqnr_median_db"]));
+      CHECK(double(dl["configs"][c]["sqnr_min_db"]) == double(a["sqnr_min_db"]) - double(b["sqnr_min_db"]));
+      CHECK(double(dl["configs"][c]["near_boundary_share"]) ==
+            double(a["near_boundary_share"]) - double(b["near_boundary_share"]));
+    }
+  }
+  // The CSV holds the JSON's numbers (shortest round-trip form): one line per row, same order.
+  {
+    std::vector<std::vector<std::string>> lines;
+    std::string text = read_text_file(d.str("g.csv")), line;
+    for (char ch : text) {
+      if (ch != '\n') {
+        line += ch;
+        continue;
+      }
+      std::vector<std::string> f(1);
+      for (char x : line)
+        if (x == ',') f.emplace_back();
+        else f.back().push_back(x);
+      lines.push_back(f);
+      line.clear();
+    }
+    REQUIRE(lines.size() == rows.size() + 1);
+    auto col = [&](const std::string& name) {
+      for (std::size_t i = 0; i < lines[0].size(); ++i)
+        if (lines[0][i] == name) return i;
+      FAIL("no CSV column " << name);
+      return std::size_t(0);
+    };
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const auto& f = lines[k + 1];
+      CHECK(std::stoll(f[col("step")]) == rows[k]["step"].get<int64_t>());
+      CHECK(std::stod(f[col("float_median_ppl")]) == double(rows[k]["text"]["float_median_ppl"]));
+      CHECK(std::stod(f[col("gap_pct_4_64")]) == double(rows[k]["text"]["configs"][0]["gap_pct"]));
+      CHECK(std::stod(f[col("kl_mean_8_64")]) == double(rows[k]["text"]["configs"][1]["kl"]["mean"]));
+      CHECK(std::stod(f[col("alignment_mean_4_64")]) == double(rows[k]["data_free"]["configs"][0]["alignment_mean"]));
+      CHECK(std::stod(f[col("group_kurtosis_p90")]) == double(rows[k]["data_free"]["group_kurtosis_p90"]));
+    }
+  }
   // The plateau alone (steps 10-30) is no divergence: exit 0 even with --fail-on-divergence.
   const std::string first3 = " " + d.str("step-10") + " " + d.str("step-20") + " " + d.str("step-30");
   REQUIRE(run(cli() + " -q drift" + first3 + args + " --fail-on-divergence --json 2>/dev/null", &out) == 0);
