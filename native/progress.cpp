@@ -24,10 +24,13 @@ void Progress::update(uint64_t done, uint64_t total, uint64_t bytes_done, const 
   int width = 30, fill = static_cast<int>(frac * width);
   std::string bar(fill, '#');
   bar += std::string(width - fill, '.');
-  double mbs = secs > 0 ? static_cast<double>(bytes_done) / secs / 1e6 : 0.0;
+  // Throughput only for byte streams: item counters (eval windows, sweep models) pass 0 bytes, and "0 MB/s"
+  // would read as a stall.
+  char rate[32] = "";
+  if (bytes_done > 0 && secs > 0) std::snprintf(rate, sizeof rate, "  %.0f MB/s", static_cast<double>(bytes_done) / secs / 1e6);
   std::string tail = what.size() > 40 ? "..." + what.substr(what.size() - 37) : what;
-  std::fprintf(stderr, "\r%s [%s] %llu/%llu  %.0f MB/s  %-40s", label_.c_str(), bar.c_str(),
-               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), mbs, tail.c_str());
+  std::fprintf(stderr, "\r%s [%s] %llu/%llu%s  %-40s", label_.c_str(), bar.c_str(),
+               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), rate, tail.c_str());
   std::fflush(stderr);
 }
 
