@@ -8,7 +8,7 @@
 #   so the gate is reproducible and a red CI is a regression, not the luck of the draw.
 # - exploration: FUZZ_SECONDS=N runs each target for N seconds from a random seed (FUZZ_SEED to fix it). Do this
 #   before landing a parser change (e.g. FUZZ_SECONDS=300); every crash it finds is fixed and its input added to
-#   tests/fuzz/regressions/<target>/, which makes it part of the gate.
+#   tests/fuzz/regressions/<target>/, which makes it part of the gate. FUZZ_ONLY="plan gguf" runs some targets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${ASAN_BUILD:-build-asan}
@@ -22,6 +22,7 @@ fi
 status=0
 for src in tests/fuzz/fuzz_*.cpp; do
   t=$(basename "$src" .cpp); t=${t#fuzz_}
+  [[ -n "${FUZZ_ONLY:-}" && " $FUZZ_ONLY " != *" $t "* ]] && continue
   corpus="$B/fuzz/corpus/$t"
   # The gate starts from the same corpus every time (a kept corpus would change what a fixed seed explores).
   [[ -z "${FUZZ_SECONDS:-}" ]] && rm -rf "$corpus"
