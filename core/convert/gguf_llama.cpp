@@ -331,15 +331,22 @@ std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const n
   fail(files.location() + ": no tokenizer.model or tokenizer.json (GGUF files carry their tokenizer)");
 }
 
+GgufLayoutHeader gguf_layout_header(const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv) {
+  GgufLayoutHeader h;
+  h.kv = L.kv;
+  h.kv.insert(h.kv.end(), extra_kv.begin(), extra_kv.end());
+  for (const auto& t : L.tensors) h.specs.push_back({t.gguf_name, t.ne, t.type});
+  for (const auto& s : h.specs) h.tensor_bytes += s.nbytes();
+  return h;
+}
+
 uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv, const ByteSink& sink,
                      const std::function<void(uint64_t, uint64_t, const std::string&)>& progress, const ParallelFor& pf) {
-  std::vector<GgufKV> kvs = L.kv;
-  kvs.insert(kvs.end(), extra_kv.begin(), extra_kv.end());
-  std::vector<GgufTensorSpec> specs;
-  for (const auto& t : L.tensors) specs.push_back({t.gguf_name, t.ne, t.type});
-  GgufStreamWriter w(kvs, specs, sink);
-  uint64_t total = 0, done = 0;
-  for (const auto& s : specs) total += s.nbytes();
+  const GgufLayoutHeader h = gguf_layout_header(L, extra_kv);
+  const std::vector<GgufTensorSpec>& specs = h.specs;
+  GgufStreamWriter w(h.kv, specs, sink);
+  const uint64_t total = h.tensor_bytes;
+  uint64_t done = 0;
   // Rows are independent (blocks run along a row), so a tensor is read, rounded and encoded in chunks of rows,
   // each chunk's rows encoded in parallel in fixed sub-chunks: the bytes do not depend on the chunking or the
   // thread count, and memory stays ~kChunkElems floats instead of a whole embedding. A Q/K tensor (permuted

@@ -91,6 +91,16 @@ namespace squint {
 std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const nlohmann::json& config,
                                               std::vector<std::string>& warnings);
 
+// What a layout's GGUF header holds: the layout's keys then `extra_kv` (the tokenizer's), and one tensor spec
+// per tensor in layout order; `tensor_bytes` = their data without padding (a writer's progress total).
+// Every writer of a layout's file (stream_gguf, stream_gguf_transcode) opens its GgufStreamWriter on it.
+struct GgufLayoutHeader {
+  std::vector<GgufKV> kv;
+  std::vector<GgufTensorSpec> specs;
+  uint64_t tensor_bytes = 0;
+};
+GgufLayoutHeader gguf_layout_header(const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv);
+
 // Streams the whole GGUF file (header, then every tensor read, permuted and encoded in layout order), in chunks
 // of rows encoded through `pf` (the bytes do not depend on it). `progress(done_bytes, total_bytes, tensor)`
 // after each tensor. Returns the file size.

@@ -78,14 +78,12 @@ GgufModelLayout gguf_transcode_layout(const MlxModel& m, Checkpoint& logical) {
 TranscodeReport stream_gguf_transcode(const MlxModel& m, const GgufModelLayout& L, const std::vector<GgufKV>& extra_kv,
                                       const ByteSink& sink,
                                       const std::function<void(uint64_t, uint64_t, const std::string&)>& progress) {
-  std::vector<GgufKV> kvs = L.kv;
-  kvs.insert(kvs.end(), extra_kv.begin(), extra_kv.end());
-  std::vector<GgufTensorSpec> specs;
-  for (const auto& t : L.tensors) specs.push_back({t.gguf_name, t.ne, t.type});
-  GgufStreamWriter w(kvs, specs, sink);
+  const GgufLayoutHeader h = gguf_layout_header(L, extra_kv);
+  const std::vector<GgufTensorSpec>& specs = h.specs;
+  GgufStreamWriter w(h.kv, specs, sink);
   TranscodeReport rep;
-  uint64_t total = 0, done = 0;
-  for (const auto& s : specs) total += s.nbytes();
+  const uint64_t total = h.tensor_bytes;
+  uint64_t done = 0;
   std::vector<float> x, y, s, b;
   std::vector<uint8_t> out, packed, raw, codes;
   for (std::size_t i = 0; i < L.tensors.size(); ++i) {
