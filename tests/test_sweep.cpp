@@ -1,6 +1,7 @@
 // The quality lab (`squint sweep`): its uniform rows equal separate plan / quantize / eval --kl-base runs,
 // identical plans are evaluated once, and bad input is a one-line error.
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "analysis/analysis.h"
@@ -73,4 +74,25 @@ TEST_CASE("sweep: floor gap on stories260K and bad input", "[sweep]") {
   CHECK(run(cli() + " sweep " + stories() + " --text " + text() + " --objectives bogus", &out) == 2);
   CHECK(out.find("unknown objective 'bogus'") != std::string::npos);
   CHECK(run(cli() + " sweep " + stories() + " --text " + text() + " --priors odd", &out) == 2);
+}
+
+TEST_CASE("sweep: a repeated plan takes its own twin's numbers when several budgets share a label", "[sweep][cli]") {
+  TempDir d;
+  // On stories260K nrmse/flat gives mse/flat's plan at both 205 KB and 206 KB (two different plans), and
+  // both budget rows are labelled "mse/flat at budget": the twin is the row at the same budget.
+  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + text() +
+              " --seq-len 64 --samples 4 --seed 5 --objectives mse,nrmse --priors flat --budget 205KB --budget 206KB"
+              " --min-bpw 9 --noise-seeds 0 -o " + d.str("s.json")) == 0);
+  json s = json::parse(read_text_file(d.str("s.json")));
+  std::map<uint64_t, json> mse, nrmse;
+  for (const auto& r : s["rows"]) (r["setting"] == "mse/flat" ? mse : nrmse)[r["target_bytes"].get<uint64_t>()] = r;
+  REQUIRE(mse.size() == 2);
+  REQUIRE(nrmse.size() == 2);
+  CHECK(mse[205000]["kl"]["mean"] != mse[206000]["kl"]["mean"]);  // else the test could not tell the twins apart
+  for (uint64_t b : {205000, 206000}) {
+    CHECK(nrmse[b]["note"] == "same plan as mse/flat at budget");
+    CHECK(nrmse[b]["bytes"] == mse[b]["bytes"]);
+    CHECK(nrmse[b]["kl"] == mse[b]["kl"]);
+    CHECK(nrmse[b]["median_ppl"] == mse[b]["median_ppl"]);
+  }
 }

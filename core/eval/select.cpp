@@ -1,9 +1,9 @@
 #include "eval/select.h"
 
 #include <algorithm>
-#include <map>
 
 #include "convert/quantized_weights.h"
+#include "plan/plan_twins.h"
 #include "plan/planner.h"
 #include "plan/uniform.h"
 #include "util/error.h"
@@ -23,7 +23,7 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig
 
   std::vector<SelectionCandidate> cands;
   std::vector<Plan> plans;           // by candidate; empty tensors = none
-  std::map<std::string, std::size_t> seen;
+  PlanTwins twins;  // candidates with the same plan as an earlier one
   uint64_t budget = opt.budget_bytes;
   auto add = [&](const std::string& name, std::optional<Plan> p, const std::string& why) {
     SelectionCandidate c;
@@ -31,8 +31,7 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     c.note = why;
     if (p) {
       c.bytes = p->total_bytes;
-      auto [it, fresh] = seen.emplace(plan_choice_key(*p), cands.size());
-      if (!fresh) c.note = "same plan as " + cands[it->second].name;
+      if (const auto twin = twins.add(*p, cands.size())) c.note = "same plan as " + cands[*twin].name;
     }
     cands.push_back(c);
     plans.push_back(p ? std::move(*p) : Plan{});
@@ -74,13 +73,10 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig
   if (progress) progress(cands.size(), cands.size(), "");
   if (best == cands.size()) fail("measured selection: no candidate plan fits the budget");
   // Duplicates share their twin's numbers (for the record).
-  for (auto& c : cands)
-    if (c.note.rfind("same plan as ", 0) == 0)
-      for (const auto& o : cands)
-        if (c.note == "same plan as " + o.name) {
-          c.kl_mean = o.kl_mean;
-          c.median_ppl = o.median_ppl;
-        }
+  for (const auto& [d, t] : twins.duplicates()) {
+    cands[d].kl_mean = cands[t].kl_mean;
+    cands[d].median_ppl = cands[t].median_ppl;
+  }
   Selection s;
   s.candidates = cands;
   s.chosen = best;

@@ -8,6 +8,7 @@
 
 #include "convert/quantized_weights.h"
 #include "plan/options.h"
+#include "plan/plan_twins.h"
 #include "plan/planner.h"
 #include "plan/uniform.h"
 #include "util/error.h"
@@ -94,19 +95,16 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
   std::stable_sort(sizes.begin(), sizes.end(), [](const Size& x, const Size& y) { return x.bytes < y.bytes; });
 
   std::vector<Job> jobs;
-  std::map<std::string, std::size_t> seen;  // plan key -> row that evaluates it
+  PlanTwins twins;  // rows with the same plan as an earlier row
   auto add = [&](SweepRow row, std::optional<Plan> plan) {
     const std::size_t r = res.rows.size();
     if (plan) {
       row.bytes = plan->total_bytes;
       row.bpw = 8.0 * static_cast<double>(plan->total_bytes) / params;
-      const std::string key = plan_choice_key(*plan);
-      auto it = seen.find(key);
-      if (it != seen.end()) {
-        const SweepRow& o = res.rows[it->second];
+      if (const auto twin = twins.add(*plan, r)) {
+        const SweepRow& o = res.rows[*twin];
         row.note = "same plan as " + (o.kind == "uniform" ? o.size : o.setting + " at " + o.size);
       } else {
-        seen[key] = r;
         jobs.push_back({r, std::move(*plan)});
       }
     }
@@ -203,14 +201,10 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
   }
   if (opt.progress) opt.progress(jobs.size(), jobs.size(), "");
   // Rows that share a plan share its numbers.
-  for (auto& row : res.rows)
-    if (!row.evaluated && row.note.rfind("same plan as ", 0) == 0)
-      for (const auto& o : res.rows)
-        if (o.evaluated && o.kind != "noise" && row.note == "same plan as " + (o.kind == "uniform" ? o.size : o.setting + " at " + o.size)) {
-          row.ppl = o.ppl;
-          row.kl = o.kl;
-          break;
-        }
+  for (const auto& [d, t] : twins.duplicates()) {
+    res.rows[d].ppl = res.rows[t].ppl;
+    res.rows[d].kl = res.rows[t].kl;
+  }
   double kmin = 0, kmax = 0, pmin = 0, pmax = 0;
   bool first = true;
   for (const auto& row : res.rows)
