@@ -14,7 +14,7 @@ void add_plan_options(CLI::App& app, PlanCli& o, bool with_budget) {
     w->excludes(m);
   }
   app.add_option("--floor", o.floor, "SQNR floor in dB: configs below it are never chosen")->capture_default_str();
-  app.add_option("--objective", o.objective, "params-mse (params·NRMSE², default) | mse (NRMSE²) | nrmse (published) | params | output (needs analyze --features); see docs/objectives.md")
+  app.add_option("--objective", o.objective, "params-mse (params·NRMSE², default) | mse (NRMSE²) | nrmse (published) | params | output (needs analyze --features) | residual (lm_head/tied embedding weighted by the residual stream's dilution of the rest); see docs/objectives.md")
       ->check(CLI::IsMember(objective_names()))
       ->capture_default_str();
   app.add_option("--preset", o.preset, "mint8: the published 7 configs + keep")->check(CLI::IsMember({"mint8", "all"}));

@@ -9,6 +9,7 @@
 #include "plan/options.h"
 #include "plan/priors.h"
 #include "plan/planner.h"
+#include "plan/problem.h"
 #include "util/error.h"
 
 using namespace squint;
@@ -209,6 +210,69 @@ TEST_CASE("priors move bits toward protected tensors, inf keeps them", "[plan]")
   CHECK_FALSE(prior_pattern_matches("*.down_proj*", "model.layers.0.mlp.up_proj.weight"));
   CHECK(parse_prior_override("lm_head*=inf").second == std::numeric_limits<double>::infinity());
   CHECK_THROWS_AS(parse_prior_override("nonsense"), Error);
+}
+
+TEST_CASE("params-weighted objectives count a tied embedding twice (embedding and lm_head), others once", "[plan]") {
+  std::mt19937_64 g(11);
+  Analysis a = random_analysis(g, 6, 18);
+  a.tensors[0].name = "model.embed_tokens.weight";
+  a.tensors[0].role.role = Role::Embedding;
+  a.tensors[0].role.group_key = a.tensors[0].name;
+  Analysis tied = a;
+  tied.tied_embeddings = true;
+  for (const char* objective : {"params", "params-mse", "norm", "calibrated"}) {
+    INFO(objective);
+    CHECK(objective_weight(objective, tied.tensors[0], tied) == 2 * objective_weight(objective, a.tensors[0], a));
+    CHECK(objective_weight(objective, tied.tensors[1], tied) == objective_weight(objective, a.tensors[1], a));
+  }
+  for (const char* objective : {"nrmse", "mse"}) CHECK(objective_weight(objective, tied.tensors[0], tied) == 1);
+  // So a tied model plans as the untied one with the embedding's prior doubled, and at a tight budget the
+  // embedding gets more bits than untied (its error counts twice) and never fewer.
+  PlanProblem pp = build_problem(a, PlanOptions{});
+  bool moved = false;
+  for (int k = 1; k <= 7; ++k) {
+    PlanOptions o = opts_bytes(pp.min_bytes + (pp.max_bytes - pp.min_bytes) * k / 8);
+    const Plan untied = make_plan(a, o), t2 = make_plan(tied, o);
+    o.priors = {{"model.embed_tokens.weight", 2.0}};
+    const Plan doubled = make_plan(a, o);
+    for (std::size_t i = 0; i < t2.tensors.size(); ++i) CHECK(t2.tensors[i].nrmse == doubled.tensors[i].nrmse);
+    CHECK(t2.tensors[0].nrmse <= untied.tensors[0].nrmse);
+    moved = moved || t2.tensors[0].nrmse < untied.tensors[0].nrmse;
+  }
+  CHECK(moved);
+}
+
+TEST_CASE("residual objective: NRMSE², 1 inside the model, 2L + 1 for the lm_head, 2L + 2 for a tied embedding", "[plan]") {
+  std::mt19937_64 g(12);
+  Analysis a = random_analysis(g, 6, 18);  // one up_proj per layer 0..5; 0 and 5 become embedding and lm_head
+  a.tensors[0].name = "model.embed_tokens.weight";
+  a.tensors[0].role = TensorRole{};
+  a.tensors[0].role.role = Role::Embedding;
+  a.tensors[0].role.group_key = a.tensors[0].name;
+  a.tensors[5].name = "lm_head.weight";
+  a.tensors[5].role = TensorRole{};
+  a.tensors[5].role.role = Role::LmHead;
+  a.tensors[5].role.group_key = a.tensors[5].name;
+  // Layers 1..4 remain (L = 5): 2L + 1 = 11.
+  CHECK(objective_distortion("residual", 0.5) == 0.25);  // NRMSE²
+  CHECK(objective_weight("residual", a.tensors[0], a) == 1);
+  CHECK(objective_weight("residual", a.tensors[2], a) == 1);
+  CHECK(objective_weight("residual", a.tensors[5], a) == 11);
+  Analysis tied = a;
+  tied.tied_embeddings = true;
+  tied.tensors.pop_back();
+  CHECK(objective_weight("residual", tied.tensors[0], tied) == 12);
+  // It is mse with the embedding's prior at 2L + 2: the same plans.
+  PlanProblem pp = build_problem(tied, PlanOptions{});
+  for (int k = 1; k <= 7; k += 2) {
+    PlanOptions o = opts_bytes(pp.min_bytes + (pp.max_bytes - pp.min_bytes) * k / 8);
+    o.objective = "residual";
+    const Plan r = make_plan(tied, o);
+    o.objective = "mse";
+    o.priors = {{"model.embed_tokens.weight", 12.0}};
+    const Plan m = make_plan(tied, o);
+    for (std::size_t i = 0; i < r.tensors.size(); ++i) CHECK(r.tensors[i].nrmse == m.tensors[i].nrmse);
+  }
 }
 
 TEST_CASE("role priors follow the published table", "[plan]") {

@@ -17,7 +17,8 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig
   // The settings tried, the default first: data-free ones, the published one, and the analysis's weighted
   // objective when it has column weights.
   std::vector<std::pair<std::string, std::string>> settings = {
-      {"params-mse", "flat"}, {"mse", "flat"}, {"params-mse", "roles"}, {"mse", "roles"}, {"nrmse", "roles"}};
+      {"params-mse", "flat"}, {"mse", "flat"}, {"params-mse", "roles"}, {"mse", "roles"}, {"nrmse", "roles"},
+      {"residual", "flat"}};
   if (a.column_weighting == "norm") settings.emplace_back("norm", "flat");
   if (a.column_weighting == "calibrated") settings.emplace_back("calibrated", "flat");
 

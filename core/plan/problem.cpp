@@ -10,10 +10,13 @@
 
 namespace squint {
 
-std::vector<std::string> objective_names() { return {"nrmse", "params", "output", "mse", "params-mse", "norm", "calibrated"}; }
+std::vector<std::string> objective_names() {
+  return {"nrmse", "params", "output", "mse", "params-mse", "norm", "calibrated", "residual"};
+}
 
 bool objective_squares_error(const std::string& objective) {
-  return objective == "mse" || objective == "params-mse" || objective == "norm" || objective == "calibrated";
+  return objective == "mse" || objective == "params-mse" || objective == "norm" || objective == "calibrated" ||
+         objective == "residual";
 }
 
 const char* objective_column_weighting(const std::string& objective) {
@@ -35,7 +38,23 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
   if (objective == "params" || objective == "params-mse" || objective == "norm" || objective == "calibrated") {
     std::size_t n = 0;
     for (const auto& x : a.tensors) n += x.measured;
-    return a.total_params ? static_cast<double>(t.params) * static_cast<double>(n) / static_cast<double>(a.total_params) : 1.0;
+    // The parameters the forward pass uses: a tied embedding is used twice, as the input embedding and as
+    // the lm_head, so its error enters the model twice (an untied model would count two such matrices).
+    const double uses = t.role.role == Role::Embedding && a.tied_embeddings ? 2.0 : 1.0;
+    return a.total_params ? uses * static_cast<double>(t.params) * static_cast<double>(n) / static_cast<double>(a.total_params) : 1.0;
+  }
+  if (objective == "residual") {
+    // Relative noise reaching the logits: the lm_head's own relative error directly; every other matrix's
+    // through the final hidden state h = embedding + Σ branch outputs (attention and MLP of each layer),
+    // where, with the B + 1 terms of equal energy and uncorrelated (the data-free assumption), a term's
+    // relative error is diluted by 1/(B + 1). Scaled by B + 1: 1 per matrix inside the model, B + 1 for
+    // the lm_head, B + 2 for a tied embedding (both uses).
+    int layers = 0;
+    for (const auto& x : a.tensors) layers = std::max(layers, x.role.layer + 1);
+    const double head = 2.0 * layers + 1;
+    if (t.role.role == Role::LmHead) return head;
+    if (t.role.role == Role::Embedding) return a.tied_embeddings ? head + 1 : 1.0;
+    return 1.0;
   }
   if (objective == "output") {
     const auto& f = t.features;
@@ -51,7 +70,7 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
     }
     return 1.0;
   }
-  fail("unknown objective '" + objective + "' (choose params-mse, mse, nrmse, params, output, norm or calibrated)");
+  fail("unknown objective '" + objective + "' (choose params-mse, mse, nrmse, params, output, norm, calibrated or residual)");
 }
 
 namespace {

@@ -55,13 +55,16 @@ struct PlanProblem {
 };
 
 // Objective weight w for a tensor: "nrmse" (published, w = 1), "params" (share of the model's parameters,
-// times the item count so weights average ~1), "output" (feature-informed: the 4-bit output-noise
+// times the item count so weights average ~1; a tied embedding counts its parameters twice, once per use:
+// embedding and lm_head), "output" (feature-informed: the 4-bit output-noise
 // amplification f_out / NRMSE(4-bit), from `analyze --features`; w = 1 where features are absent).
 // "mse" and "params-mse" weight like "nrmse" and "params" but measure D = NRMSE² (relative noise power),
 // which is additive over tensors when their errors are independent (issue 14; docs/objectives.md).
 // "norm" and "calibrated" weight like "params-mse" and measure D = wNRMSE², the column-weighted error of an
 // analysis made with `--norm-weights` (γ² of the feeding RMSNorm, data-free) or `--calibrate TEXT`
 // (activation second moments: not data-free); see analysis/column_weights.h.
+// "residual" (data-free) measures NRMSE² with w = 1 inside the model, 2L + 1 for the lm_head and 2L + 2 for a
+// tied embedding (L layers): the relative noise each reaches the logits with (docs/objectives.md).
 double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a);
 // The per-tensor distortion D an objective measures: NRMSE, or NRMSE² for the noise-power objectives.
 double objective_distortion(const std::string& objective, double nrmse);
