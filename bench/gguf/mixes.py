@@ -61,6 +61,7 @@ def budget(inspect, analysis):
 # read calibration text (not data-free: llama.cpp's mixes are, so they are tabled apart).
 KINDS = {"default": "squint params-mse/flat (default)", "nrmse-roles": "squint nrmse/roles (old default)",
          "params-mse-roles": "squint params-mse/roles", "mse-flat": "squint mse/flat", "mse-roles": "squint mse/roles",
+         "residual": "squint residual/flat",
          "norm": "squint norm/flat (γ²-weighted)",
          "calibrated": "squint calibrated/flat", "select": "squint measured selection"}
 NOT_DATA_FREE = {"calibrated", "select"}

@@ -10,7 +10,7 @@
 # squint's token ids and windows (bench/gguf/eval_llama.mjs). Writes the benchmark section of docs/gguf.md
 # (between the gguf-bench markers). Heavy: run it once, under nice, on an otherwise quiet machine.
 # KINDS (default "default nrmse-roles", the run above): data-free settings default (params-mse/flat), nrmse-roles,
-# params-mse-roles, mse-flat, mse-roles, norm (analyze --norm-weights, --objective norm); not data-free, reading
+# params-mse-roles, mse-flat, mse-roles, residual, norm (analyze --norm-weights, --objective norm); not data-free, reading
 # CALIB (default ../shared/data/tinystories/train.txt, never the evaluation text): calibrated (analyze --calibrate
 # CALIB, --objective calibrated) and select (plan --calibrate CALIB --select-text CALIB: measured selection among
 # the settings' optima and uniform types). The docs table shows the not-data-free rows apart, labelled.
@@ -57,6 +57,7 @@ for model in $MODELS; do
         params-mse-roles) extra=(--prior-set roles) ;;
         mse-flat) extra=(--objective mse) ;;
         mse-roles) extra=(--objective mse --prior-set roles) ;;
+        residual) extra=(--objective residual) ;;
         norm) src=$D/analysis-norm.json extra=(--objective norm) ;;
         calibrated) src=$D/analysis-calibrated.json extra=(--objective calibrated) ;;
         select) src=$M extra=(--format gguf --calibrate "$CALIB" --select-text "$CALIB") ;;

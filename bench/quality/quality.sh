@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 S=${SQUINT:-build/squint}
 W=${WORK:-build/quality}
-OBJ=${OBJECTIVES:-nrmse,params,mse,params-mse}
-OBJ_3M=${OBJECTIVES_3M:-nrmse,mse,params-mse}
+OBJ=${OBJECTIVES:-nrmse,params,mse,params-mse,residual}
+OBJ_3M=${OBJECTIVES_3M:-nrmse,mse,params-mse,residual}
 SH=../shared
 TEXT=$SH/data/tinystories/eval.txt
 mkdir -p "$W"
