@@ -96,3 +96,29 @@ TEST_CASE("sweep: a repeated plan takes its own twin's numbers when several budg
     CHECK(nrmse[b]["median_ppl"] == mse[b]["median_ppl"]);
   }
 }
+
+TEST_CASE("sweep --format gguf: each uniform row is that one type, equal to plan --types T --min-safe", "[sweep][cli][gguf]") {
+  TempDir d;
+  // Q4_0, Q4_1 and IQ4_NL share bits/block (4/32): a uniform row chosen by bits/block alone was a min-safe mix
+  // of the three, and "uniform Q4_1" had Q4_0's bytes.
+  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + text() +
+              " --seq-len 64 --samples 4 --format gguf --objectives params-mse --priors flat --noise-seeds 0"
+              " -o " + d.str("s.json")) == 0);
+  json s = json::parse(read_text_file(d.str("s.json")));
+  std::map<std::string, uint64_t> uniform_bytes;
+  for (const auto& r : s["rows"])
+    if (r["kind"] == "uniform") uniform_bytes[r["size"].get<std::string>()] = r["bytes"].get<uint64_t>();
+  REQUIRE(uniform_bytes.count("uniform Q4_0"));
+  REQUIRE(uniform_bytes.count("uniform Q4_1"));
+  CHECK(uniform_bytes["uniform Q4_1"] > uniform_bytes["uniform Q4_0"]);  // 20 vs 18 bytes per 32 weights
+  REQUIRE(run(cli() + " -q analyze " + stories() + " --format gguf -o " + d.str("a.json")) == 0);
+  for (const char* type : {"Q4_0", "Q4_1", "IQ4_NL"}) {
+    INFO(type);
+    REQUIRE(run(cli() + " -q plan " + d.str("a.json") + " --types " + type +
+                " --min-safe --floor 0 -o " + d.str("p.json")) == 0);
+    json p = json::parse(read_text_file(d.str("p.json")));
+    CHECK(uniform_bytes["uniform " + std::string(type)] == p["totals"]["bytes"].get<uint64_t>());
+    for (const auto& t : p["tensors"])
+      if (t.contains("type")) CHECK(t["type"] == type);
+  }
+}

@@ -59,8 +59,6 @@ FloorGap floor_gap(const Analysis& a, double floor_db) {
 
 namespace {
 
-std::string cfg_name(QConfig c) { return std::to_string(c.bits) + "/" + std::to_string(c.group); }
-
 struct Job {
   std::size_t row;
   Plan plan;
@@ -89,7 +87,7 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     Plan u = uniform_plan(a, c);
     const double bpw = 8.0 * static_cast<double>(u.total_bytes) / params;
     if (bpw < opt.min_bpw || bpw > opt.max_bpw) continue;
-    sizes.push_back({u.total_bytes, "uniform " + cfg_name(c), std::move(u), c});
+    sizes.push_back({u.total_bytes, "uniform " + config_name(c), std::move(u), c});
   }
   for (uint64_t b : opt.budgets) sizes.push_back({b, "budget", std::nullopt, {0, 0}});
   std::stable_sort(sizes.begin(), sizes.end(), [](const Size& x, const Size& y) { return x.bytes < y.bytes; });
@@ -158,7 +156,7 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     for (int k = 1; k <= opt.noise_seeds; ++k) {
       SweepRow row;
       row.kind = "noise";
-      row.size = "uniform " + cfg_name(nc);
+      row.size = "uniform " + config_name(nc);
       row.target_bytes = noise_plan->total_bytes;
       row.config = nc;
       row.seed = static_cast<uint64_t>(k);
