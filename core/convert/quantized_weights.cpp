@@ -13,6 +13,18 @@ namespace squint {
 
 namespace {
 
+// The float values of weight `name` as every WeightSource here starts from (nullptr: no such tensor).
+const TensorInfo* read_weight_f32(const Checkpoint& ck, const std::string& name, std::vector<int64_t>* shape,
+                                  std::vector<float>* data) {
+  const TensorInfo* t = ck.find(name);
+  if (!t) return nullptr;
+  *shape = t->shape;
+  data->resize(t->numel());
+  std::vector<uint8_t> scratch;
+  if (!read_tensor_f32(ck, *t, data->data(), scratch)) fail(ck.location + ": weight '" + name + "' contains NaN or Inf");
+  return t;
+}
+
 // A GGUF plan as `quantize --format gguf --plan` writes it and `eval FILE.gguf` reads it back: 1-D tensors F32
 // (the source values), kept matrices in their output dtype, quantized ones encoded in the plan's ggml type from
 // the source rounded to its output dtype and decoded again. The file's Q/K row permutation is left out: ggml
@@ -35,13 +47,8 @@ WeightSource gguf_quantized_weights(const Checkpoint& ck, const Plan& plan, cons
   }
   const DType f32_out = plan.f32_out_dtype;
   return [&ck, quant, f32_out, pf](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
-    const TensorInfo* t = ck.find(name);
+    const TensorInfo* t = read_weight_f32(ck, name, shape, data);
     if (!t) return false;
-    *shape = t->shape;
-    const uint64_t n = t->numel();
-    data->resize(n);
-    std::vector<uint8_t> scratch;
-    if (!read_tensor_f32(ck, *t, data->data(), scratch)) fail(ck.location + ": weight '" + name + "' contains NaN or Inf");
     if (t->shape.size() < 2) return true;  // written as F32
     const DType out = output_dtype_for(t->dtype, f32_out);
     if (out != t->dtype)
@@ -73,13 +80,9 @@ WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const Par
     if (!t.keep()) quant[t.name] = {t.bits, t.group_size};
   const DType f32_out = plan.f32_out_dtype;
   return [&ck, quant, f32_out, pf](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
-    const TensorInfo* t = ck.find(name);
+    const TensorInfo* t = read_weight_f32(ck, name, shape, data);
     if (!t) return false;
-    *shape = t->shape;
     const uint64_t n = t->numel();
-    data->resize(n);
-    std::vector<uint8_t> scratch;
-    if (!read_tensor_f32(ck, *t, data->data(), scratch)) fail(ck.location + ": weight '" + name + "' contains NaN or Inf");
     const DType out = output_dtype_for(t->dtype, f32_out);
     auto it = quant.find(name);
     if (it == quant.end()) {
@@ -111,13 +114,7 @@ WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const Par
 
 WeightSource float_weights(const Checkpoint& ck) {
   return [&ck](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
-    const TensorInfo* t = ck.find(name);
-    if (!t) return false;
-    *shape = t->shape;
-    data->resize(t->numel());
-    std::vector<uint8_t> scratch;
-    if (!read_tensor_f32(ck, *t, data->data(), scratch)) fail(ck.location + ": weight '" + name + "' contains NaN or Inf");
-    return true;
+    return read_weight_f32(ck, name, shape, data) != nullptr;
   };
 }
 
