@@ -98,7 +98,7 @@ Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o) {
     prog->update(p.tensors_done, p.tensors_total, p.bytes_done, p.current ? *p.current : "");
   };
   if (o.features) {
-    opt.per_tensor_hook = make_feature_hook();
+    opt.per_tensor_hook = make_feature_hook(ck);
   }
   ColumnWeights cw;
   if (o.norm_weights) {

@@ -32,6 +32,6 @@ Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o);
 
 // The per-tensor hook behind --features (native/features_hook.cpp): loads each measured 2-D tensor whole,
 // finds the norm that feeds it, and records the features. Called explicitly by run_analysis.
-std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> make_feature_hook();
+std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> make_feature_hook(const Checkpoint& model);
 
 }  // namespace squint

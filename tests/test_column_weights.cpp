@@ -109,6 +109,34 @@ TEST_CASE("norm weights: γ² of the feeding norm by site, o_proj/down_proj have
   CHECK(cw.for_tensor(r, false, 65) == nullptr);  // a length mismatch is no weights, not a wrong read
 }
 
+TEST_CASE("features: each block linear records the norm that feeds it (the sites --norm-weights uses)", "[cli][weights]") {
+  Checkpoint ck = open_model(stories());
+  const auto norms = norm_tensors_by_site(ck);
+  CHECK(norms.at({InputSite::AttnIn, 3}) == "model.layers.3.input_layernorm.weight");
+  CHECK(norms.at({InputSite::MlpIn, 3}) == "model.layers.3.post_attention_layernorm.weight");
+  CHECK(norms.at({InputSite::Head, -1}) == "model.norm.weight");
+  TempDir d;
+  REQUIRE(run(cli() + " -q analyze " + stories() + " --features -o " + d.str("a.json")) == 0);
+  const nlohmann::json a = nlohmann::json::parse(read_text_file(d.str("a.json")));
+  std::size_t with_norm = 0;
+  for (const auto& t : a["tensors"]) {
+    const std::string name = t["name"];
+    if (!t.contains("features") || !t["features"].contains("spectral")) continue;
+    const auto l = name.find("layers.");
+    const std::string layer = l == std::string::npos ? "" : name.substr(0, name.find('.', l + 7) + 1);
+    std::string want;  // q/k/v ← input_layernorm, gate/up ← post_attention_layernorm; o/down and the embedding: none
+    if (name.find("_proj.") != std::string::npos && (name.find(".q_") != std::string::npos || name.find(".k_") != std::string::npos ||
+                                                     name.find(".v_") != std::string::npos))
+      want = layer + "input_layernorm.weight";
+    if (name.find(".gate_proj.") != std::string::npos || name.find(".up_proj.") != std::string::npos)
+      want = layer + "post_attention_layernorm.weight";
+    INFO(name);
+    CHECK(t["features"].value("norm", std::string()) == want);
+    with_norm += !want.empty();
+  }
+  CHECK(with_norm == 5 * 5);  // stories260K: 5 layers × (q, k, v, gate, up)
+}
+
 TEST_CASE("calibration: layer 0's attention-input moments equal RMSNorm(embedding)² computed by hand", "[eval][weights]") {
   auto m = load_llama(stories());
   const EvalWindows w = load_eval_windows(text(), stories(), 32, 3, 11);

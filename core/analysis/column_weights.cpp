@@ -69,6 +69,16 @@ bool norm_site(const std::string& name, InputSite* site, int* layer) {
 }
 }  // namespace
 
+std::map<std::pair<InputSite, int>, std::string> norm_tensors_by_site(const Checkpoint& ck) {
+  std::map<std::pair<InputSite, int>, std::string> m;
+  for (const auto& t : ck.tensors) {
+    InputSite s;
+    int layer = -1;
+    if (t.shape.size() == 1 && norm_site(t.name, &s, &layer)) m[{s, layer}] = t.name;
+  }
+  return m;
+}
+
 ColumnWeights norm_column_weights(const Checkpoint& ck) {
   ColumnWeights w;
   w.kind = "norm";

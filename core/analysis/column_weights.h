@@ -32,8 +32,11 @@ struct ColumnWeights {
   const std::vector<float>* for_tensor(const TensorRole& r, bool tied_embeddings, uint64_t cols) const;
 };
 
-// γ² of the Llama-family norms of a checkpoint (input_layernorm, post_attention_layernorm, model.norm and
-// Meta's attention_norm/ffn_norm/norm). Throws squint::Error on a norm that holds NaN/Inf.
+// The Llama-family RMSNorm tensors of a checkpoint by the site they feed (input_layernorm, post_attention_layernorm,
+// model.norm and Meta's attention_norm/ffn_norm/norm): (site, layer; Head: -1) → tensor name.
+std::map<std::pair<InputSite, int>, std::string> norm_tensors_by_site(const Checkpoint& ck);
+
+// γ² of those norms. Throws squint::Error on a norm that holds NaN/Inf.
 ColumnWeights norm_column_weights(const Checkpoint& ck);
 
 }  // namespace squint

@@ -106,25 +106,6 @@ std::vector<double> group_excess_kurtosis(const float* w, uint64_t rows, uint64_
   return kurt;
 }
 
-std::string feeding_norm(const std::string& name) {
-  auto swap_tail = [&](const char* from, const char* norm) -> std::string {
-    auto p = name.find(from);
-    if (p == std::string::npos) return "";
-    auto layer_end = name.rfind('.', p - 1);  // "...layers.N" + "." + "self_attn.q_proj.weight"
-    if (layer_end == std::string::npos) return "";
-    return name.substr(0, p) + norm;
-  };
-  for (const char* q : {"self_attn.q_proj.", "self_attn.k_proj.", "self_attn.v_proj."}) {
-    auto r = swap_tail(q, "input_layernorm.weight");
-    if (!r.empty()) return r;
-  }
-  for (const char* q : {"mlp.gate_proj.", "mlp.up_proj."}) {
-    auto r = swap_tail(q, "post_attention_layernorm.weight");
-    if (!r.empty()) return r;
-  }
-  return "";
-}
-
 nlohmann::json compute_features(const float* w, uint64_t rows, uint64_t cols, const float* gamma, DType sdt,
                                 const FeatureOptions& opt) {
   Eigen::Map<const Mat> W(w, static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));

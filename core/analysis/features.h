@@ -31,8 +31,4 @@ double percentile(std::vector<double> v, double p);
 std::vector<double> group_excess_kurtosis(const float* w, uint64_t rows, uint64_t cols, int group,
                                           uint64_t* outlier_groups = nullptr);
 
-// Name of the norm whose output feeds `weight_name` (q/k/v ← input_layernorm, gate/up ←
-// post_attention_layernorm), or "" when there is none (γ = 1).
-std::string feeding_norm(const std::string& weight_name);
-
 }  // namespace squint
