@@ -106,8 +106,7 @@ int run_sweep_cmd(const SweepCmd& o) {
         note("squint: note: `--priors default` is deprecated, use `--priors roles`");
         pr = "roles";
       }
-      const auto sets = prior_set_names();
-      if (std::find(sets.begin(), sets.end(), pr) == sets.end()) fail("--priors: unknown prior set '" + pr + "' (flat, roles)");
+      check_prior_set(pr, "--priors");
       opt.settings.push_back({ob, pr});
     }
   }

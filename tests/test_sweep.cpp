@@ -74,6 +74,7 @@ TEST_CASE("sweep: floor gap on stories260K and bad input", "[sweep]") {
   CHECK(run(cli() + " sweep " + stories() + " --text " + text() + " --objectives bogus", &out) == 2);
   CHECK(out.find("unknown objective 'bogus'") != std::string::npos);
   CHECK(run(cli() + " sweep " + stories() + " --text " + text() + " --priors odd", &out) == 2);
+  CHECK(out.find("--priors: unknown prior set 'odd' (choose flat or roles)") != std::string::npos);
 }
 
 TEST_CASE("sweep: a repeated plan takes its own twin's numbers when several budgets share a label", "[sweep][cli]") {

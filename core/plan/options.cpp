@@ -28,9 +28,7 @@ PlanOptions plan_options_from(const PlanSettings& o, bool need_budget) {
   }
   p.floor_db = o.floor;
   p.objective = o.objective;
-  const auto sets = prior_set_names();
-  if (std::find(sets.begin(), sets.end(), o.prior_set) == sets.end())
-    fail("--prior-set: unknown set '" + o.prior_set + "' (choose flat or roles)");
+  check_prior_set(o.prior_set, "--prior-set");
   p.prior_set = o.prior_set;
   p.solver = o.solver;
   for (const auto& s : o.priors) p.priors.push_back(parse_prior_override(s));

@@ -1,5 +1,6 @@
 #include "plan/priors.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <regex>
@@ -25,10 +26,19 @@ double default_prior(const TensorAnalysis& t, bool tied_embeddings) {
 
 std::vector<std::string> prior_set_names() { return {"flat", "roles"}; }
 
+void check_prior_set(const std::string& name, const std::string& flag) {
+  const auto sets = prior_set_names();
+  if (std::find(sets.begin(), sets.end(), name) != sets.end()) return;
+  std::string choices;
+  for (std::size_t i = 0; i < sets.size(); ++i) choices += (i == 0 ? "" : i + 1 == sets.size() ? " or " : ", ") + sets[i];
+  fail((flag.empty() ? "" : flag + ": ") + "unknown prior set '" + name + "' (choose " + choices + ")");
+}
+
 double base_prior(const TensorAnalysis& t, const std::string& prior_set) {
   if (prior_set == "roles") return default_prior(t, false);
   if (prior_set == "flat") return t.role.role == Role::Norm ? std::numeric_limits<double>::infinity() : 1.0;
-  fail("unknown prior set '" + prior_set + "' (choose flat or roles)");
+  check_prior_set(prior_set);
+  fail("internal error: prior set '" + prior_set + "' is listed but has no rule");
 }
 
 namespace {

@@ -13,6 +13,9 @@ namespace squint {
 
 constexpr const char* kDefaultPriorSet = "flat";
 std::vector<std::string> prior_set_names();  // flat, roles
+// Throws squint::Error "FLAG: unknown prior set 'X' (choose flat or roles)", the list from prior_set_names(),
+// unless `name` is one of them (no "FLAG: " when `flag` is empty). Every face that takes a set name checks it so.
+void check_prior_set(const std::string& name, const std::string& flag = "");
 // The base prior of t under a set (throws squint::Error on an unknown set name).
 double base_prior(const TensorAnalysis& t, const std::string& prior_set);
 double default_prior(const TensorAnalysis& t, bool tied_embeddings);  // the "roles" set
