@@ -27,6 +27,24 @@ const std::pair<const char*, const char*> kLayerNames[] = {
     {"mlp.up_proj.weight", "ffn_up.weight"},          {"mlp.down_proj.weight", "ffn_down.weight"},
     {"input_layernorm.weight", "attn_norm.weight"},   {"post_attention_layernorm.weight", "ffn_norm.weight"},
 };
+// HF name -> GGUF name of the tensors outside the layers.
+const std::pair<const char*, const char*> kTopNames[] = {
+    {"model.embed_tokens.weight", "token_embd.weight"},
+    {"model.norm.weight", "output_norm.weight"},
+    {"lm_head.weight", "output.weight"},
+};
+
+// A tensor name through the tables above, HF -> GGUF (`to_gguf`) or back: both directions read one table.
+std::optional<std::string> map_tensor_name(const std::string& n, bool to_gguf) {
+  for (const auto& [h, g] : kTopNames)
+    if (n == (to_gguf ? h : g)) return std::string(to_gguf ? g : h);
+  static const std::regex hf_layer(R"(model\.layers\.(\d+)\.(.+))"), gguf_layer(R"(blk\.(\d+)\.(.+))");
+  std::smatch m;
+  if (!std::regex_match(n, m, to_gguf ? hf_layer : gguf_layer)) return std::nullopt;
+  for (const auto& [h, g] : kLayerNames)
+    if (m[2] == (to_gguf ? h : g)) return (to_gguf ? "blk." : "model.layers.") + m[1].str() + "." + (to_gguf ? g : h);
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -50,29 +68,8 @@ std::string gguf_arch_for(const nlohmann::json& config, const std::string& where
   fail(where + ": model_type '" + mt + "' does not convert to GGUF (supported: llama, mistral, qwen2, qwen3)");
 }
 
-std::optional<std::string> gguf_tensor_name(const std::string& hf) {
-  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
-  if (hf == "model.norm.weight") return "output_norm.weight";
-  if (hf == "lm_head.weight") return "output.weight";
-  static const std::regex layer(R"(model\.layers\.(\d+)\.(.+))");
-  std::smatch m;
-  if (!std::regex_match(hf, m, layer)) return std::nullopt;
-  for (const auto& [h, g] : kLayerNames)
-    if (m[2] == h) return "blk." + m[1].str() + "." + g;
-  return std::nullopt;
-}
-
-std::optional<std::string> hf_tensor_name(const std::string& g) {
-  if (g == "token_embd.weight") return "model.embed_tokens.weight";
-  if (g == "output_norm.weight") return "model.norm.weight";
-  if (g == "output.weight") return "lm_head.weight";
-  static const std::regex layer(R"(blk\.(\d+)\.(.+))");
-  std::smatch m;
-  if (!std::regex_match(g, m, layer)) return std::nullopt;
-  for (const auto& [h, gg] : kLayerNames)
-    if (m[2] == gg) return "model.layers." + m[1].str() + "." + h;
-  return std::nullopt;
-}
+std::optional<std::string> gguf_tensor_name(const std::string& hf) { return map_tensor_name(hf, true); }
+std::optional<std::string> hf_tensor_name(const std::string& g) { return map_tensor_name(g, false); }
 
 void permute_qk_rows(const float* src, float* dst, uint64_t rows, uint64_t cols, int heads, bool inverse) {
   // convert_hf_to_gguf.py: w.reshape(heads, 2, rows/heads/2, cols).swapaxes(1, 2): within a head, the row
