@@ -6,6 +6,7 @@
 
 #include "io/dtype.h"
 #include "quant/ggml_quants.h"
+#include "util/chunks.h"
 #include "util/error.h"
 #include "util/json_guard.h"
 
@@ -344,11 +345,11 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
   GgufStreamWriter w(h.kv, specs, sink);
   const uint64_t total = h.tensor_bytes;
   uint64_t done = 0;
-  // Rows are independent (blocks run along a row), so a tensor is read, rounded and encoded in chunks of rows,
-  // each chunk's rows encoded in parallel in fixed sub-chunks: the bytes do not depend on the chunking or the
-  // thread count, and memory stays ~kChunkElems floats instead of a whole embedding. A Q/K tensor (permuted
-  // as whole rows across the tensor) is done in one chunk; those are small.
-  constexpr uint64_t kChunkElems = 1ull << 24, kSubRows = 16;
+  // Rows are independent (blocks run along a row), so a tensor is read, rounded and encoded in batches of rows
+  // (util/chunks.h's streaming batch), each batch's rows encoded in parallel in fixed sub-chunks: the bytes do
+  // not depend on the batching or the thread count, and memory stays ~kBatchElems floats instead of a whole
+  // embedding. A Q/K tensor (permuted as whole rows across the tensor) is done in one batch; those are small.
+  constexpr uint64_t kSubRows = 16;
   std::vector<float> x, y;
   std::vector<uint8_t> raw, out;
   for (std::size_t i = 0; i < L.tensors.size(); ++i) {
@@ -365,8 +366,7 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
     } else if (t.generated.size() != rows * cols) {
       fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong element count");
     }
-    const uint64_t step = t.permute_heads > 0 ? std::max<uint64_t>(rows, 1)
-                                              : std::max<uint64_t>(1, kChunkElems / std::max<uint64_t>(cols, 1));
+    const uint64_t step = t.permute_heads > 0 ? std::max<uint64_t>(rows, 1) : rows_per_batch(cols);
     if (rows == 0) w.write(out.data(), 0);
     for (uint64_t r0 = 0; r0 < rows; r0 += step) {
       const uint64_t n = std::min(step, rows - r0);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "quant/ggml_quants.h"
+#include "util/chunks.h"
 #include "util/error.h"
 
 namespace squint {
@@ -34,8 +35,6 @@ uint32_t transcode_type(const LogicalTensor& t) {
     default: fail(t.name + ": MLX bits " + std::to_string(t.quant->bits) + " have no GGUF type");
   }
 }
-
-constexpr uint64_t kChunkElems = 1ull << 22;
 
 }  // namespace
 
@@ -108,7 +107,7 @@ TranscodeReport stream_gguf_transcode(const MlxModel& m, const GgufModelLayout& 
       if (block) r.blocks = rows * cols / block;
       double ref2 = 0, err2 = 0;
       bool equal = true;
-      const uint64_t step = std::max<uint64_t>(1, kChunkElems / std::max<uint64_t>(cols, 1));
+      const uint64_t step = rows_per_batch(cols);  // rows are independent: the bytes do not depend on it
       for (uint64_t r0 = 0; r0 < rows; r0 += step) {
         const uint64_t n = std::min(step, rows - r0);
         x.resize(n * cols);
