@@ -8,6 +8,7 @@
 #include "atomic_output.h"
 #include "command.h"
 #include "convert/dequantize.h"
+#include "convert/side_files.h"
 #include "file_source.h"
 #include "parallel.h"
 #include "progress.h"
@@ -56,11 +57,8 @@ int run_dequantize(const DequantizeCli& o) {
   prog.finish();
   if (L.shards.size() > 1) dir.write_text("model.safetensors.index.json", L.index.dump(2) + "\n");
   dir.write_text("config.json", L.config.dump(2) + "\n");
-  for (const auto& f : mp.provider->list()) {
-    if (f == "config.json" || f == "model.safetensors.index.json" || f.starts_with(".")) continue;
-    if (f.ends_with(".safetensors")) continue;
-    dir.copy_in((fs::path(mp.provider->dir()) / f).string(), f);
-  }
+  for (const auto& f : mp.provider->list())
+    if (is_side_file(f)) dir.copy_in((fs::path(mp.provider->dir()) / f).string(), f);
   dir.commit();
   if (!quiet) {
     std::size_t nq = 0;

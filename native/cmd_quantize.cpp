@@ -11,6 +11,7 @@
 #include "command.h"
 #include "convert/mlx_layout.h"
 #include "convert/mlx_write.h"
+#include "convert/side_files.h"
 #include "file_source.h"
 #include "gguf_quantize.h"
 #include "model_input.h"
@@ -40,22 +41,15 @@ struct QuantizeCli {
   bool no_qk_permute = false;
 };
 
-// Tokenizer and other non-weight files travel with the model. From a folder: every regular file that is
-// not a weight file, the index or config.json; from a single .safetensors file: the usual side files.
+// Tokenizer and other non-weight files travel with the model (core/convert/side_files.h says which).
 void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
-  static const char* kKnown[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json",
-                                 "special_tokens_map.json", "generation_config.json", "vocab.json", "merges.txt",
-                                 "added_tokens.json", "chat_template.jinja", "chat_template.json"};
   std::vector<std::string> names;
   if (mp.single_file) {
-    for (const char* k : kKnown)
+    for (const auto& k : known_side_files())
       if (mp.provider->exists(k)) names.push_back(k);
   } else {
-    for (const auto& f : mp.provider->list()) {
-      if (f == "config.json" || f == "model.safetensors.index.json" || f.starts_with(".")) continue;
-      if (f.ends_with(".safetensors")) continue;
-      names.push_back(f);
-    }
+    for (const auto& f : mp.provider->list())
+      if (is_side_file(f)) names.push_back(f);
   }
   for (const auto& n : names) dir.copy_in((fs::path(mp.provider->dir()) / n).string(), n);
 }
