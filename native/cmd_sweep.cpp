@@ -94,13 +94,8 @@ int run_sweep_cmd(const SweepCmd& o) {
   const bool quiet = global_options().quiet;
   SweepOptions opt;
   opt.settings.clear();
-  const auto names = objective_names();
   for (const auto& ob : o.objectives) {
-    if (std::find(names.begin(), names.end(), ob) == names.end()) {
-      std::string all;
-      for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-      fail("--objectives: unknown objective '" + ob + "' (" + all + ")");
-    }
+    check_objective(ob, "--objectives");
     for (std::string pr : o.priors) {
       if (pr == "default") {  // the old name, from when role priors were the planner's default
         note("squint: note: `--priors default` is deprecated, use `--priors roles`");

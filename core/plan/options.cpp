@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "plan/priors.h"
+#include "plan/problem.h"
 #include "util/error.h"
 #include "util/units.h"
 
@@ -27,6 +28,7 @@ PlanOptions plan_options_from(const PlanSettings& o, bool need_budget) {
     }
   }
   p.floor_db = o.floor;
+  check_objective(o.objective, "--objective");
   p.objective = o.objective;
   check_prior_set(o.prior_set, "--prior-set");
   p.prior_set = o.prior_set;

@@ -14,6 +14,14 @@ std::vector<std::string> objective_names() {
   return {"nrmse", "params", "output", "mse", "params-mse", "norm", "calibrated", "residual"};
 }
 
+void check_objective(const std::string& name, const std::string& flag) {
+  const auto names = objective_names();
+  if (std::find(names.begin(), names.end(), name) != names.end()) return;
+  std::string choices;
+  for (std::size_t i = 0; i < names.size(); ++i) choices += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  fail((flag.empty() ? "" : flag + ": ") + "unknown objective '" + name + "' (choose " + choices + ")");
+}
+
 bool objective_squares_error(const std::string& objective) {
   return objective == "mse" || objective == "params-mse" || objective == "norm" || objective == "calibrated" ||
          objective == "residual";
@@ -70,7 +78,8 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
     }
     return 1.0;
   }
-  fail("unknown objective '" + objective + "' (choose params-mse, mse, nrmse, params, output, norm, calibrated or residual)");
+  check_objective(objective);
+  fail("internal error: objective '" + objective + "' is listed but has no weight");
 }
 
 namespace {

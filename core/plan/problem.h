@@ -69,6 +69,8 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
 // The per-tensor distortion D an objective measures: NRMSE, or NRMSE² for the noise-power objectives.
 double objective_distortion(const std::string& objective, double nrmse);
 std::vector<std::string> objective_names();
+// Fails with the list of objective_names() unless name is one of them ("--objective: unknown objective ...").
+void check_objective(const std::string& name, const std::string& flag = "");
 // The column weighting an objective needs ("norm", "calibrated"), or nullptr.
 const char* objective_column_weighting(const std::string& objective);
 
