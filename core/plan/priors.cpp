@@ -5,6 +5,7 @@
 #include <limits>
 #include <regex>
 
+#include "util/choices.h"
 #include "util/error.h"
 
 namespace squint {
@@ -27,11 +28,7 @@ double default_prior(const TensorAnalysis& t, bool tied_embeddings) {
 std::vector<std::string> prior_set_names() { return {"flat", "roles"}; }
 
 void check_prior_set(const std::string& name, const std::string& flag) {
-  const auto sets = prior_set_names();
-  if (std::find(sets.begin(), sets.end(), name) != sets.end()) return;
-  std::string choices;
-  for (std::size_t i = 0; i < sets.size(); ++i) choices += (i == 0 ? "" : i + 1 == sets.size() ? " or " : ", ") + sets[i];
-  fail((flag.empty() ? "" : flag + ": ") + "unknown prior set '" + name + "' (choose " + choices + ")");
+  check_one_of(name, prior_set_names(), "prior set", flag);
 }
 
 double base_prior(const TensorAnalysis& t, const std::string& prior_set) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "plan/priors.h"
+#include "util/choices.h"
 #include "util/error.h"
 #include "util/json_guard.h"
 
@@ -15,11 +16,7 @@ std::vector<std::string> objective_names() {
 }
 
 void check_objective(const std::string& name, const std::string& flag) {
-  const auto names = objective_names();
-  if (std::find(names.begin(), names.end(), name) != names.end()) return;
-  std::string choices;
-  for (std::size_t i = 0; i < names.size(); ++i) choices += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
-  fail((flag.empty() ? "" : flag + ": ") + "unknown objective '" + name + "' (choose " + choices + ")");
+  check_one_of(name, objective_names(), "objective", flag);
 }
 
 bool objective_squares_error(const std::string& objective) {
