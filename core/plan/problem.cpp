@@ -38,11 +38,23 @@ double objective_distortion(const std::string& objective, double nrmse) {
   return objective_squares_error(objective) ? nrmse * nrmse : nrmse;
 }
 
+ObjectiveContext objective_context(const Analysis& a) {
+  ObjectiveContext c;
+  for (const auto& x : a.tensors) {
+    c.measured += x.measured;
+    c.layers = std::max(c.layers, x.role.layer + 1);
+  }
+  return c;
+}
+
 double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a) {
+  return objective_weight(objective, t, a, objective_context(a));
+}
+
+double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a, const ObjectiveContext& ctx) {
   if (objective == "nrmse" || objective == "mse") return 1.0;
   if (objective == "params" || objective == "params-mse" || objective == "norm" || objective == "calibrated") {
-    std::size_t n = 0;
-    for (const auto& x : a.tensors) n += x.measured;
+    const std::size_t n = ctx.measured;
     // The parameters the forward pass uses: a tied embedding is used twice, as the input embedding and as
     // the lm_head, so its error enters the model twice (an untied model would count two such matrices).
     const double uses = t.role.role == Role::Embedding && a.tied_embeddings ? 2.0 : 1.0;
@@ -54,9 +66,7 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
     // where, with the B + 1 terms of equal energy and uncorrelated (the data-free assumption), a term's
     // relative error is diluted by 1/(B + 1). Scaled by B + 1: 1 per matrix inside the model, B + 1 for
     // the lm_head, B + 2 for a tied embedding (both uses).
-    int layers = 0;
-    for (const auto& x : a.tensors) layers = std::max(layers, x.role.layer + 1);
-    const double head = 2.0 * layers + 1;
+    const double head = 2.0 * ctx.layers + 1;
     if (t.role.role == Role::LmHead) return head;
     if (t.role.role == Role::Embedding) return a.tied_embeddings ? head + 1 : 1.0;
     return 1.0;
@@ -126,7 +136,8 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
   p.floor_db = opt.floor_db;
   p.total_params = 0;
   for (const auto& t : a.tensors) p.total_params += t.params;
-  (void)objective_weight(opt.objective, a.tensors.empty() ? TensorAnalysis{} : a.tensors[0], a);  // validates the name
+  check_objective(opt.objective);
+  const ObjectiveContext ctx = objective_context(a);
   if (const char* need = objective_column_weighting(opt.objective); need && a.column_weighting != need)
     fail(std::string("objective '") + opt.objective + "' needs an analysis made with " +
          (std::string(need) == "norm" ? "`analyze --norm-weights`" : "`analyze --calibrate TEXT`") +
@@ -161,7 +172,7 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
       keep_d += static_cast<double>(t.params) * objective_distortion(opt.objective, t.keep_nrmse);
       keep_db = std::min(keep_db, t.keep_sqnr_db);
       prior = std::max(prior, tensor_prior(t, opt.prior_set, opt.priors));
-      weight += static_cast<double>(t.params) * objective_weight(opt.objective, t, a);
+      weight += static_cast<double>(t.params) * objective_weight(opt.objective, t, a, ctx);
       measured = measured && t.measured;
     }
     item.params = params;

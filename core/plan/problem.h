@@ -65,7 +65,16 @@ struct PlanProblem {
 // (activation second moments: not data-free); see analysis/column_weights.h.
 // "residual" (data-free) measures NRMSE² with w = 1 inside the model, 2L + 1 for the lm_head and 2L + 2 for a
 // tied embedding (L layers): the relative noise each reaches the logits with (docs/objectives.md).
-double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a);
+// What the weights read from the whole analysis, gathered once per planning problem rather than by a pass
+// over every tensor for each tensor (quadratic in the tensor count: per-expert MoE analyses have tens of
+// thousands).
+struct ObjectiveContext {
+  std::size_t measured = 0;  // measured tensors
+  int layers = 0;            // 1 + the largest layer index
+};
+ObjectiveContext objective_context(const Analysis& a);
+double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a, const ObjectiveContext& c);
+double objective_weight(const std::string& objective, const TensorAnalysis& t, const Analysis& a);  // context made here
 // The per-tensor distortion D an objective measures: NRMSE, or NRMSE² for the noise-power objectives.
 double objective_distortion(const std::string& objective, double nrmse);
 std::vector<std::string> objective_names();
