@@ -189,9 +189,9 @@ std::vector<GgufKV> gguf_tokenizer_hf(const std::string& tokenizer_json, const s
     fail(source + ": only BPE tokenizer.json files convert to GGUF");
   std::map<int, std::string> by_id;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    if (!json_is_int<int>(it.value()) || json_int<int>(it.value(), source) < 0 || json_int<int>(it.value(), source) > (1 << 24))
-      fail(source + ": vocab id of '" + it.key() + "' is not a small non-negative integer");
-    by_id[json_int<int>(it.value(), source)] = it.key();
+    const int id = json_is_int<int>(it.value()) ? json_int<int>(it.value(), source) : -1;
+    if (id < 0 || id > (1 << 24)) fail(source + ": vocab id of '" + it.key() + "' is not a small non-negative integer");
+    by_id[id] = it.key();
   }
   std::map<int, bool> added_special;  // id -> special
   if (j.contains("added_tokens") && j["added_tokens"].is_array())
