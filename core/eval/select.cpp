@@ -52,7 +52,7 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig
   // The largest uniform configs that fit (up to three), so the kept plan is never worse than them on the text.
   std::vector<std::pair<uint64_t, QConfig>> uni;
   for (QConfig c : a.configs)
-    if (uniform_config_valid(a, c) && (opt.configs.empty() || std::find(opt.configs.begin(), opt.configs.end(), c) != opt.configs.end())) {
+    if (uniform_config_valid(a, c) && opt.allows(c)) {
       const uint64_t b = uniform_plan(a, c).total_bytes;
       if (b <= budget) uni.emplace_back(b, c);
     }

@@ -2,7 +2,9 @@
 // A plan: one choice per tensor (a (bits, group size) or keep) that fits a budget. Produced by the
 // planner (plan/solver.h), written as plan.json (docs/plan-schema.md), read by quantize/gate and the page.
 // plan.json must be byte-identical for the same analysis and options on every platform.
+#include <algorithm>
 #include <cstdint>
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -30,6 +32,7 @@ struct PlanOptions {
   std::string objective = "params-mse";  // nrmse | params | mse | params-mse | output (see docs/objectives.md)
   std::string prior_set = "flat";        // flat | roles: the base priors before the overrides below
   std::vector<QConfig> configs;     // allowed configs (empty: every config in the analysis)
+  bool allows(QConfig c) const { return configs.empty() || std::find(configs.begin(), configs.end(), c) != configs.end(); }
   std::vector<std::pair<std::string, double>> priors;  // --prior PATTERN=VALUE overrides, in order
   std::string solver = "exact";     // exact | greedy
 };

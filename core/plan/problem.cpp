@@ -91,11 +91,6 @@ double objective_weight(const std::string& objective, const TensorAnalysis& t, c
 
 namespace {
 
-bool allowed(const PlanOptions& opt, QConfig c) {
-  if (opt.configs.empty()) return true;
-  return std::find(opt.configs.begin(), opt.configs.end(), c) != opt.configs.end();
-}
-
 void prune_dominated(std::vector<PlanOption>& v) {
   std::stable_sort(v.begin(), v.end(), [](const PlanOption& a, const PlanOption& b) {
     if (a.bytes != b.bytes) return a.bytes < b.bytes;
@@ -199,7 +194,7 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
     std::vector<PlanOption> opts{keep};
     // A config is an option only if every member measured it and every member clears the floor.
     for (const auto& r0 : first.results) {
-      if (!allowed(opt, r0.config)) continue;
+      if (!opt.allows(r0.config)) continue;
       PlanOption o;
       o.bits = r0.config.bits;
       o.group = r0.config.group;
