@@ -1,7 +1,7 @@
 // The ggml port against the real ggml: libggml-base.so shipped with @node-llama-cpp/linux-x64 (installed by
-// scripts/deps.sh, so its absence fails the test). Every type, many kinds of rows: squint's blocks must be
-// byte-identical to ggml_quantize_chunk(imatrix = NULL) and squint's dequantization bitwise equal to
-// ggml's to_float.
+// scripts/deps.sh, so its absence fails the test). Every type, many kinds of rows, without and with importance
+// weights (random per-column weights of several kinds): squint's blocks must be byte-identical to
+// ggml_quantize_chunk(imatrix) and squint's dequantization bitwise equal to ggml's to_float.
 #include <dlfcn.h>
 
 #include <catch2/catch.hpp>
@@ -101,17 +101,41 @@ std::vector<std::vector<float>> make_rows(std::size_t n, uint64_t seed) {
   return rows;
 }
 
-void check_type(GgmlType t, std::size_t n) {
+// Per-column importance weights of several kinds (what llama.cpp passes: a weight's per-column E[x²]):
+// log-normal over orders of magnitude, uniform, flat, and sparse with exact zeros.
+std::vector<float> make_imatrix(std::size_t n, int kind, uint64_t seed) {
+  SplitMix64 rng{seed};
+  std::vector<float> w(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (kind % 4) {
+      case 0:
+        w[i] = static_cast<float>(std::exp(2.0 * rng.normal()));
+        break;
+      case 1:
+        w[i] = static_cast<float>(1e-3 + rng.uniform());
+        break;
+      case 2:
+        w[i] = 0.25f;
+        break;
+      default:
+        w[i] = rng.uniform() < 0.3 ? 0.0f : static_cast<float>(std::exp(rng.normal()));
+        break;
+    }
+  }
+  return w;
+}
+
+void check_type(GgmlType t, std::size_t n, const float* imatrix = nullptr, int imatrix_kind = -1) {
   const GgmlLib& g = lib();
   const int id = static_cast<int>(t);
   const auto rows = make_rows(n, 1000 + static_cast<uint64_t>(id) * 31 + n);
   const std::size_t rb = ggml_row_bytes(t, n);
   std::size_t row_index = 0;
   for (const auto& row : rows) {
-    INFO(ggml_type_info(t)->name << " n=" << n << " row kind " << row_index++);
+    INFO(ggml_type_info(t)->name << " n=" << n << " imatrix kind " << imatrix_kind << " row kind " << row_index++);
     std::vector<uint8_t> ours(rb), theirs(rb, 0xAA);
-    ggml_quantize_rows(t, row.data(), 1, n, ours.data());
-    const size_t wrote = g.quantize_chunk(id, row.data(), theirs.data(), 0, 1, static_cast<int64_t>(n), nullptr);
+    ggml_quantize_rows(t, row.data(), 1, n, ours.data(), imatrix);
+    const size_t wrote = g.quantize_chunk(id, row.data(), theirs.data(), 0, 1, static_cast<int64_t>(n), imatrix);
     REQUIRE(wrote == rb);
     std::size_t first_diff = rb;
     for (std::size_t i = 0; i < rb; ++i) {
@@ -131,8 +155,9 @@ void check_type(GgmlType t, std::size_t n) {
   std::vector<float> all;
   for (const auto& r : rows) all.insert(all.end(), r.begin(), r.end());
   std::vector<uint8_t> ours(rows.size() * rb), theirs(rows.size() * rb);
-  ggml_quantize_rows(t, all.data(), rows.size(), n, ours.data());
-  g.quantize_chunk(id, all.data(), theirs.data(), 0, static_cast<int64_t>(rows.size()), static_cast<int64_t>(n), nullptr);
+  ggml_quantize_rows(t, all.data(), rows.size(), n, ours.data(), imatrix);
+  g.quantize_chunk(id, all.data(), theirs.data(), 0, static_cast<int64_t>(rows.size()), static_cast<int64_t>(n),
+                   imatrix);
   CHECK(ours == theirs);
 }
 
@@ -186,6 +211,58 @@ TEST_CASE("ggml port: random bytes dequantize like ggml's to_float", "[ggml]") {
       g.get_traits(static_cast<int>(t))->to_float(bytes.data(), b.data(), static_cast<int64_t>(n));
       INFO(ggml_type_info(t)->name);
       CHECK(std::memcmp(a.data(), b.data(), n * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("ggml port: with importance weights, blocks byte-identical to ggml_quantize_chunk(imatrix)", "[ggml]") {
+  const GgmlLib& g = lib();
+  INFO(g.error);
+  REQUIRE(g.error.empty());
+  for (GgmlType t : ggml_quant_types()) {
+    const int block = ggml_type_info(t)->block;
+    int kind = 0;
+    for (std::size_t n : {32, 256, 512, 1536}) {
+      if (n % static_cast<std::size_t>(block) != 0) continue;
+      for (int rep = 0; rep < 2; ++rep, ++kind) {
+        const auto w = make_imatrix(n, kind, 500 + static_cast<uint64_t>(t) * 7 + n + rep);
+        check_type(t, n, w.data(), kind % 4);
+      }
+    }
+  }
+}
+
+// Negative control: the weights must actually be applied. Quantizing real-looking rows with one weight vector
+// and with that vector perturbed (a few columns made 50x heavier) changes the bytes of every type that uses
+// them, in squint and in ggml alike; Q8_0 ignores them in both.
+TEST_CASE("ggml port: perturbed importance weights change the bytes of every type that uses them", "[ggml]") {
+  const GgmlLib& g = lib();
+  INFO(g.error);
+  REQUIRE(g.error.empty());
+  const std::size_t n = 512, nrows = 16;
+  SplitMix64 rng{4242};
+  std::vector<float> x(n * nrows);
+  for (auto& v : x) v = static_cast<float>(0.02 * rng.normal() * std::exp(0.5 * rng.normal()));
+  const auto w = make_imatrix(n, 0, 99);
+  auto w2 = w;
+  for (std::size_t i = 0; i < n; i += 5) w2[i] *= 50.0f;
+  for (GgmlType t : ggml_quant_types()) {
+    INFO(ggml_type_info(t)->name);
+    const std::size_t bytes = nrows * ggml_row_bytes(t, n);
+    std::vector<uint8_t> a(bytes), b(bytes), none(bytes), ga(bytes), gb(bytes);
+    ggml_quantize_rows(t, x.data(), nrows, n, a.data(), w.data());
+    ggml_quantize_rows(t, x.data(), nrows, n, b.data(), w2.data());
+    ggml_quantize_rows(t, x.data(), nrows, n, none.data());
+    g.quantize_chunk(static_cast<int>(t), x.data(), ga.data(), 0, nrows, n, w.data());
+    g.quantize_chunk(static_cast<int>(t), x.data(), gb.data(), 0, nrows, n, w2.data());
+    CHECK(a == ga);
+    CHECK(b == gb);
+    if (t == GgmlType::Q8_0) {
+      CHECK(a == b);
+      CHECK(a == none);
+    } else {
+      CHECK(a != b);
+      CHECK(a != none);
     }
   }
 }

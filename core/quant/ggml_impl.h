@@ -80,34 +80,51 @@ static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(blo
               sizeof(block_q6_K) == 210 && sizeof(block_iq4_nl) == 18 && sizeof(block_iq4_xs) == 136,
               "block layouts must match ggml-common.h");
 
+// ---- the scale searches (ggml_k_search.cpp) ----
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw);
+float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse);
+float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min, uint8_t* Laux,
+                       float rmin, float rdelta, int nstep, bool use_mad);
+float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min, uint8_t* Laux,
+                       float rmin, float rdelta, int nstep, bool use_mad);
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* quant_weights);
+
 // ---- row kernels (ggml_quants_basic.cpp, ggml_quants_k.cpp, ggml_quants_iq4.cpp) ----
+// qw: the importance weights of the row's columns (nullptr: none), as ggml_quantize_chunk passes them.
 void quantize_row_q4_0(const float* x, block_q4_0* y, int64_t k);
 void quantize_row_q4_1(const float* x, block_q4_1* y, int64_t k);
 void quantize_row_q5_0(const float* x, block_q5_0* y, int64_t k);
 void quantize_row_q5_1(const float* x, block_q5_1* y, int64_t k);
 void quantize_row_q8_0(const float* x, block_q8_0* y, int64_t k);
+// The `_impl` paths with importance weights, one row of n_per_row elements (σ² is taken over the row).
+void quantize_row_q4_0_w(const float* x, block_q4_0* y, int64_t n_per_row, const float* qw);
+void quantize_row_q4_1_w(const float* x, block_q4_1* y, int64_t n_per_row, const float* qw);
+void quantize_row_q5_0_w(const float* x, block_q5_0* y, int64_t n_per_row, const float* qw);
+void quantize_row_q5_1_w(const float* x, block_q5_1* y, int64_t n_per_row, const float* qw);
 void dequantize_row_q4_0(const block_q4_0* x, float* y, int64_t k);
 void dequantize_row_q4_1(const block_q4_1* x, float* y, int64_t k);
 void dequantize_row_q5_0(const block_q5_0* x, float* y, int64_t k);
 void dequantize_row_q5_1(const block_q5_1* x, float* y, int64_t k);
 void dequantize_row_q8_0(const block_q8_0* x, float* y, int64_t k);
 
-void quantize_row_q2_K(const float* x, block_q2_K* y, int64_t k);
-void quantize_row_q3_K(const float* x, block_q3_K* y, int64_t k);
-void quantize_row_q4_K(const float* x, block_q4_K* y, int64_t k);
-void quantize_row_q5_K(const float* x, block_q5_K* y, int64_t k);
-void quantize_row_q6_K(const float* x, block_q6_K* y, int64_t k);
+// k elements (whole super-blocks); qw (nullptr: the `_ref` path) holds k weights.
+void quantize_row_q2_K(const float* x, block_q2_K* y, int64_t k, const float* qw);
+void quantize_row_q3_K(const float* x, block_q3_K* y, int64_t k, const float* qw);
+void quantize_row_q4_K(const float* x, block_q4_K* y, int64_t k, const float* qw);
+void quantize_row_q5_K(const float* x, block_q5_K* y, int64_t k, const float* qw);
+void quantize_row_q6_K(const float* x, block_q6_K* y, int64_t k, const float* qw);
 void dequantize_row_q2_K(const block_q2_K* x, float* y, int64_t k);
 void dequantize_row_q3_K(const block_q3_K* x, float* y, int64_t k);
 void dequantize_row_q4_K(const block_q4_K* x, float* y, int64_t k);
 void dequantize_row_q5_K(const block_q5_K* x, float* y, int64_t k);
 void dequantize_row_q6_K(const block_q6_K* x, float* y, int64_t k);
 
-// quantize_iq4_nl / quantize_iq4_xs with quant_weights = NULL, for one row of n_per_row elements.
-void quantize_row_iq4_nl(const float* x, block_iq4_nl* y, int64_t n_per_row);
-void quantize_row_iq4_xs(const float* x, block_iq4_xs* y, int64_t n_per_row);
-// The search both IQ4 types share: the scale of each 32-block of x (n elements), then either type's blocks
-// from those scales (= quantize_row_iq4_nl / _xs, which call these).
+// quantize_iq4_nl / quantize_iq4_xs (ntry = 7) for one row of n_per_row elements.
+void quantize_row_iq4_nl(const float* x, block_iq4_nl* y, int64_t n_per_row, const float* qw);
+void quantize_row_iq4_xs(const float* x, block_iq4_xs* y, int64_t n_per_row, const float* qw);
+// The search both IQ4 types share without importance weights: the scale of each 32-block of x (n elements),
+// then either type's blocks from those scales (= quantize_row_iq4_nl / _xs with qw = nullptr). With
+// importance weights the two differ (σ² over 32 vs 256 elements), so nothing is shared.
 void iq4_block_scales(const float* x, float* scales, int64_t n);
 void quantize_row_iq4_nl_scaled(const float* x, const float* scales, block_iq4_nl* y, int64_t n_per_row);
 void quantize_row_iq4_xs_scaled(const float* x, const float* scales, block_iq4_xs* y, int64_t n_per_row);

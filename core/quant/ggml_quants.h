@@ -2,7 +2,8 @@
 // ggml's quantization types, ported byte-exact from ggml (llama.cpp release bundled with node-llama-cpp
 // 3.21.1, "v0.4.0", bundle commit 80fb11ac73e66d89eae2c6a91d8a77428fa733ed: ggml/src/ggml-quants.c,
 // ggml-common.h, ggml.c ggml_quantize_chunk). Without an importance matrix ggml_quantize_chunk uses the
-// `_ref` quantizers for Q4_0..Q6_K and quantize_iq4_nl/xs (ntry = 7) for the IQ4 types; so does this port.
+// `_ref` quantizers for Q4_0..Q6_K and quantize_iq4_nl/xs (ntry = 7) for the IQ4 types; with one, the
+// `_impl` quantizers with quant_weights; so does this port.
 // Portable scalar C++ (also compiled to wasm); relies on -ffp-contract=off like ggml's reference build.
 #include <cstddef>
 #include <cstdint>
@@ -21,11 +22,18 @@ const GgmlTypeInfo* ggml_type_from_id(uint32_t id);
 const GgmlTypeInfo* ggml_type_from_name(std::string_view name);   // "Q4_K", case-insensitive
 // The 12 quantized candidates in ggml id order: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS.
 const std::vector<GgmlType>& ggml_quant_types();
+// ggml_quantize_requires_imatrix: ggml quantizes IQ2_XXS, IQ2_XS and IQ1_S only with importance weights
+// (none of the types above).
+bool ggml_requires_imatrix(GgmlType t);
 uint64_t ggml_row_bytes(GgmlType t, uint64_t n);             // n must be a multiple of the block
 
-// Byte-exact with ggml_quantize_chunk(type, ..., imatrix = NULL) of the shipped libggml-base.so.
-// cols must be a multiple of the type's block (squint::Error otherwise); dst gets rows*ggml_row_bytes(t, cols).
-void ggml_quantize_rows(GgmlType t, const float* x, std::size_t rows, std::size_t cols, uint8_t* dst);
+// Byte-exact with ggml_quantize_chunk(type, x, dst, 0, rows, cols, imatrix) of the shipped libggml-base.so.
+// imatrix: nullptr, or `cols` per-column importance weights (what ggml_quantize_chunk's `imatrix` is: llama.cpp
+// passes a weight's per-column E[x²]), the same for every row; F32/F16/BF16 and Q8_0 ignore it, as ggml does.
+// cols must be a multiple of the type's block, and imatrix given for a type that ggml_requires_imatrix
+// (squint::Error otherwise); dst gets rows*ggml_row_bytes(t, cols).
+void ggml_quantize_rows(GgmlType t, const float* x, std::size_t rows, std::size_t cols, uint8_t* dst,
+                        const float* imatrix = nullptr);
 // Equal to ggml's type_traits[t].to_float.
 void ggml_dequantize_rows(GgmlType t, const uint8_t* src, std::size_t rows, std::size_t cols, float* dst);
 

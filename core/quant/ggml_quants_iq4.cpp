@@ -1,9 +1,10 @@
 // ggml's non-linear 4-bit types IQ4_NL (32-blocks) and IQ4_XS (256 super-blocks with 6-bit block scales):
-// quantize_row_iq4_nl_impl with quant_weights = NULL and ntry = 7, as ggml_quantize_chunk calls it through
-// quantize_iq4_nl / quantize_iq4_xs (not the ntry = -1 `_ref` variant), and dequantize_row_iq4_*. The
+// quantize_row_iq4_nl_impl with ntry = 7, with or without importance weights, as ggml_quantize_chunk calls it
+// through quantize_iq4_nl / quantize_iq4_xs (not the ntry = -1 `_ref` variant), and dequantize_row_iq4_*. The
 // impl's per-32-block scale search (identical for both types) is iq4_block_scale, run across its 16
 // candidate scales at once; the analysis computes it once per block for both types (iq4_block_scales).
 #include "quant/ggml_impl.h"
+#include "quant/ggml_v8.h"
 
 namespace squint::ggml {
 namespace {
@@ -22,12 +23,6 @@ constexpr int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 
   return x - val[mu - 1] < val[mu] - x ? mu - 1 : mu;
 }
 
-// Eight lanes of float / int (GCC/clang vector extensions: AVX2 here, two v128 in wasm, scalar elsewhere).
-// Every lane does exactly the scalar code's IEEE operations in the same order (no FMA: -ffp-contract=off).
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-inline v8f splat(float s) { return v8f{s, s, s, s, s, s, s, s}; }
-inline v8i splat_i(int32_t s) { return v8i{s, s, s, s, s, s, s, s}; }
 inline v8f sel(v8i m, v8f a, v8f b) { return reinterpret_cast<v8f>((m & reinterpret_cast<v8i>(a)) | (~m & reinterpret_cast<v8i>(b))); }
 
 // values[best_index_int8(16, values, al)] per lane, branch-free: lo = the largest value <= al (values[0] if
@@ -64,14 +59,12 @@ inline void best_indices(const float* x, float id, int n, const float* vf, uint8
   }
 }
 
-// The scale of one 32-block as quantize_row_iq4_nl_impl's first loop finds it (quant_weights = NULL,
-// ntry = 7, so weight = x²): the first guess and the 15 tries are independent sums, so they run as 16 lanes
+// The scale of one 32-block as quantize_row_iq4_nl_impl's first loop finds it (ntry = 7) with the block's
+// weights (iq4_weights): the first guess and the 15 tries are independent sums, so they run as 16 lanes
 // (each lane summing its own terms in the scalar order), and the choice is then made in the scalar order.
 // 0 for a block below GROUP_MAX_EPS. Shared by IQ4_NL and IQ4_XS (the same search on the same blocks).
-float iq4_block_scale(const float* xb, const int8_t* values) {
+float iq4_block_scale(const float* xb, const float* weight, const int8_t* values) {
   constexpr int kBlock = 32, kTry = 7;
-  float weight[kBlock];
-  for (int j = 0; j < kBlock; ++j) weight[j] = xb[j] * xb[j];
   float amax = 0, max = 0;
   for (int j = 0; j < kBlock; ++j) {
     float ax = std::fabs(xb[j]);
@@ -109,6 +102,23 @@ float iq4_block_scale(const float* xb, const int8_t* values) {
       best = d * sumqx[t];
     }
   return d;
+}
+
+// quantize_row_iq4_nl_impl's weights of one 32-block: x² without importance weights, else qw·sqrt(σ² + x²)
+// with σ² = 2·mean(x²) over the super-block (32 elements for IQ4_NL, 256 for IQ4_XS).
+void iq4_weights(const float* xb, const float* qw, float sigma2, float* weight) {
+  if (qw) {
+    for (int j = 0; j < 32; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+  } else {
+    for (int j = 0; j < 32; ++j) weight[j] = xb[j] * xb[j];
+  }
+}
+
+float iq4_sigma2(const float* x, int super_block_size) {
+  float sigma2 = 0;
+  for (int j = 0; j < super_block_size; ++j) sigma2 += x[j] * x[j];
+  sigma2 *= 2.f / super_block_size;
+  return sigma2;
 }
 
 // The rest of quantize_row_iq4_nl_impl for one 256-super-block of IQ4_XS, from its eight block scales.
@@ -160,7 +170,11 @@ void iq4_nl_finish(const float* x, float scale, block_iq4_nl* y, const int8_t* v
 }  // namespace
 
 void iq4_block_scales(const float* x, float* scales, int64_t n) {
-  for (int64_t ib = 0; ib < n / 32; ++ib) scales[ib] = iq4_block_scale(x + 32 * ib, kvalues_iq4nl);
+  float weight[32];
+  for (int64_t ib = 0; ib < n / 32; ++ib) {
+    iq4_weights(x + 32 * ib, nullptr, 0.f, weight);
+    scales[ib] = iq4_block_scale(x + 32 * ib, weight, kvalues_iq4nl);
+  }
 }
 
 void quantize_row_iq4_nl_scaled(const float* x, const float* scales, block_iq4_nl* y, int64_t n_per_row) {
@@ -171,15 +185,24 @@ void quantize_row_iq4_xs_scaled(const float* x, const float* scales, block_iq4_x
   for (int64_t ibl = 0; ibl < n_per_row / QK_K; ++ibl) iq4_xs_finish(x + QK_K * ibl, scales + ibl * (QK_K / 32), y + ibl, kvalues_iq4nl);
 }
 
-void quantize_row_iq4_nl(const float* x, block_iq4_nl* y, int64_t n_per_row) {
-  for (int64_t ibl = 0; ibl < n_per_row / QK4_NL; ++ibl)
-    iq4_nl_finish(x + QK4_NL * ibl, iq4_block_scale(x + QK4_NL * ibl, kvalues_iq4nl), y + ibl, kvalues_iq4nl);
+void quantize_row_iq4_nl(const float* x, block_iq4_nl* y, int64_t n_per_row, const float* qw) {
+  float weight[32];
+  for (int64_t ibl = 0; ibl < n_per_row / QK4_NL; ++ibl) {
+    const float* xb = x + QK4_NL * ibl;
+    iq4_weights(xb, qw ? qw + QK4_NL * ibl : nullptr, qw ? iq4_sigma2(xb, QK4_NL) : 0.f, weight);
+    iq4_nl_finish(xb, iq4_block_scale(xb, weight, kvalues_iq4nl), y + ibl, kvalues_iq4nl);
+  }
 }
 
-void quantize_row_iq4_xs(const float* x, block_iq4_xs* y, int64_t n_per_row) {
-  float scales[QK_K / 32];
+void quantize_row_iq4_xs(const float* x, block_iq4_xs* y, int64_t n_per_row, const float* qw) {
+  float scales[QK_K / 32], weight[32];
   for (int64_t ibl = 0; ibl < n_per_row / QK_K; ++ibl) {
-    iq4_block_scales(x + QK_K * ibl, scales, QK_K);
+    const float* xs = x + QK_K * ibl;
+    const float sigma2 = qw ? iq4_sigma2(xs, QK_K) : 0.f;
+    for (int ib = 0; ib < QK_K / 32; ++ib) {
+      iq4_weights(xs + 32 * ib, qw ? qw + QK_K * ibl + 32 * ib : nullptr, sigma2, weight);
+      scales[ib] = iq4_block_scale(xs + 32 * ib, weight, kvalues_iq4nl);
+    }
     iq4_xs_finish(x + QK_K * ibl, scales, y + ibl, kvalues_iq4nl);
   }
 }

@@ -64,11 +64,16 @@ const GgmlTypeInfo* ggml_type_from_name(std::string_view name) {
 }
 
 const std::vector<GgmlType>& ggml_quant_types() {
-  static const std::vector<GgmlType> types = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,   GgmlType::Q5_1,
-                                              GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,
-                                              GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
+  static const std::vector<GgmlType> types = [] {
+    std::vector<GgmlType> t;
+    for (const auto& i : kTypes)
+      if (i.block > 1) t.push_back(i.type);
+    return t;
+  }();
   return types;
 }
+
+bool ggml_requires_imatrix(GgmlType) { return false; }  // none of the types ported so far
 
 uint64_t ggml_row_bytes(GgmlType t, uint64_t n) {
   const GgmlTypeInfo& i = info_or_fail(t);
@@ -76,18 +81,22 @@ uint64_t ggml_row_bytes(GgmlType t, uint64_t n) {
   return n / static_cast<uint64_t>(i.block) * static_cast<uint64_t>(i.block_bytes);
 }
 
-void ggml_quantize_rows(GgmlType t, const float* x, std::size_t rows, std::size_t cols, uint8_t* dst) {
+void ggml_quantize_rows(GgmlType t, const float* x, std::size_t rows, std::size_t cols, uint8_t* dst,
+                        const float* imatrix) {
   using namespace ggml;
   const GgmlTypeInfo& info = info_or_fail(t);
   check_cols(info, cols);
   const std::size_t rb = static_cast<std::size_t>(ggml_row_bytes(t, cols));
   if (reinterpret_cast<uintptr_t>(dst) % 2 != 0) {  // the block structs hold uint16_t: go through an aligned copy
     std::vector<uint8_t> tmp(rows * rb);
-    ggml_quantize_rows(t, x, rows, cols, tmp.data());
+    ggml_quantize_rows(t, x, rows, cols, tmp.data(), imatrix);
     std::memcpy(dst, tmp.data(), tmp.size());
     return;
   }
+  if (!imatrix && ggml_requires_imatrix(t))
+    fail(std::string(info.name) + ": ggml quantizes this type only with an importance matrix (--imatrix)");
   const auto k = static_cast<int64_t>(cols);
+  const float* qw = imatrix;
   for (std::size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     uint8_t* d = dst + r * rb;
@@ -105,18 +114,48 @@ void ggml_quantize_rows(GgmlType t, const float* x, std::size_t rows, std::size_
           std::memcpy(d + 2 * j, &h, 2);
         }
         break;
-      case GgmlType::Q4_0: quantize_row_q4_0(xr, reinterpret_cast<block_q4_0*>(d), k); break;
-      case GgmlType::Q4_1: quantize_row_q4_1(xr, reinterpret_cast<block_q4_1*>(d), k); break;
-      case GgmlType::Q5_0: quantize_row_q5_0(xr, reinterpret_cast<block_q5_0*>(d), k); break;
-      case GgmlType::Q5_1: quantize_row_q5_1(xr, reinterpret_cast<block_q5_1*>(d), k); break;
+      case GgmlType::Q4_0: {
+        auto* y = reinterpret_cast<block_q4_0*>(d);
+        qw ? quantize_row_q4_0_w(xr, y, k, qw) : quantize_row_q4_0(xr, y, k);
+        break;
+      }
+      case GgmlType::Q4_1: {
+        auto* y = reinterpret_cast<block_q4_1*>(d);
+        qw ? quantize_row_q4_1_w(xr, y, k, qw) : quantize_row_q4_1(xr, y, k);
+        break;
+      }
+      case GgmlType::Q5_0: {
+        auto* y = reinterpret_cast<block_q5_0*>(d);
+        qw ? quantize_row_q5_0_w(xr, y, k, qw) : quantize_row_q5_0(xr, y, k);
+        break;
+      }
+      case GgmlType::Q5_1: {
+        auto* y = reinterpret_cast<block_q5_1*>(d);
+        qw ? quantize_row_q5_1_w(xr, y, k, qw) : quantize_row_q5_1(xr, y, k);
+        break;
+      }
       case GgmlType::Q8_0: quantize_row_q8_0(xr, reinterpret_cast<block_q8_0*>(d), k); break;
-      case GgmlType::Q2_K: quantize_row_q2_K(xr, reinterpret_cast<block_q2_K*>(d), k); break;
-      case GgmlType::Q3_K: quantize_row_q3_K(xr, reinterpret_cast<block_q3_K*>(d), k); break;
-      case GgmlType::Q4_K: quantize_row_q4_K(xr, reinterpret_cast<block_q4_K*>(d), k); break;
-      case GgmlType::Q5_K: quantize_row_q5_K(xr, reinterpret_cast<block_q5_K*>(d), k); break;
-      case GgmlType::Q6_K: quantize_row_q6_K(xr, reinterpret_cast<block_q6_K*>(d), k); break;
-      case GgmlType::IQ4_NL: quantize_row_iq4_nl(xr, reinterpret_cast<block_iq4_nl*>(d), k); break;
-      case GgmlType::IQ4_XS: quantize_row_iq4_xs(xr, reinterpret_cast<block_iq4_xs*>(d), k); break;
+      case GgmlType::Q2_K:
+        quantize_row_q2_K(xr, reinterpret_cast<block_q2_K*>(d), k, qw);
+        break;
+      case GgmlType::Q3_K:
+        quantize_row_q3_K(xr, reinterpret_cast<block_q3_K*>(d), k, qw);
+        break;
+      case GgmlType::Q4_K:
+        quantize_row_q4_K(xr, reinterpret_cast<block_q4_K*>(d), k, qw);
+        break;
+      case GgmlType::Q5_K:
+        quantize_row_q5_K(xr, reinterpret_cast<block_q5_K*>(d), k, qw);
+        break;
+      case GgmlType::Q6_K:
+        quantize_row_q6_K(xr, reinterpret_cast<block_q6_K*>(d), k, qw);
+        break;
+      case GgmlType::IQ4_NL:
+        quantize_row_iq4_nl(xr, reinterpret_cast<block_iq4_nl*>(d), k, qw);
+        break;
+      case GgmlType::IQ4_XS:
+        quantize_row_iq4_xs(xr, reinterpret_cast<block_iq4_xs*>(d), k, qw);
+        break;
     }
   }
 }
