@@ -46,7 +46,18 @@ g_bpe = gguf([("tokenizer.ggml.model", 8, gs_(b"gpt2")), ("tokenizer.ggml.pre", 
               ("tokenizer.ggml.tokens", 9, strs([b"a", b"b", b"ab", "\u0120".encode(), b"<s>"])),
               ("tokenizer.ggml.token_type", 9, arr(5, "<i", [1, 1, 1, 1, 3])),
               ("tokenizer.ggml.merges", 9, strs([b"a b"]))], [])
+# imatrix: llama.cpp's GGUF imatrix (a dense entry and a 2-expert stack) and the legacy .dat.
+u32 = lambda v: struct.pack("<I", v)
+im_meta = [("general.type", 8, gs_(b"imatrix")), ("imatrix.datasets", 9, strs([b"train.txt"])),
+           ("imatrix.chunk_count", 4, u32(2)), ("imatrix.chunk_size", 4, u32(16))]
+im_gguf = gguf(im_meta, [("blk.0.attn_q.weight.in_sum2", [4], 0, f32([1, 2, 3, 4])), ("blk.0.attn_q.weight.counts", [1], 0, f32([32])),
+                         ("blk.0.ffn_up_exps.weight.in_sum2", [2, 2], 0, f32([1, 2, 0, 0])),
+                         ("blk.0.ffn_up_exps.weight.counts", [1, 2], 0, f32([5, 0]))])
+dat_entry = lambda name, ncall, vals: struct.pack("<i", len(name)) + name + struct.pack("<ii", ncall, len(vals)) + f32(vals)
+im_dat = struct.pack("<i", 2) + dat_entry(b"blk.0.attn_q.weight", 2, [0.5, 1, 1.5, 2]) + dat_entry(b"blk.0.ffn_down.weight", 2, [1, 1]) + \
+         struct.pack("<i", 2) + struct.pack("<i", 9) + b"train.txt"
 seeds = {
+    "imatrix": {"gguf": im_gguf, "dat": im_dat, "dat_no_trailer": im_dat[:-17], "trunc": im_gguf[:150]},
     "gguf": {"ok": g_ok, "trunc": g_ok[:100], "empty": gguf([], []), "vocab_llama": g_spm, "vocab_gpt2": g_bpe},
     "safetensors": {"ok": w, "empty": st([]), "trunc": w[:40], "meta": st([])},
     "checkpoint": {"ok": json.dumps({"weight_map": {"model.layers.0.self_attn.q_proj.weight": "a.safetensors",
