@@ -180,6 +180,14 @@ TEST_CASE("quiet (-q) means the same for every verb: nothing for people, the sam
   CHECK(out.empty());
   CHECK(read_text_file(d.str("q.gguf")) == gguf);
   CHECK(read_text_file(d.str("r.json")) == read_text_file(d.str("r2.json")));
+  const std::string im = " imatrix " + s + win + " -f -o " + d.str("im.gguf") + " --report ";
+  REQUIRE(run_stdout(cli() + im + d.str("ir2.json"), &out) == 0);
+  CHECK(!out.empty());
+  const std::string imf = read_text_file(d.str("im.gguf"));
+  REQUIRE(run(cli() + " -q" + im + d.str("ir.json"), &out) == 0);
+  CHECK(out.empty());
+  CHECK(read_text_file(d.str("im.gguf")) == imf);
+  CHECK(read_text_file(d.str("ir.json")) == read_text_file(d.str("ir2.json")));
   REQUIRE(run(cli() + " -q inspect " + d.str("q.gguf"), &out) == 0);  // a GGUF file: the same rule
   CHECK(out.empty());
   REQUIRE(run(cli() + " -q dequantize " + d.str("q") + " -o " + d.str("dq"), &out) == 0);

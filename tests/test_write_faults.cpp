@@ -187,6 +187,9 @@ TEST_CASE("a full disk leaves nothing half-written: folders and GGUF (quantize, 
   check_verb(cli() + q + "dequantize " + d.str("q") + " -o " + out.path + " --force", {out});
   check_verb(cli() + q + "convert-gguf " + d.str("q") + " -o " + d.str("c.gguf") + " --force --report " + d.str("r.json"),
              {{d.str("c.gguf")}, {d.str("r.json")}});
+  check_verb(cli() + q + "imatrix " + stories() + " --text " + text() + " --seq-len 16 --samples 2 -o " +
+                 d.str("im.gguf") + " --force --report " + d.str("ir.json"),
+             {{d.str("im.gguf")}, {d.str("ir.json")}});
   // synth writes config.json through the atomic folder writer: a full disk there is an error naming it, not
   // a truncated config.json.
   check_verb(cli() + q + "synth " + out.path + " --preset tiny --force", {out}, out.path + ": cannot write config.json");

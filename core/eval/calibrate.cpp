@@ -1,5 +1,7 @@
 #include "eval/calibrate.h"
 
+#include <atomic>
+
 #include "util/error.h"
 
 namespace squint {
@@ -27,15 +29,24 @@ ColumnWeights column_weights_from_moments(const InputMoments& m, const std::stri
   return w;
 }
 
-ColumnWeights calibrate_column_weights(const LlamaModel& model, const EvalWindows& windows, const ParallelFor& pf,
-                                       const std::string& source) {
+InputMoments collect_input_moments(const LlamaModel& model, const EvalWindows& windows, const ParallelFor& pf,
+                                   const std::function<void(std::size_t, std::size_t)>& progress) {
   const std::size_t n = windows.chosen.size();
   if (n == 0) fail("calibration: the text gives no window");
   std::vector<InputMoments> per(n);
-  pf(n, [&](std::size_t k) { model.accumulate_input_moments(windows.tokens(k), &per[k]); });
+  std::atomic<std::size_t> done{0};
+  pf(n, [&](std::size_t k) {
+    model.accumulate_input_moments(windows.tokens(k), &per[k]);
+    if (progress) progress(++done, n);
+  });
   InputMoments sum;
   for (const auto& m : per) sum.add(m);
-  return column_weights_from_moments(sum, source);
+  return sum;
+}
+
+ColumnWeights calibrate_column_weights(const LlamaModel& model, const EvalWindows& windows, const ParallelFor& pf,
+                                       const std::string& source) {
+  return column_weights_from_moments(collect_input_moments(model, windows, pf), source);
 }
 
 }  // namespace squint
