@@ -150,6 +150,9 @@ TEST_CASE("GGUF reader: lying offsets, sizes, types and counts", "[gguf][hardeni
   const std::size_t bb = find("b.weight") + 8;  // n_dims @bb, ne0 @bb+4, type @bb+12, offset @bb+16
   CHECK_THAT(with([&](auto& c) { put64(c, bb + 16, 0); }), Catch::Contains("expected 128"));
   CHECK_THAT(with([&](auto& c) { put64(c, bb + 4, 1000); }), Catch::Contains("runs past the end"));
+  // 2^62 F32 elements are 2^64 bytes: a size that wraps to 0 must not slip past the end-of-file check (fuzz_imatrix).
+  CHECK_THAT(with([&](auto& c) { put64(c, bb + 4, 1ull << 62); }), Catch::Contains("byte size overflows"));
+  CHECK_THAT(with([&](auto& c) { put64(c, bb + 4, (1ull << 62) + 1); }), Catch::Contains("byte size overflows"));
   // a bad alignment value
   auto bad_align = write_gguf({{"general.alignment", GgufValue::u32(48)}}, {});
   CHECK_THAT(error_of(bad_align), Catch::Contains("not a power of two"));

@@ -371,7 +371,10 @@ GgufFile read_gguf(ByteSource& src) {
     const uint64_t cols = t.ne.empty() ? 1 : t.ne[0];
     if (cols % ts.block)
       c.bad("tensor '" + t.name + "' has rows of " + std::to_string(cols) + ", not a multiple of " + ts.name + "'s block of " + std::to_string(ts.block));
-    // numel / block * bytes: numel ≤ 2^63 and bytes/block ≤ 8, so this cannot overflow after the division.
+    // numel ≤ 2^63, but numel / block * bytes can still wrap (F32: 2^62 elements are 2^64 bytes) and a wrapped
+    // size would pass the end-of-file check below.
+    if (numel / ts.block > std::numeric_limits<uint64_t>::max() / ts.bytes)
+      c.bad("tensor '" + t.name + "' has a shape whose byte size overflows");
     t.nbytes = numel / ts.block * ts.bytes;
     t.offset = c.get<uint64_t>("a tensor offset");
     g.tensors.push_back(std::move(t));
