@@ -149,8 +149,8 @@ nlohmann::json row_json(const Row& r, const Row* prev, double band) {
 void evaluate_text(const DriftCmd& o, const std::string& path, const Checkpoint& ck, const Analysis& a,
                    const EvalWindows& w, const ParallelFor& pf, const std::string& label, Row* r) {
   const bool show = !global_options().quiet;
-  auto float_model = load_llama(path);
-  const LlamaConfig cfg = load_llama_config(path);
+  auto float_model = load_model(path);
+  const ModelHparams cfg = load_model_hparams(path);
   Progress bp(label + " float", show);
   EvalBase base(*float_model, w, pf, window_progress(bp));
   bp.finish();
@@ -161,7 +161,7 @@ void evaluate_text(const DriftCmd& o, const std::string& path, const Checkpoint&
     if (uniform_config_valid(a, c.config)) {
       t.valid = true;
       const Plan plan = uniform_plan(a, c.config);
-      LlamaModel qm(cfg, quantized_weights(ck, plan, pf));
+      Model qm(cfg, quantized_weights(ck, plan, pf));
       Progress qp(label + " " + cfg_name(c.config), show);
       const EvalResult er = evaluate(qm, w, pf, window_progress(qp), &base);
       qp.finish();

@@ -32,13 +32,13 @@ int run_eval(const EvalCmd& o) {
   const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? tokenizer_source(o.model) : o.tokenizer_dir,
                                           o.seq_len, o.samples, o.seed);
   NoiseSpec ns{o.noise_like, o.seed};
-  auto model = load_llama(o.model, o.noise_like.empty() ? nullptr : &ns);
+  auto model = load_model(o.model, o.noise_like.empty() ? nullptr : &ns);
   auto pool = make_thread_pool(global_options().threads);
   const bool quiet = global_options().quiet;
-  std::unique_ptr<LlamaModel> base_model;
+  std::unique_ptr<Model> base_model;
   std::unique_ptr<EvalBase> base;
   if (!o.kl_base.empty()) {
-    base_model = load_llama(o.kl_base);
+    base_model = load_model(o.kl_base);
     Progress bp("eval base", !quiet);
     base = std::make_unique<EvalBase>(*base_model, w, pool, window_progress(bp));
   }

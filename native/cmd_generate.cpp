@@ -21,7 +21,7 @@ struct GenCmd {
 
 int run_generate(const GenCmd& o) {
   auto tok = load_model_tokenizer(tokenizer_source(o.model));
-  auto model = load_llama(o.model);
+  auto model = load_model(o.model);
   std::vector<int> seq = tok->encode(o.prompt);
   if (tok->add_bos) seq.insert(seq.begin(), tok->bos_id());
   const std::size_t start = tok->add_bos ? 1 : 0;

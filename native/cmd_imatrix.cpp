@@ -85,7 +85,7 @@ int run_imatrix(const ImatrixCmd& o) {
   const Checkpoint ck = open_model(o.model);
   const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir,
                                           o.seq_len, o.samples, o.seed);
-  auto model = load_llama(o.model);
+  auto model = load_model(o.model);
   Progress prog("imatrix", !quiet);
   const auto t1 = std::chrono::steady_clock::now();
   const InputMoments sum =

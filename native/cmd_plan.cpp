@@ -36,7 +36,7 @@ struct PlanCmd {
 Plan select_measured(const PlanCmd& o, const Analysis& a, const PlanOptions& opt) {
   if (is_analysis_file(o.input)) fail("--select-text needs the model (it runs it), not an analysis file");
   const Checkpoint ck = open_model(o.input);
-  const LlamaConfig cfg = load_llama_config(o.input);
+  const ModelHparams cfg = load_model_hparams(o.input);
   const EvalWindows w = load_eval_windows(o.select_text, model_dir(o.input), o.select_seq_len, o.select_samples, 42);
   std::string name = o.select_text;
   if (auto k = name.find_last_of('/'); k != std::string::npos) name = name.substr(k + 1);

@@ -38,7 +38,8 @@ struct QuantizeCli {
   PlanCli budget;
   std::string format = "mlx";
   std::string gguf_type;
-  bool no_qk_permute = false;
+  bool no_qk_permute = false;     // hidden, kept for old scripts: = --gguf-negative-control no-qk-permute
+  std::string negative_control;  // hidden: a deliberately broken GGUF conversion (tests' negative controls)
 };
 
 // Tokenizer and other non-weight files travel with the model (core/convert/side_files.h says which).
@@ -78,7 +79,8 @@ Plan budget_plan(Checkpoint& ck, const QuantizeCli& o, QFormat format) {
 int run_quantize(const QuantizeCli& o) {
   if (o.format == "gguf") {
     if (!o.save_plan.empty()) check_writable_parent(o.save_plan);
-    GgufQuantizeArgs g{o.model, o.plan, o.out, o.gguf_type, o.force, o.no_qk_permute, {}};
+    GgufQuantizeArgs g{o.model, o.plan, o.out, o.gguf_type, o.force,
+                       o.no_qk_permute ? std::string("no-qk-permute") : o.negative_control, {}};
     const bool with_budget = !o.budget.budget.empty() || o.budget.bpw > 0 || o.budget.min_safe;
     if (!with_budget && !o.dtype.empty()) fail("--dtype goes with a budget; a plan carries its own F32 output dtype");
     if (with_budget) g.budget_plan = [&o](Checkpoint& ck) { return budget_plan(ck, o, QFormat::Gguf); };
@@ -159,6 +161,7 @@ RegisterCommand reg("quantize", 50, [](CLI::App& app) {
                  "cannot hold is kept in its float type, with a note); default keeps the checkpoint's float type");
   // Debug: write Q/K without llama.cpp's row permutation (the negative control of the llama.cpp test).
   app.add_flag("--gguf-no-qk-permute", o->no_qk_permute)->group("");
+  app.add_option("--gguf-negative-control", o->negative_control)->group("");
   return [o] { return run_quantize(*o); };
 });
 

@@ -118,7 +118,7 @@ int run_sweep_cmd(const SweepCmd& o) {
   opt.parallel = pool;
 
   Checkpoint ck = open_model(o.model);
-  const LlamaConfig cfg = load_llama_config(o.model);
+  const ModelHparams cfg = load_model_hparams(o.model);
   const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir, o.seq_len,
                                           o.samples, o.seed);
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,5 +1,6 @@
 // squint synth OUT: writes a seeded, Llama-shaped demo checkpoint with heavy-tailed weights.
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "atomic_output.h"
 #include "command.h"
@@ -102,7 +103,7 @@ RegisterCommand reg("synth", 10, [](CLI::App& app) {
   auto o = std::make_shared<SynthCli>();
   app.description("write a seeded synthetic Llama-shaped checkpoint (demo model, benchmarks)");
   app.add_option("OUT", o->out, "output folder")->required();
-  app.add_option("--preset", o->preset, "demo | tiny | llama3-8b | moe")->capture_default_str();
+  app.add_option("--preset", o->preset, "one of: " + fmt::format("{}", fmt::join(synth_preset_names(), ", ")))->capture_default_str();
   app.add_option("--layers", o->layers, "number of transformer layers (overrides the preset)");
   app.add_option("--vocab", o->vocab, "vocabulary size (overrides the preset; small = a model of mostly layers)");
   app.add_option("--hidden", o->hidden, "hidden size (overrides the preset)");

@@ -9,6 +9,8 @@
 #include "convert/gguf_llama.h"
 #include "eval/perplexity.h"
 #include "file_source.h"
+#include "model/family.h"
+#include "model/mlx_source.h"
 #include "model_input.h"
 #include "plan/plan.h"
 #include "tokenizer_sp.h"
@@ -48,16 +50,16 @@ bool is_gguf_file(const std::string& path) {
 
 std::string tokenizer_source(const std::string& model) { return is_gguf_file(model) ? model : model_dir(model); }
 
-LlamaConfig load_llama_config(const std::string& path) {
+ModelHparams load_model_hparams(const std::string& path) {
   if (is_gguf_file(path)) {
     FileSource f(path);
-    return llama_config_from_gguf(read_gguf(f), &f);
+    return hparams_from_gguf(read_gguf(f), &f);
   }
   const std::string dir = model_dir(path);
   if (!path_exists(dir + "/config.json")) fail(dir + ": no config.json");
   auto cfgj = nlohmann::json::parse(read_text_file(dir + "/config.json"), nullptr, false);
   if (cfgj.is_discarded()) fail(dir + "/config.json: not valid JSON");
-  return llama_config_from_json(cfgj);
+  return hparams_from_config(cfgj, dir + "/config.json");
 }
 
 EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,
@@ -77,20 +79,20 @@ std::function<void(std::size_t, std::size_t)> window_progress(Progress& p) {
   };
 }
 
-std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise) {
+std::unique_ptr<Model> load_model(const std::string& path, const NoiseSpec* noise) {
   if (is_gguf_file(path)) {
     if (noise) fail(path + ": --noise-like works on safetensors/MLX models, not GGUF files");
     FileSource f(path);
     GgufFile g = read_gguf(f);
     // Weights are dequantized into the model here, so the file can close afterwards.
-    return std::make_unique<LlamaModel>(llama_config_from_gguf(g, &f), weights_from_gguf(g, f));
+    return std::make_unique<Model>(hparams_from_gguf(g, &f), weights_from_gguf(g, f));
   }
   const std::string dir = model_dir(path);
   DirProvider dp(dir);
   MlxModel m = open_mlx_model(dp);
-  LlamaConfig cfg = load_llama_config(path);
+  ModelHparams cfg = load_model_hparams(path);
   WeightSource base = weights_from(m);
-  if (!noise) return std::make_unique<LlamaModel>(cfg, base);
+  if (!noise) return std::make_unique<Model>(cfg, base);
   auto targets = noise_targets(*noise, m);
   const uint64_t seed = noise->seed;
   WeightSource noisy = [&, targets, seed](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
@@ -99,7 +101,7 @@ std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec*
     if (it != targets.end()) add_matched_noise(data->data(), data->size(), it->second, seed, name);
     return true;
   };
-  return std::make_unique<LlamaModel>(cfg, noisy);
+  return std::make_unique<Model>(cfg, noisy);
 }
 
 }  // namespace squint

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "eval/evaluate.h"
-#include "eval/llama.h"
+#include "model/model.h"
 #include "progress.h"
 
 namespace squint {
@@ -20,9 +20,9 @@ std::string model_dir(const std::string& path);
 bool is_gguf_file(const std::string& path);
 // Where a model's tokenizer comes from by default: a GGUF file itself (its metadata), else the model's folder.
 std::string tokenizer_source(const std::string& model);
-std::unique_ptr<LlamaModel> load_llama(const std::string& path, const NoiseSpec* noise = nullptr);
-// The model's config.json as a LlamaConfig (for models built from an in-memory WeightSource).
-LlamaConfig load_llama_config(const std::string& path);
+std::unique_ptr<Model> load_model(const std::string& path, const NoiseSpec* noise = nullptr);
+// The model's config.json as a ModelHparams (for models built from an in-memory WeightSource).
+ModelHparams load_model_hparams(const std::string& path);
 
 // The evaluation windows of a text file with the tokenizer of `tokenizer_dir` (method.md §6).
 EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,

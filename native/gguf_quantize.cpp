@@ -77,7 +77,8 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
     return float_type(t.dtype);
   };
   if (plan) type_for = PlanTypes{*plan, ck};
-  GgufModelLayout L = gguf_llama_layout(ck, type_for, !a.no_qk_permute);
+  GgufModelLayout L =
+      gguf_llama_layout(ck, type_for, a.negative_control.empty() ? GgufFaults{} : gguf_fault_named(a.negative_control));
   if (plan)
     for (auto& t : L.tensors)
       if (const TensorInfo* ti = t.hf_name.empty() ? nullptr : ck.find(t.hf_name); ti && gguf_type_size(t.type).block > 1)

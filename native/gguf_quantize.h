@@ -12,7 +12,7 @@ namespace squint {
 struct GgufQuantizeArgs {
   std::string model, plan, out, type;
   bool force = false;
-  bool no_qk_permute = false;                     // hidden: negative control for the llama.cpp test
+  std::string negative_control;                   // hidden: a broken conversion for the llama.cpp tests (GgufFaults)
   std::function<Plan(Checkpoint&)> budget_plan;   // set for --budget/--bpw/--min-safe
 };
 int run_quantize_gguf(const GgufQuantizeArgs& a);

@@ -78,7 +78,7 @@ namespace {
 ColumnWeights calibrate(const Checkpoint& ck, const AnalyzeCli& o) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string dir = model_dir(ck.location);
-  auto model = load_llama(dir);
+  auto model = load_model(dir);
   const EvalWindows w = load_eval_windows(o.calibrate, dir, o.calibrate_seq_len, o.calibrate_samples, 42);
   const ParallelFor pool = make_thread_pool(global_options().threads);
   std::string text = o.calibrate;

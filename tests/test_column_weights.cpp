@@ -138,7 +138,7 @@ TEST_CASE("features: each block linear records the norm that feeds it (the sites
 }
 
 TEST_CASE("calibration: layer 0's attention-input moments equal RMSNorm(embedding)² computed by hand", "[eval][weights]") {
-  auto m = load_llama(stories());
+  auto m = load_model(stories());
   const EvalWindows w = load_eval_windows(text(), stories(), 32, 3, 11);
   const ColumnWeights cw = calibrate_column_weights(*m, w, serial(), "test");
   CHECK(cw.kind == "calibrated");

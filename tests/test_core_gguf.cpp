@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "convert/gguf_llama.h"
+#include "model/family.h"
 #include "convert/gguf_tokenizer.h"
 #include "util/error.h"
 #include "io/gguf.h"
@@ -175,17 +176,46 @@ TEST_CASE("Q/K permutation: convert_hf_to_gguf's row order, and its inverse", "[
   CHECK(p8 == std::vector<float>{0, 4, 1, 5, 2, 6, 3, 7});
 }
 
-TEST_CASE("GGUF names: HF <-> GGUF for the llama family", "[gguf]") {
-  CHECK(*gguf_tensor_name("model.layers.3.self_attn.o_proj.weight") == "blk.3.attn_output.weight");
-  CHECK(*gguf_tensor_name("model.layers.0.post_attention_layernorm.weight") == "blk.0.ffn_norm.weight");
-  CHECK(*gguf_tensor_name("model.embed_tokens.weight") == "token_embd.weight");
-  CHECK(*gguf_tensor_name("model.layers.1.self_attn.k_norm.weight") == "blk.1.attn_k_norm.weight");
-  CHECK(*hf_tensor_name("blk.12.ffn_down.weight") == "model.layers.12.mlp.down_proj.weight");
-  CHECK(*hf_tensor_name("output.weight") == "lm_head.weight");
-  CHECK(!gguf_tensor_name("model.layers.0.block_sparse_moe.gate.weight"));
-  CHECK_THROWS_WITH(gguf_arch_for(nlohmann::json{{"model_type", "gemma"}}, "c"), Catch::Contains("does not convert"));
-  CHECK(gguf_arch_for(nlohmann::json{{"model_type", "mistral"}}, "c") == "llama");
-  CHECK(gguf_arch_for(nlohmann::json{{"model_type", "qwen2"}}, "c") == "qwen2");
+TEST_CASE("GGUF names: HF <-> GGUF through the family registry", "[gguf][model]") {
+  const nlohmann::json llama = {{"model_type", "llama"}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+                                {"num_attention_heads", 4}, {"vocab_size", 32}, {"intermediate_size", 96}};
+  const Family& f = family_for_config(llama, "c");
+  const auto rules = f.gguf_names(f.from_config(llama, "c"));
+  CHECK(gguf_name_of(rules, "model.layers.3.self_attn.o_proj.weight")->name == "blk.3.attn_output.weight");
+  CHECK(gguf_name_of(rules, "model.layers.0.post_attention_layernorm.weight")->name == "blk.0.ffn_norm.weight");
+  CHECK(gguf_name_of(rules, "model.embed_tokens.weight")->name == "token_embd.weight");
+  CHECK(gguf_name_of(rules, "model.layers.0.self_attn.q_proj.weight")->transform == GgufTransform::PermuteQ);
+  CHECK(!gguf_name_of(rules, "model.layers.1.self_attn.k_norm.weight"));  // llama has no q/k norms
+  CHECK(!gguf_name_of(rules, "model.layers.1x.self_attn.o_proj.weight"));
+  CHECK(hf_name_of(rules, "blk.12.ffn_down.weight")->name == "model.layers.12.mlp.down_proj.weight");
+  CHECK(hf_name_of(rules, "output.weight")->name == "lm_head.weight");
+  CHECK(!gguf_name_of(rules, "model.layers.0.block_sparse_moe.gate.weight"));
+  nlohmann::json qwen3 = llama;
+  qwen3["model_type"] = "qwen3";
+  const auto q3 = f.gguf_names(f.from_config(qwen3, "c"));
+  CHECK(gguf_name_of(q3, "model.layers.1.self_attn.k_norm.weight")->name == "blk.1.attn_k_norm.weight");
+  CHECK(gguf_name_of(q3, "model.layers.0.self_attn.q_proj.weight")->transform == GgufTransform::None);  // NeoX RoPE
+  CHECK_THROWS_WITH(family_for_config(nlohmann::json{{"model_type", "gpt2"}}, "c"), Catch::Contains("model_type 'gpt2' is not supported"));
+  CHECK(f.gguf_arch(f.from_config(qwen3, "c")) == "qwen3");
+  nlohmann::json mistral = llama;
+  mistral["model_type"] = "mistral";
+  CHECK(f.gguf_arch(f.from_config(mistral, "c")) == "llama");
+  // Mixtral: experts stacked, router named ffn_gate_inp.
+  nlohmann::json mixtral = llama;
+  mixtral["model_type"] = "mixtral";
+  mixtral["num_local_experts"] = 4;
+  const Family& m = family_for_config(mixtral, "c");
+  CHECK(m.name() == "mixtral");
+  const auto mr = m.gguf_names(m.from_config(mixtral, "c"));
+  const auto e = gguf_name_of(mr, "model.layers.1.block_sparse_moe.experts.3.w2.weight");
+  REQUIRE(e);
+  CHECK(e->name == "blk.1.ffn_down_exps.weight");
+  CHECK(e->stacked);
+  CHECK(e->expert == 3);
+  const auto back = hf_name_of(mr, "blk.1.ffn_up_exps.weight");
+  CHECK(back->stacked);
+  CHECK(hf_expert_name(back->name, 2) == "model.layers.1.block_sparse_moe.experts.2.w3.weight");
+  CHECK(gguf_name_of(mr, "model.layers.0.block_sparse_moe.gate.weight")->name == "blk.0.ffn_gate_inp.weight");
 }
 
 TEST_CASE("SentencePiece proto: malformed input is one clear error", "[gguf][hardening]") {

@@ -37,7 +37,7 @@ std::string quoted_after(const std::string& text, const std::string& key) {
 }  // namespace
 
 TEST_CASE("stories260K: logits at position 0 match the reference", "[eval]") {
-  auto m = load_llama(stories());
+  auto m = load_model(stories());
   RowMat lg = m->logits({1});
   auto want = numbers_after(reference(), "logits at position 0 (input BOS only), first 8:");
   REQUIRE(want.size() == 8);
@@ -54,7 +54,7 @@ TEST_CASE("stories260K: sample NLL and tokenization match the reference", "[eval
   std::vector<int> ids = tok->encode(text);
   ids.insert(ids.begin(), tok->bos_id());
   CHECK(ids == ints(numbers_after(ref, "sample_token_ids (BOS + sp.encode):")));
-  auto m = load_llama(stories());
+  auto m = load_model(stories());
   std::size_t n = 0;
   const double total = m->nll(ids, &n);
   CHECK(n == 44);
@@ -64,7 +64,7 @@ TEST_CASE("stories260K: sample NLL and tokenization match the reference", "[eval
 }
 
 TEST_CASE("stories260K: greedy generation reproduces the reference tokens", "[eval]") {
-  auto m = load_llama(stories());
+  auto m = load_model(stories());
   auto want = ints(numbers_after(reference(), "greedy_token_ids (including leading BOS):"));
   REQUIRE(want.size() == 201);
   CHECK(m->generate_greedy({1}, 200) == want);

@@ -25,8 +25,8 @@ std::string text() { return shared_dir() + "/data/tinystories/eval.txt"; }
 EvalWindows few_windows(int samples = 6) { return load_eval_windows(text(), stories(), 64, samples, 7); }
 }  // namespace
 
-TEST_CASE("evaluate: per-window NLL equals LlamaModel::nll bit for bit", "[eval][kl]") {
-  auto m = load_llama(stories());
+TEST_CASE("evaluate: per-window NLL equals Model::nll bit for bit", "[eval][kl]") {
+  auto m = load_model(stories());
   const EvalWindows w = few_windows();
   REQUIRE(w.chosen.size() == 6);
   const EvalResult r = evaluate(*m, w, serial());
@@ -41,7 +41,7 @@ TEST_CASE("evaluate: per-window NLL equals LlamaModel::nll bit for bit", "[eval]
 }
 
 TEST_CASE("KL of a model against itself is 0 and top-1 agreement is 1", "[eval][kl]") {
-  auto m = load_llama(stories());
+  auto m = load_model(stories());
   const EvalWindows w = few_windows(3);
   EvalBase base(*m, w, serial());
   CHECK(base.cached());
@@ -58,8 +58,8 @@ TEST_CASE("KL equals a direct computation from the logits, cached and recomputed
   Checkpoint ck = open_model(stories());
   Analysis a = analyze_checkpoint(ck, AnalyzeOptions{});
   const Plan p = uniform_plan(a, {3, 32});
-  LlamaModel q(load_llama_config(stories()), quantized_weights(ck, p));
-  auto f = load_llama(stories());
+  Model q(load_model_hparams(stories()), quantized_weights(ck, p));
+  auto f = load_model(stories());
   const EvalWindows w = few_windows(4);
   EvalBase cached(*f, w, serial());
   EvalBase uncached(*f, w, serial(), {}, 0);
@@ -116,8 +116,8 @@ TEST_CASE("in-memory quantized model == the written MLX model, to the bit", "[ev
     const std::string pf = d.str("plan" + std::to_string(i) + ".json"), out = d.str("q" + std::to_string(i));
     write_text(pf, serialize_plan(plans[i]));
     REQUIRE(run(cli() + " -q quantize " + stories() + " --plan " + pf + " -o " + out) == 0);
-    auto written = load_llama(out);
-    LlamaModel mem(load_llama_config(stories()), quantized_weights(ck, plans[i]));
+    auto written = load_model(out);
+    Model mem(load_model_hparams(stories()), quantized_weights(ck, plans[i]));
     std::vector<int> toks = w.tokens(0);
     RowMat a1 = written->logits(toks), b1 = mem.logits(toks);
     CHECK((a1.array() == b1.array()).all());
@@ -148,12 +148,12 @@ TEST_CASE("in-memory quantized GGUF plan == the written GGUF file, to the bit", 
   const std::string pf = d.str("plan.json"), out = d.str("q.gguf");
   write_text(pf, serialize_plan(p));
   REQUIRE(run(cli() + " -q quantize " + stories() + " --format gguf --plan " + pf + " -o " + out) == 0);
-  auto written = load_llama(out);
-  LlamaModel mem(load_llama_config(stories()), quantized_weights(ck, p));
+  auto written = load_model(out);
+  Model mem(load_model_hparams(stories()), quantized_weights(ck, p));
   const EvalWindows w = few_windows(2);
   RowMat a1 = written->logits(w.tokens(0)), b1 = mem.logits(w.tokens(0));
   CHECK((a1.array() == b1.array()).all());
-  auto f = load_llama(stories());
+  auto f = load_model(stories());
   RowMat c1 = f->logits(w.tokens(0));
   CHECK_FALSE((a1.array() == c1.array()).all());  // and it is not the float model
   const EvalResult ra = evaluate(*written, w, serial()), rb = evaluate(mem, w, serial());

@@ -337,7 +337,7 @@ TEST_CASE("squint imatrix: the forward pass's Σx² per weight, under llama.cpp'
   // double means, so to 1e-5), and the sites are told apart (q/k/v share one, o has another).
   const Checkpoint ck = open_model(M);
   const EvalWindows w = load_eval_windows(train(), M, 64, 4, 42);
-  const ColumnWeights cw = column_weights_from_moments(collect_input_moments(*load_llama(M), w, serial()), "t");
+  const ColumnWeights cw = column_weights_from_moments(collect_input_moments(*load_model(M), w, serial()), "t");
   const std::pair<const char*, InputSite> sites[] = {
       {"attn_q", InputSite::AttnIn},       {"attn_k", InputSite::AttnIn},  {"attn_v", InputSite::AttnIn},
       {"attn_output", InputSite::AttnOut}, {"ffn_gate", InputSite::MlpIn}, {"ffn_up", InputSite::MlpIn},

@@ -124,7 +124,9 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
   ta.out_dtype = floaty ? output_dtype_for(t.dtype, opt.f32_out_dtype) : t.dtype;
   // A GGUF file stores 1-D tensors (norms, biases) in F32, as llama.cpp's converter does: count them so,
   // and the plan's bytes are the file's tensor bytes.
-  if (floaty && opt.format == QFormat::Gguf && t.shape.size() < 2) ta.out_dtype = DType::F32;
+  // MoE routers too: llama.cpp's converter writes ffn_gate_inp in F32 and llama-quantize never quantizes it.
+  const bool gguf_router = opt.format == QFormat::Gguf && ta.role.role == Role::Router;
+  if (floaty && opt.format == QFormat::Gguf && (t.shape.size() < 2 || gguf_router)) ta.out_dtype = DType::F32;
   ta.keep_bytes = floaty ? ta.params * (dtype_bits(ta.out_dtype) / 8) : t.nbytes;
 
   if (!floaty) {
@@ -133,6 +135,8 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
   }
   if (t.shape.size() < 2) {
     ta.reason = t.shape.empty() ? "scalar; always kept" : "1-D tensor; always kept";
+  } else if (gguf_router) {
+    ta.reason = "MoE router: F32 in GGUF, as llama.cpp keeps it";
   } else if (ta.params == 0) {
     ta.reason = "empty tensor (a zero dimension); kept";
   }

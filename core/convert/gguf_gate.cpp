@@ -6,6 +6,7 @@
 
 #include "analysis/analysis.h"
 #include "convert/gguf_llama.h"
+#include "model/family.h"
 #include "util/error.h"
 
 namespace squint {
@@ -15,19 +16,28 @@ GateReport gate_gguf(const Checkpoint& original, const GgufFile& g, ByteSource& 
   GateReport r = new_gate_report("model", floor_db);
   const std::string oloc = original.location;
   const bool tied = g.tensor("output.weight") == nullptr;
-  WeightSource weights = weights_from_gguf(g, src);  // dequantized, HF order (permutation undone)
+  const Family& fam = family_for_gguf(g);
+  const std::vector<GgufNameRule> rules = fam.gguf_names(fam.from_gguf(g, &src));
+  WeightSource weights = weights_from_gguf(g, src);  // dequantized, HF order (conversions undone)
   std::set<std::string> seen;
   std::size_t done = 0;
   for (const auto& t : original.tensors) {
     if (progress) progress(done++, original.tensors.size());
     if (t.name.find("rotary_emb.inv_freq") != std::string::npos) continue;  // not a weight; GGUF has none
     if (t.name == "lm_head.weight" && tied) continue;                      // the file reuses token_embd
-    const auto gn = gguf_tensor_name(t.name);
+    const auto m = gguf_name_of(rules, t.name);
+    const std::optional<std::string> gn = m ? std::optional<std::string>(m->name) : std::nullopt;
     const GgufTensorInfo* gt = gn ? g.tensor(*gn) : nullptr;
     if (!gt) fail(g.file + ": tensor '" + t.name + "' of " + oloc + " is missing (GGUF name " + (gn ? *gn : "none") + ")");
     seen.insert(*gn);
     std::vector<uint64_t> ne(t.shape.rbegin(), t.shape.rend());
-    if (gt->ne != ne) fail(g.file + ": tensor '" + *gn + "' does not have the shape of '" + t.name + "' in " + oloc);
+    if (m->stacked) {  // one expert of an [in, out, experts] stack
+      if (gt->ne.size() != 3 || ne.size() != 2 || gt->ne[0] != ne[0] || gt->ne[1] != ne[1] ||
+          m->expert >= static_cast<int>(gt->ne[2]))
+        fail(g.file + ": tensor '" + *gn + "' has no expert " + std::to_string(m->expert) + " of the shape of '" + t.name + "' in " + oloc);
+    } else if (gt->ne != ne) {
+      fail(g.file + ": tensor '" + *gn + "' does not have the shape of '" + t.name + "' in " + oloc);
+    }
     const GgmlTypeInfo* ti = ggml_type_from_id(gt->type);
     if (!ti || ti->block == 1) {  // F32/F16/BF16 (or a type the decoder below refuses)
       if (!ti && !gguf_type_decodable(gt->type))

@@ -1,16 +1,16 @@
 #pragma once
-// The llama family in GGUF, as llama.cpp's convert_hf_to_gguf.py lays it out: HF tensor names -> GGUF names
-// (token_embd, blk.N.attn_q, ...), shapes reversed (ne[0] = input dim), Q/K rows permuted for llama.cpp's
-// interleaved RoPE (LlamaModel.permute; not for qwen2/qwen3, which use NeoX RoPE like HF), tied embeddings
-// (no `output`), GQA, RoPE settings (llama3 scaling as a rope_freqs tensor) and the metadata keys with the
-// value types the loader insists on. Reading back: the LlamaConfig of a GGUF and a WeightSource that maps
-// GGUF tensors back to HF names, undoes the permutation and dequantizes.
+// A model in GGUF, as llama.cpp's convert_hf_to_gguf.py lays it out for its family (model/family.h: the
+// architecture, metadata keys and the HF -> GGUF name table): shapes reversed (ne[0] = input dim), Q/K rows
+// permuted for llama.cpp's interleaved RoPE where the family says so, Gemma's norms stored as 1 + w, MoE
+// experts stacked into one [in, out, experts] tensor, routers F32, tied embeddings (no `output`), llama3 RoPE
+// scaling as a rope_freqs tensor. Reading back: a WeightSource that maps GGUF tensors to HF names, undoes the
+// conversions and dequantizes.
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "eval/llama.h"
+#include "model/model.h"
 #include "io/checkpoint.h"
 #include "io/gguf.h"
 #include "util/parallel.h"
@@ -26,20 +26,24 @@ std::optional<uint32_t> ggml_type_from_name(const std::string& name);
 
 struct GgufTensorPlan {
   std::string gguf_name;
-  std::string hf_name;            // source tensor; empty for generated ones (rope_freqs)
+  std::string hf_name;            // source tensor (a stack's first expert); empty for generated ones (rope_freqs)
+  std::vector<std::string> experts;  // a stack's source tensors in expert order (empty: not a stack)
   std::vector<uint64_t> ne;       // ggml order
   uint32_t type = ggml_id::F32;   // ggml type id
-  int permute_heads = 0;          // > 0: rows permuted as LlamaModel.permute(w, heads)
+  int permute_heads = 0;          // > 0: rows permuted as convert_hf_to_gguf.py LlamaModel.permute(w, heads)
+  bool add_one = false;           // values stored as 1 + w (Gemma's norms)
   std::vector<float> generated;   // data of a generated tensor
   // Quantized types: the source is rounded to this dtype before quantizing (a plan's analysis measured the
   // quantizer on the values of the tensor's output dtype; F32 = quantize the source values as they are).
   DType quant_input = DType::F32;
   uint64_t rows() const { return ne.size() < 2 ? 1 : ne[1] * (ne.size() > 2 ? ne[2] : 1); }
+  // The source tensors whose rows are written one after the other.
+  std::vector<std::string> sources() const { return experts.empty() ? std::vector<std::string>{hf_name} : experts; }
   uint64_t cols() const { return ne.empty() ? 1 : ne[0]; }
 };
 
 struct GgufModelLayout {
-  std::string arch;                   // llama | qwen2 | qwen3
+  std::string arch;                   // llama.cpp's architecture name
   std::vector<GgufKV> kv;             // general.* and <arch>.* keys (the tokenizer's are added by the caller)
   std::vector<GgufTensorPlan> tensors;
   std::vector<std::string> warnings;
@@ -52,18 +56,21 @@ struct GgufSizes {
 };
 GgufSizes gguf_layout_sizes(const GgufModelLayout& L);
 
-// The GGUF architecture for a config.json (model_type); throws for families llama.cpp's llama/qwen2/qwen3
-// graphs do not cover.
-std::string gguf_arch_for(const nlohmann::json& config, const std::string& where);
-// Names: HF -> GGUF (nullopt for tensors the GGUF file does not carry, e.g. rotary_emb.inv_freq) and back.
-std::optional<std::string> gguf_tensor_name(const std::string& hf);
-std::optional<std::string> hf_tensor_name(const std::string& gguf);
+// Deliberately broken conversions, for the negative controls of the tests that run files in llama.cpp: each
+// must make llama.cpp disagree with squint's forward pass.
+struct GgufFaults {
+  bool no_qk_permute = false;    // Q/K rows not permuted for the llama architecture
+  bool reverse_experts = false;  // experts stacked in reverse order
+  bool no_norm_add_one = false;  // Gemma's norms stored as w instead of 1 + w
+};
+// A fault by its CLI name (no-qk-permute, reverse-experts, no-norm-add-one); throws for others.
+GgufFaults gguf_fault_named(const std::string& name);
 
-// `type_for` gives the ggml type of each 2-D (or larger) source tensor; 1-D tensors are always F32 (as the
-// reference converter writes norms and biases). `permute` = false writes Q/K unpermuted (a negative control:
-// llama.cpp then computes garbage).
+// `type_for` gives the ggml type of each 2-D (or larger) source tensor; 1-D tensors and MoE routers are always
+// F32 (as the reference converter writes them; llama-quantize never quantizes ffn_gate_inp). The experts of a
+// stack must get one type. `faults`: a deliberately broken conversion (negative controls only).
 GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint32_t(const TensorInfo&)>& type_for,
-                                  bool permute = true);
+                                  const GgufFaults& faults = {});
 
 // Row permutation of a [rows, cols] matrix for `heads` heads (inverse = undo it).
 void permute_qk_rows(const float* src, float* dst, uint64_t rows, uint64_t cols, int heads, bool inverse);
@@ -74,12 +81,11 @@ void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t col
 bool gguf_type_decodable(uint32_t type);
 void gguf_decode_rows(uint32_t type, const uint8_t* src, uint64_t rows, uint64_t cols, float* dst);
 
-// Reading a llama-family GGUF (squint's or llama.cpp's).
-// `src` is needed only for files with a rope_freqs tensor (llama3 RoPE scaling).
-LlamaConfig llama_config_from_gguf(const GgufFile& g, ByteSource* src = nullptr);
+// Reading a GGUF (squint's or llama.cpp's) of any registered family.
 // Dequantized float32 of a GGUF tensor in ggml order (rows = product of ne[1..]).
 std::vector<float> read_gguf_tensor_f32(const GgufFile& g, ByteSource& src, const GgufTensorInfo& t);
-// HF-named logical weights (Q/K permutation undone for arch llama) for the forward pass and the gate.
+// HF-named logical weights (conversions undone; one expert of a stack by its HF expert name) for the forward
+// pass and the gate. `g` and `src` must outlive it.
 WeightSource weights_from_gguf(const GgufFile& g, ByteSource& src);
 
 }  // namespace squint

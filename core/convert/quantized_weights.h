@@ -3,7 +3,7 @@
 // (quantized tensors dequantized from codes and scales/biases rounded to the output dtype; kept F32
 // tensors cast to the output dtype), without writing a file. The quality lab evaluates many plans this
 // way; a test holds it bit-identical to the written MLX model.
-#include "eval/llama.h"
+#include "model/model.h"
 #include "io/checkpoint.h"
 #include "plan/plan.h"
 #include "util/parallel.h"

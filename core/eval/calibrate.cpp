@@ -29,7 +29,7 @@ ColumnWeights column_weights_from_moments(const InputMoments& m, const std::stri
   return w;
 }
 
-InputMoments collect_input_moments(const LlamaModel& model, const EvalWindows& windows, const ParallelFor& pf,
+InputMoments collect_input_moments(const Model& model, const EvalWindows& windows, const ParallelFor& pf,
                                    const std::function<void(std::size_t, std::size_t)>& progress) {
   const std::size_t n = windows.chosen.size();
   if (n == 0) fail("calibration: the text gives no window");
@@ -44,7 +44,7 @@ InputMoments collect_input_moments(const LlamaModel& model, const EvalWindows& w
   return sum;
 }
 
-ColumnWeights calibrate_column_weights(const LlamaModel& model, const EvalWindows& windows, const ParallelFor& pf,
+ColumnWeights calibrate_column_weights(const Model& model, const EvalWindows& windows, const ParallelFor& pf,
                                        const std::string& source) {
   return column_weights_from_moments(collect_input_moments(model, windows, pf), source);
 }

@@ -8,19 +8,19 @@
 
 #include "analysis/column_weights.h"
 #include "eval/evaluate.h"
-#include "eval/llama.h"
+#include "model/model.h"
 
 namespace squint {
 
 // Mean x_j² per site over every token of the chosen windows (windows in parallel, summed in window order:
 // the result does not depend on the thread count). `source` is recorded in the analysis.
-ColumnWeights calibrate_column_weights(const LlamaModel& model, const EvalWindows& windows, const ParallelFor& pf,
+ColumnWeights calibrate_column_weights(const Model& model, const EvalWindows& windows, const ParallelFor& pf,
                                        const std::string& source);
 
 // Σ x_j² of every linear's input over the chosen windows (windows in parallel, summed in window order: the
 // result does not depend on the thread count). What calibration and `squint imatrix` collect.
 // `progress(done, total)` after each window (from the worker threads).
-InputMoments collect_input_moments(const LlamaModel& model, const EvalWindows& windows, const ParallelFor& pf,
+InputMoments collect_input_moments(const Model& model, const EvalWindows& windows, const ParallelFor& pf,
                                    const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 // The weights from summed moments (exposed for tests).

@@ -27,7 +27,7 @@ EvalWindows make_windows(std::vector<int> ids, int seq_len, int samples, uint64_
   return w;
 }
 
-double window_log_probs(const LlamaModel& model, const std::vector<int>& tokens, std::vector<float>* logp) {
+double window_log_probs(const Model& model, const std::vector<int>& tokens, std::vector<float>* logp) {
   if (tokens.size() < 2) {
     if (logp) logp->clear();
     return 0;
@@ -37,7 +37,7 @@ double window_log_probs(const LlamaModel& model, const std::vector<int>& tokens,
   const Eigen::Index V = lg.cols();
   if (logp) logp->resize(static_cast<std::size_t>(lg.rows() * V));
   double total = 0;
-  // The same arithmetic as LlamaModel::nll, so `eval` results stay bit-identical.
+  // The same arithmetic as Model::nll, so `eval` results stay bit-identical.
   for (Eigen::Index t = 0; t < lg.rows(); ++t) {
     const float mx = lg.row(t).maxCoeff();
     double se = 0;
@@ -52,7 +52,7 @@ double window_log_probs(const LlamaModel& model, const std::vector<int>& tokens,
   return total;
 }
 
-EvalBase::EvalBase(const LlamaModel& model, const EvalWindows& w, const ParallelFor& pf,
+EvalBase::EvalBase(const Model& model, const EvalWindows& w, const ParallelFor& pf,
                    const std::function<void(std::size_t, std::size_t)>& progress, uint64_t cache_bytes)
     : model_(model), w_(w) {
   const std::size_t n = w.chosen.size();
@@ -110,7 +110,7 @@ KlStats kl_stats(const std::vector<float>& token_kl, std::size_t top1_agree, con
   return k;
 }
 
-EvalResult evaluate(const LlamaModel& model, const EvalWindows& w, const ParallelFor& pf,
+EvalResult evaluate(const Model& model, const EvalWindows& w, const ParallelFor& pf,
                     const std::function<void(std::size_t, std::size_t)>& progress, const EvalBase* base) {
   const std::size_t n = w.chosen.size(), T = w.seq_len - 1;
   if (base && base->model().config().vocab != model.config().vocab)

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/llama.h"
+#include "model/model.h"
 #include "eval/perplexity.h"
 #include "util/parallel.h"
 
@@ -45,17 +45,17 @@ struct KlStats {
 // not recompute the base. Without the cache the base is recomputed per window (same numbers, bit for bit).
 class EvalBase {
  public:
-  EvalBase(const LlamaModel& model, const EvalWindows& w, const ParallelFor& pf,
+  EvalBase(const Model& model, const EvalWindows& w, const ParallelFor& pf,
            const std::function<void(std::size_t done, std::size_t total)>& progress = {},
            uint64_t cache_bytes = 1ull << 30);
-  const LlamaModel& model() const { return model_; }
+  const Model& model() const { return model_; }
   const std::vector<WindowResult>& windows() const { return nll_; }
   bool cached() const { return !logp_.empty(); }
   // Log-softmax of window k ([(seq_len−1) × vocab], row-major): from the cache or recomputed into `tmp`.
   const std::vector<float>& log_probs(std::size_t k, std::vector<float>& tmp) const;
 
  private:
-  const LlamaModel& model_;
+  const Model& model_;
   const EvalWindows& w_;
   std::vector<WindowResult> nll_;
   std::vector<std::vector<float>> logp_;
@@ -71,13 +71,13 @@ struct EvalResult {
 
 // Evaluates `model` on the chosen windows (spread over `pf`; results do not depend on the thread count).
 // `progress` gets (windows done, total) and may be called from pf's threads. With `base`, also KL.
-EvalResult evaluate(const LlamaModel& model, const EvalWindows& w, const ParallelFor& pf,
+EvalResult evaluate(const Model& model, const EvalWindows& w, const ParallelFor& pf,
                     const std::function<void(std::size_t done, std::size_t total)>& progress = {},
                     const EvalBase* base = nullptr);
 
 // Log-softmax of the logits of tokens[0..T−2] (the predictions of tokens 1..T−1) and the window's total
-// NLL, computed exactly as LlamaModel::nll does. Exposed for tests.
-double window_log_probs(const LlamaModel& model, const std::vector<int>& tokens, std::vector<float>* logp);
+// NLL, computed exactly as Model::nll does. Exposed for tests.
+double window_log_probs(const Model& model, const std::vector<int>& tokens, std::vector<float>* logp);
 
 // KL statistics from per-token values and the two runs' windows (exposed for tests).
 KlStats kl_stats(const std::vector<float>& token_kl, std::size_t top1_agree, const std::vector<WindowResult>& base,

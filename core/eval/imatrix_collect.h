@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/llama.h"
+#include "model/model.h"
 #include "io/checkpoint.h"
 #include "io/imatrix.h"
 

@@ -10,7 +10,7 @@
 
 namespace squint {
 
-Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
+Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparams& cfg, const EvalWindows& w,
                       const PlanOptions& opt, const ParallelFor& pf, const std::string& text_name,
                       const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
   if (a.fingerprint != ck.fingerprint) fail("the analysis was made for a different model than " + ck.location);
@@ -59,13 +59,13 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig
   std::stable_sort(uni.begin(), uni.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
   for (std::size_t i = 0; i < uni.size() && i < 3; ++i) add("uniform " + config_name(uni[i].second), uniform_plan(a, uni[i].second), "");
 
-  LlamaModel base_model(cfg, float_weights(ck));
+  Model base_model(cfg, float_weights(ck));
   EvalBase base(base_model, w, pf);
   std::size_t best = cands.size();
   for (std::size_t i = 0; i < cands.size(); ++i) {
     if (progress) progress(i, cands.size(), cands[i].name);
     if (!cands[i].note.empty()) continue;  // infeasible or a duplicate
-    LlamaModel m(cfg, quantized_weights(ck, plans[i], pf));
+    Model m(cfg, quantized_weights(ck, plans[i], pf));
     const EvalResult r = evaluate(m, w, pf, {}, &base);
     cands[i].kl_mean = r.kl.mean;
     cands[i].median_ppl = r.ppl.median_ppl;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "eval/evaluate.h"
-#include "eval/llama.h"
+#include "model/model.h"
 #include "io/checkpoint.h"
 #include "plan/plan.h"
 
@@ -31,7 +31,7 @@ struct Selection {
 // `opt` gives the budget, floor, allowed configs and --prior overrides; the objective and prior set are
 // replaced per candidate. Identical plans are evaluated once; ties keep the earlier candidate (the default
 // setting comes first).
-Selection select_plan(const Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
+Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparams& cfg, const EvalWindows& w,
                       const PlanOptions& opt, const ParallelFor& pf, const std::string& text_name,
                       const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {});
 

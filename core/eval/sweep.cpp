@@ -67,7 +67,7 @@ struct Job {
 
 }  // namespace
 
-SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
+SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const ModelHparams& cfg, const EvalWindows& w,
                       const SweepOptions& opt) {
   if (a.fingerprint != ck.fingerprint) fail("the analysis was made for a different model than " + ck.location);
   SweepResult res;
@@ -167,7 +167,7 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     }
 
   // The float model once; its log-probabilities are cached for every comparison.
-  LlamaModel base_model(cfg, float_weights(ck));
+  Model base_model(cfg, float_weights(ck));
   EvalBase base(base_model, w, opt.parallel, opt.base_progress);
   res.base = ppl_stats(base.windows());
   res.windows = w.chosen.size();
@@ -191,7 +191,7 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig
     } else {
       src = quantized_weights(ck, jobs[j].plan, opt.parallel);
     }
-    LlamaModel m(cfg, src);
+    Model m(cfg, src);
     const EvalResult r = evaluate(m, w, opt.parallel, {}, &base);
     row.evaluated = true;
     row.ppl = r.ppl;

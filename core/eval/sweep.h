@@ -73,7 +73,7 @@ struct SweepResult {
 // '*=1']` gives).
 PlanOptions sweep_plan_options(const SweepSetting& s, uint64_t budget, double floor_db);
 
-SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const LlamaConfig& cfg, const EvalWindows& w,
+SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const ModelHparams& cfg, const EvalWindows& w,
                       const SweepOptions& opt);
 
 nlohmann::json sweep_json(const SweepResult& r);

@@ -15,7 +15,7 @@ double default_prior(const TensorAnalysis& t, bool tied_embeddings) {
     case Role::Norm: return std::numeric_limits<double>::infinity();
     case Role::Embedding: return 10;  // tied or not: as lm_head it would get 10 too
     case Role::LmHead: return 10;
-    case Role::Router: return 8;
+    case Role::Router: return std::numeric_limits<double>::infinity();  // see base_prior
     case Role::Vision: return 8;
     default: break;
   }
@@ -33,7 +33,11 @@ void check_prior_set(const std::string& name, const std::string& flag) {
 
 double base_prior(const TensorAnalysis& t, const std::string& prior_set) {
   if (prior_set == "roles") return default_prior(t, false);
-  if (prior_set == "flat") return t.role.role == Role::Norm ? std::numeric_limits<double>::infinity() : 1.0;
+  // MoE routers (and Qwen2-MoE's shared-expert gate) are kept in every set: they are tiny, so a params-weighted
+  // objective gives them no weight, yet every routing decision goes through them (llama.cpp keeps them F32,
+  // mlx-lm's Qwen3-MoE 8-bit). --prior may lower it; the planner still never gives them fewer than 8 bits.
+  if (prior_set == "flat")
+    return t.role.role == Role::Norm || t.role.role == Role::Router ? std::numeric_limits<double>::infinity() : 1.0;
   check_prior_set(prior_set);
   fail("internal error: prior set '" + prior_set + "' is listed but has no rule");
 }

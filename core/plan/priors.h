@@ -2,7 +2,8 @@
 // Soft priors π (method.md §4): a base set, then user overrides (--prior PATTERN=VALUE, later ones win).
 // Base sets: "flat" (every prior 1; the default since docs/quality.md measured it never worse than uniform
 // at the same size on both real models) and "roles" (the published role priors: embedding/lm_head 10,
-// router/vision 8, first layer 3, last layer 2). Norms are always kept (prior inf) in both.
+// vision 8, first layer 3, last layer 2). Norms and MoE routers are always kept (prior inf) in both; a --prior
+// override can make a router quantizable, but only at 8 bits or more (plan/problem.cpp).
 #include <string>
 #include <utility>
 #include <vector>

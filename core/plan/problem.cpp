@@ -195,6 +195,7 @@ PlanProblem build_problem(const Analysis& a, const PlanOptions& opt) {
     // A config is an option only if every member measured it and every member clears the floor.
     for (const auto& r0 : first.results) {
       if (!opt.allows(r0.config)) continue;
+      if (first.role.role == Role::Router && r0.config.bits < 8) continue;  // routers: 8 bits or more (priors.h)
       PlanOption o;
       o.bits = r0.config.bits;
       o.group = r0.config.group;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "model/family.h"
 #include "util/error.h"
 
 namespace squint {
@@ -52,7 +53,8 @@ SynthSpec synth_preset(const std::string& name) {
     s.vocab = 128256;
     return s;
   }
-  if (name == "moe") {
+  if (name == "moe" || name == "mixtral") {
+    s.outlier_channels = name == "moe";
     s.hidden = 128;
     s.intermediate = 256;
     s.layers = 2;
@@ -62,39 +64,19 @@ SynthSpec synth_preset(const std::string& name) {
     s.experts = 4;
     return s;
   }
-  fail("unknown synth preset '" + name + "' (choose demo, tiny, llama3-8b, moe)");
+  std::string names;
+  for (const auto& n : synth_preset_names()) names += (names.empty() ? "" : ", ") + n;
+  fail("unknown synth preset '" + name + "' (choose " + names + ")");
 }
 
-std::vector<std::string> synth_preset_names() { return {"demo", "tiny", "llama3-8b", "moe"}; }
+std::vector<std::string> synth_preset_names() { return {"demo", "tiny", "llama3-8b", "moe", "mixtral"}; }
 
 std::vector<TensorSpec> synth_tensors(const SynthSpec& s) {
-  const int64_t h = s.hidden, hd = s.hidden / s.heads, kv = static_cast<int64_t>(s.kv_heads) * hd, im = s.intermediate;
+  // The tensors a checkpoint of the preset's family holds, as that family lists them.
+  const nlohmann::json cfg = synth_config(s);
+  const Family& f = family_for_config(cfg, "synth preset");
   std::vector<TensorSpec> t;
-  t.push_back({"model.embed_tokens.weight", s.dtype, {s.vocab, h}});
-  for (int l = 0; l < s.layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    t.push_back({p + "input_layernorm.weight", s.dtype, {h}});
-    t.push_back({p + "self_attn.q_proj.weight", s.dtype, {h, h}});
-    t.push_back({p + "self_attn.k_proj.weight", s.dtype, {kv, h}});
-    t.push_back({p + "self_attn.v_proj.weight", s.dtype, {kv, h}});
-    t.push_back({p + "self_attn.o_proj.weight", s.dtype, {h, h}});
-    t.push_back({p + "post_attention_layernorm.weight", s.dtype, {h}});
-    if (s.experts > 0) {
-      t.push_back({p + "block_sparse_moe.gate.weight", s.dtype, {s.experts, h}});
-      for (int e = 0; e < s.experts; ++e) {
-        const std::string q = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
-        t.push_back({q + "w1.weight", s.dtype, {im, h}});
-        t.push_back({q + "w2.weight", s.dtype, {h, im}});
-        t.push_back({q + "w3.weight", s.dtype, {im, h}});
-      }
-    } else {
-      t.push_back({p + "mlp.gate_proj.weight", s.dtype, {im, h}});
-      t.push_back({p + "mlp.up_proj.weight", s.dtype, {im, h}});
-      t.push_back({p + "mlp.down_proj.weight", s.dtype, {h, im}});
-    }
-  }
-  t.push_back({"model.norm.weight", s.dtype, {h}});
-  if (!s.tied) t.push_back({"lm_head.weight", s.dtype, {s.vocab, h}});
+  for (const auto& ts : f.tensors(f.from_config(cfg, "synth preset"))) t.push_back({ts.name, s.dtype, ts.shape});
   return t;
 }
 
@@ -123,6 +105,7 @@ nlohmann::json synth_config(const SynthSpec& s) {
     c["num_local_experts"] = s.experts;
     c["num_experts_per_tok"] = 2;
   }
+  for (const auto& [k, v] : s.extra.items()) c[k] = v;  // a family preset's own keys
   return c;
 }
 
@@ -132,7 +115,10 @@ void synth_fill(const SynthSpec& s, const TensorSpec& t, uint64_t begin, uint64_
   const uint64_t cols = t.shape.empty() ? 1 : static_cast<uint64_t>(t.shape.back());
   // Like trained weights: std ~ 1/sqrt(fan_in), a few input channels with 3–10x larger scale (the outlier
   // features of real LLMs), and rare isolated spikes, so per-group kurtosis varies across tensors.
-  const float base = is_norm ? 0.05f : 1.0f / std::sqrt(static_cast<float>(cols));
+  // Routers (…gate.weight of MoE blocks) get 4x the scale: trained routers make clear choices, and random
+  // near-ties would flip under any rounding, which makes runtime comparisons of MoE models noisy.
+  const bool router = t.name.ends_with(".gate.weight");
+  const float base = is_norm ? 0.05f : (router ? 4.0f : 1.0f) / std::sqrt(static_cast<float>(cols));
   const float layer_tilt = 1.0f + 0.25f * static_cast<float>(key % 7) / 7.0f;
   const std::size_t esize = dtype_bits(t.dtype) / 8;
   float buf[256];
@@ -148,7 +134,7 @@ void synth_fill(const SynthSpec& s, const TensorSpec& t, uint64_t begin, uint64_
         v = 1.0f + base * normalish(r);
       } else {
         const uint64_t cr = mix(key ^ (col * 0x2545f4914f6cdd1dull));
-        float cs = (cr % 61 == 0) ? 3.0f + static_cast<float>((cr >> 8) % 8) : 1.0f;
+        float cs = (s.outlier_channels && cr % 61 == 0) ? 3.0f + static_cast<float>((cr >> 8) % 8) : 1.0f;
         float z = normalish(r);
         if (((r >> 20) & 0x3fff) == 0) z *= 12.0f;  // ~1 in 16K: an isolated spike
         v = base * layer_tilt * cs * z;

@@ -3,12 +3,11 @@
 // file written without the Q/K row permutation must fail the comparison (negative control).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { squint, shared } from "./paths.mjs";
-import { getLlama } from "node-llama-cpp";
+import { openLlama, run, withContext as withCtx, maxWindowDiff as maxDiff } from "./llama_harness.mjs";
 
 const model = path.join(shared, "models/stories260K");
 const SEQ = 128, WINDOWS = 6;
@@ -20,16 +19,12 @@ before(async () => {
   const full = fs.readFileSync(path.join(shared, "data/tinystories/eval.txt"), "utf8");
   text = path.join(tmp, "eval.txt");
   fs.writeFileSync(text, full.slice(0, 6000));
-  llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
+  llama = await openLlama();
 });
 after(async () => {
   await llama?.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function run(args) {
-  return execFileSync(squint, ["-q", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 
 function quantize(name, extra) {
   const out = path.join(tmp, name);
@@ -47,37 +42,8 @@ function squintEval(file) {
   return { windows: ev.windows.slice(0, WINDOWS), ids };
 }
 
-async function withContext(file, fn) {
-  const m = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
-  const ctx = await m.createContext({ contextSize: 256, batchSize: 256, flashAttention: false, threads: 2,
-                                      experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
-  try {
-    return await fn(ctx.getSequence());
-  } finally {
-    await ctx.dispose();
-    await m.dispose();
-  }
-}
-
-// Mean NLL of tokens 1..n-1 of a window, from llama.cpp's softmax at each position.
-async function llamaNll(seq, win) {
-  await seq.clearHistory();
-  const res = await seq.controlledEvaluate(win.map((t, i) => (i < win.length - 1 ? [t, { generateNext: { probabilities: true } }] : t)));
-  let s = 0;
-  for (let i = 0; i + 1 < win.length; ++i) s -= Math.log(res[i].next.probabilities.get(win[i + 1]));
-  return s / (win.length - 1);
-}
-
-async function maxWindowDiff(file, ref) {
-  return withContext(file, async (seq) => {
-    let worst = 0;
-    for (const w of ref.windows) {
-      const win = ref.ids.slice(w.index * SEQ, (w.index + 1) * SEQ);
-      worst = Math.max(worst, Math.abs((await llamaNll(seq, win)) - w.nll));
-    }
-    return worst;
-  });
-}
+const withContext = (file, fn) => withCtx(llama, file, fn);
+const maxWindowDiff = (file, ref) => maxDiff(llama, file, ref.windows, ref.ids, SEQ);
 
 const reference = fs.readFileSync(path.join(model, "REFERENCE.txt"), "utf8");
 const greedyIds = JSON.parse(reference.match(/greedy_token_ids[^:]*:\s*(\[[^\]]*\])/)[1]);

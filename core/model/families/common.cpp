@@ -1,0 +1,74 @@
+#include "model/families/common.h"
+
+namespace squint::families {
+
+std::string layer_prefix(int layer) { return "model.layers." + std::to_string(layer) + "."; }
+
+AttnWeights load_attention(WeightLoader& w, const ModelHparams& h, const std::string& p, float norm_add) {
+  const int64_t H = h.hidden, hd = h.head_dim, Q = static_cast<int64_t>(h.heads) * hd, KV = static_cast<int64_t>(h.kv_heads) * hd;
+  AttnWeights a;
+  a.q = w.matrix(p + "self_attn.q_proj.weight", Q, H);
+  a.k = w.matrix(p + "self_attn.k_proj.weight", KV, H);
+  a.v = w.matrix(p + "self_attn.v_proj.weight", KV, H);
+  a.o = w.matrix(p + "self_attn.o_proj.weight", H, Q);
+  a.bq = w.vector(p + "self_attn.q_proj.bias", Q, false);
+  a.bk = w.vector(p + "self_attn.k_proj.bias", KV, false);
+  a.bv = w.vector(p + "self_attn.v_proj.bias", KV, false);
+  a.q_norm = w.vector(p + "self_attn.q_norm.weight", hd, false, norm_add);
+  a.k_norm = w.vector(p + "self_attn.k_norm.weight", hd, false, norm_add);
+  return a;
+}
+
+MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& p, int width, const char* gate, const char* up,
+                    const char* down) {
+  MlpWeights m;
+  m.gate = w.matrix(p + gate + ".weight", width, h.hidden);
+  m.up = w.matrix(p + up + ".weight", width, h.hidden);
+  m.down = w.matrix(p + down + ".weight", h.hidden, width);
+  return m;
+}
+
+void end_tensors_front(const ModelHparams& h, std::vector<TensorShape>& out) {
+  out.push_back({"model.embed_tokens.weight", {h.vocab, h.hidden}});
+}
+void end_tensors_back(const ModelHparams& h, std::vector<TensorShape>& out) {
+  out.push_back({"model.norm.weight", {h.hidden}});
+  if (!h.tied) out.push_back({"lm_head.weight", {h.vocab, h.hidden}});
+}
+
+void load_ends(WeightLoader& w, const ModelHparams& h, ModelWeights& out, float norm_add) {
+  out.embed = w.matrix("model.embed_tokens.weight", h.vocab, h.hidden);
+  out.final_norm = w.vector("model.norm.weight", h.hidden, true, norm_add);
+  out.lm_head = h.tied ? nullptr : w.optional_matrix("lm_head.weight", h.vocab, h.hidden);
+  if (!out.lm_head) out.lm_head = out.embed;
+}
+
+}  // namespace squint::families
+
+namespace squint::families {
+
+void attention_tensors(const ModelHparams& h, const std::string& p, bool biases, bool qk_norm, std::vector<TensorShape>& out) {
+  const int64_t H = h.hidden, hd = h.head_dim, Q = static_cast<int64_t>(h.heads) * hd, KV = static_cast<int64_t>(h.kv_heads) * hd;
+  out.push_back({p + "self_attn.q_proj.weight", {Q, H}});
+  out.push_back({p + "self_attn.k_proj.weight", {KV, H}});
+  out.push_back({p + "self_attn.v_proj.weight", {KV, H}});
+  out.push_back({p + "self_attn.o_proj.weight", {H, Q}});
+  if (biases) {
+    out.push_back({p + "self_attn.q_proj.bias", {Q}});
+    out.push_back({p + "self_attn.k_proj.bias", {KV}});
+    out.push_back({p + "self_attn.v_proj.bias", {KV}});
+  }
+  if (qk_norm) {
+    out.push_back({p + "self_attn.q_norm.weight", {hd}});
+    out.push_back({p + "self_attn.k_norm.weight", {hd}});
+  }
+}
+
+void mlp_tensors(const ModelHparams& h, const std::string& p, int width, std::vector<TensorShape>& out, const char* gate,
+                 const char* up, const char* down) {
+  out.push_back({p + gate + ".weight", {width, h.hidden}});
+  out.push_back({p + up + ".weight", {width, h.hidden}});
+  out.push_back({p + down + ".weight", {h.hidden, width}});
+}
+
+}  // namespace squint::families

@@ -1,0 +1,34 @@
+#pragma once
+// Loading pieces several families share (their HF names are the Llama ones): attention projections with
+// optional biases and q/k norms, the gated MLP, the embedding and LM head.
+#include <string>
+
+#include "model/hparams.h"
+#include "model/family.h"
+#include "model/weights.h"
+
+namespace squint::families {
+
+// "model.layers.N."
+std::string layer_prefix(int layer);
+// self_attn.{q,k,v,o}_proj (+ optional q/k/v biases and q_norm/k_norm, whose values get `norm_add`).
+AttnWeights load_attention(WeightLoader& w, const ModelHparams& h, const std::string& prefix, float norm_add = 0.0f);
+// {gate,up,down}_proj (or the given names) of width `width` under `prefix`.
+MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& prefix, int width, const char* gate = "gate_proj",
+                    const char* up = "up_proj", const char* down = "down_proj");
+// embed_tokens, final norm (+ norm_add), lm_head (the embedding when tied or absent).
+void load_ends(WeightLoader& w, const ModelHparams& h, ModelWeights& out, float norm_add = 0.0f);
+// Their tensors: the embedding (first in a checkpoint), the final norm and untied lm_head (last).
+void end_tensors_front(const ModelHparams& h, std::vector<TensorShape>& out);
+void end_tensors_back(const ModelHparams& h, std::vector<TensorShape>& out);
+
+}  // namespace squint::families
+
+namespace squint::families {
+
+// The tensors of the pieces above, for Family::tensors (same names and shapes as the loaders read).
+void attention_tensors(const ModelHparams& h, const std::string& prefix, bool biases, bool qk_norm, std::vector<TensorShape>& out);
+void mlp_tensors(const ModelHparams& h, const std::string& prefix, int width, std::vector<TensorShape>& out,
+                 const char* gate = "gate_proj", const char* up = "up_proj", const char* down = "down_proj");
+
+}  // namespace squint::families

@@ -1,0 +1,60 @@
+#pragma once
+// The model families squint runs and converts, registered once: each family (core/model/families/<name>.cpp)
+// reads its config.json keys into ModelHparams, loads its weights by their Hugging Face names for the forward
+// pass, and says how llama.cpp lays it out in GGUF (architecture, metadata keys, tensor names and the
+// conversions convert_hf_to_gguf.py applies). Eval, the GGUF writer and reader, and the KV-cache arithmetic
+// all consult this registry; a model_type no family claims is refused by every verb that runs a model.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "io/gguf.h"
+#include "model/gguf_names.h"
+#include "model/hparams.h"
+#include "model/weights.h"
+
+namespace squint {
+
+struct TensorShape {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+class Family {
+ public:
+  virtual ~Family() = default;
+  virtual std::string name() const = 0;
+  // config.json model_type values this family runs (for multimodal wrappers: the text part's).
+  virtual std::vector<std::string> model_types() const = 0;
+  // `cfg` is config.json as read (a family may look into text_config); `where` names the file in errors.
+  virtual ModelHparams from_config(const nlohmann::json& cfg, const std::string& where) const = 0;
+  virtual ModelWeights load(const ModelHparams& h, WeightLoader& w) const = 0;
+  // Every tensor a checkpoint of this family with these hyperparameters holds (HF names and shapes, in the
+  // order HF checkpoints list them): what `squint synth` writes for the family's presets.
+  virtual std::vector<TensorShape> tensors(const ModelHparams& h) const = 0;
+
+  // GGUF, as llama.cpp's loader for this family expects it.
+  virtual std::string gguf_arch(const ModelHparams& h) const = 0;
+  // Whether this family reads GGUF file `g` (by its architecture and, e.g., its expert count).
+  virtual bool reads_gguf(const std::string& arch, const GgufFile& g) const = 0;
+  // Architecture keys (general.* and <arch>.*; the tokenizer's are added by the writer); `model_name` is
+  // general.name. Throws for a configuration llama.cpp's graph for this architecture cannot express.
+  virtual std::vector<GgufKV> gguf_kv(const ModelHparams& h, const std::string& model_name) const = 0;
+  virtual ModelHparams from_gguf(const GgufFile& g, ByteSource* src) const = 0;
+  virtual std::vector<GgufNameRule> gguf_names(const ModelHparams& h) const = 0;
+};
+
+const std::vector<const Family*>& all_families();
+// The family of a config.json (its model_type, or text_config's); refused with the supported list otherwise.
+const Family& family_for_config(const nlohmann::json& cfg, const std::string& where);
+const Family& family_for_gguf(const GgufFile& g);
+const Family& family_named(const std::string& name);
+// "llama, mistral, qwen2, ..." for messages and README.
+std::string supported_model_types();
+
+// Shortcuts: the hyperparameters of a config.json / a GGUF file through its family.
+ModelHparams hparams_from_config(const nlohmann::json& cfg, const std::string& where);
+ModelHparams hparams_from_gguf(const GgufFile& g, ByteSource* src);
+
+}  // namespace squint
