@@ -81,3 +81,41 @@ TEST_CASE("GGUF bad MoE input: one line, exit 2, nothing written", "[gguf][moe][
   CHECK_THAT(log, Catch::Contains("is expert 3 but config.json has 3 experts"));
   CHECK(!std::filesystem::exists(d.str("x.gguf")));
 }
+
+// MLX as mlx-lm loads a Mixtral (mlx_lm/models/mixtral.py, ml-explore/mlx-lm d78bf58e): `sanitize` stacks
+// block_sparse_moe.experts.{e}.w1/w2/w3 into block_sparse_moe.switch_mlp.{gate,down,up}_proj ([experts, out,
+// in]); the router `block_sparse_moe.gate` is an nn.Linear that mlx-lm's loader quantizes only when the file has
+// its scales (utils.load_model's class_predicate), so a kept router stays float.
+TEST_CASE("MLX of a Mixtral: switch_mlp stacks as mlx-lm names them, float router, eval close to the float model", "[moe][mlx]") {
+  TempDir d;
+  const std::string m = mixtral(d), out = d.str("q");
+  REQUIRE(run(cli() + " quantize " + m + " --bpw 5 -o " + out) == 0);
+  const Checkpoint q = open_model(out);
+  const auto* gate = q.find("model.layers.0.block_sparse_moe.switch_mlp.gate_proj.weight");
+  const auto* down = q.find("model.layers.1.block_sparse_moe.switch_mlp.down_proj.weight");
+  REQUIRE(gate);
+  REQUIRE(down);
+  CHECK(gate->shape[0] == 4);  // experts first
+  CHECK(gate->shape[1] == 256);
+  CHECK(q.find("model.layers.0.block_sparse_moe.switch_mlp.gate_proj.scales"));
+  CHECK(!q.find("model.layers.0.block_sparse_moe.experts.0.w1.weight"));
+  const auto* router = q.find("model.layers.0.block_sparse_moe.gate.weight");
+  REQUIRE(router);
+  CHECK(!q.find("model.layers.0.block_sparse_moe.gate.scales"));
+  CHECK(router->dtype != DType::U32);
+  // Eval of the MLX folder runs the same routed forward pass; at 5 bpw its next-token distributions stay close
+  // to the float model's (and are not the float model's: the experts really are quantized).
+  const std::vector<int> toks = {1, 403, 9, 77, 3, 3, 300, 12, 45, 200, 7, 1};
+  const RowMat a = load_model(m)->logits(toks), b = load_model(out)->logits(toks);
+  double kl = 0;
+  for (Eigen::Index t = 0; t < a.rows(); ++t) {
+    const Eigen::VectorXd la = a.row(t).cast<double>().transpose(), lb = b.row(t).cast<double>().transpose();
+    const Eigen::VectorXd pa = (la.array() - la.maxCoeff()).exp(), pb = (lb.array() - lb.maxCoeff()).exp();
+    const Eigen::VectorXd na = pa / pa.sum(), nb = pb / pb.sum();
+    kl += (na.array() * (na.array().log() - nb.array().log())).sum();
+  }
+  kl /= static_cast<double>(a.rows());
+  INFO("mean KL " << kl);
+  CHECK(kl > 0);
+  CHECK(kl < 0.05);
+}

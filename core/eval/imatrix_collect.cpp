@@ -2,7 +2,7 @@
 
 #include "analysis/column_weights.h"
 #include "analysis/roles.h"
-#include "convert/gguf_llama.h"
+#include "model/family.h"
 #include "util/error.h"
 
 namespace squint {
@@ -37,6 +37,8 @@ Imatrix imatrix_from_moments(const InputMoments& m, const Checkpoint& ck, const 
   const uint64_t chunks = m.tokens / static_cast<uint64_t>(o.chunk_size);
   if (chunks > static_cast<uint64_t>(INT32_MAX)) fail("imatrix: too many chunks");
   im.chunk_count = static_cast<int32_t>(chunks);
+  if (!ck.config.raw.is_object()) fail(ck.location + ": no config.json (an imatrix is named by llama.cpp's tensor names)");
+  const std::vector<GgufNameRule> names = gguf_names_for_config(ck.config.raw, ck.location + "/config.json");
   for (const auto& t : ck.tensors) {
     if (t.shape.size() < 2) continue;
     const TensorRole r = classify_tensor(t, ck.config);
@@ -51,7 +53,7 @@ Imatrix imatrix_from_moments(const InputMoments& m, const Checkpoint& ck, const 
     if (!is_float_measurable(t.dtype))
       fail(ck.location + ": tensor '" + t.name + "' is " + dtype_name(t.dtype) +
            "; an imatrix is collected on the float model");
-    const auto gguf = gguf_tensor_name(t.name);
+    const auto gguf = gguf_name_of(names, t.name);
     if (!gguf) fail(ck.location + ": tensor '" + t.name + "' has no llama.cpp (GGUF) name to store its imatrix under");
     const Eigen::VectorXd* v = site_sums(m, s, s == InputSite::Head ? -1 : r.layer);
     if (!v || static_cast<uint64_t>(v->size()) != t.cols())
@@ -61,7 +63,7 @@ Imatrix imatrix_from_moments(const InputMoments& m, const Checkpoint& ck, const 
     e.sums.resize(static_cast<std::size_t>(v->size()));
     for (Eigen::Index j = 0; j < v->size(); ++j) e.sums[static_cast<std::size_t>(j)] = static_cast<float>((*v)[j]);
     e.counts = {static_cast<int64_t>(m.tokens)};
-    im.entries[*gguf] = std::move(e);
+    im.entries[gguf->name] = std::move(e);
   }
   if (im.entries.empty()) fail(ck.location + ": no linear weight to collect an imatrix for");
   return im;

@@ -45,6 +45,11 @@ ModelHparams hparams_from_config(const nlohmann::json& cfg, const std::string& w
   return family_for_config(cfg, where).from_config(cfg, where);
 }
 
+std::vector<GgufNameRule> gguf_names_for_config(const nlohmann::json& cfg, const std::string& where) {
+  const Family& f = family_for_config(cfg, where);
+  return f.gguf_names(f.from_config(cfg, where));
+}
+
 ModelHparams hparams_from_gguf(const GgufFile& g, ByteSource* src) { return family_for_gguf(g).from_gguf(g, src); }
 
 }  // namespace squint

@@ -49,6 +49,8 @@ const std::vector<const Family*>& all_families();
 // The family of a config.json (its model_type, or text_config's); refused with the supported list otherwise.
 const Family& family_for_config(const nlohmann::json& cfg, const std::string& where);
 const Family& family_for_gguf(const GgufFile& g);
+// The HF → GGUF tensor-name table of the checkpoint whose config.json is cfg (its family's, for its hparams).
+std::vector<GgufNameRule> gguf_names_for_config(const nlohmann::json& cfg, const std::string& where);
 const Family& family_named(const std::string& name);
 // "llama, mistral, qwen2, ..." for messages and README.
 std::string supported_model_types();
