@@ -35,6 +35,47 @@ QConfig config_from(const json& c, const std::string& ctx) {
 }
 }  // namespace
 
+json tensor_to_json(const TensorAnalysis& t) {
+  json e;
+  e["name"] = t.name;
+  e["shape"] = t.shape;
+  e["dtype"] = dtype_name(t.dtype);
+  e["output_dtype"] = dtype_name(t.out_dtype);
+  e["params"] = t.params;
+  e["bytes"] = t.bytes;
+  e["role"] = role_name(t.role.role);
+  e["layer"] = t.role.layer;
+  e["first_layer"] = t.role.first_layer;
+  e["last_layer"] = t.role.last_layer;
+  if (t.role.expert >= 0) e["expert"] = t.role.expert;
+  if (t.role.stacked_experts) e["stacked_experts"] = true;
+  if (t.role.group_key != t.name) e["group"] = t.role.group_key;
+  e["measured"] = t.measured;
+  if (!t.reason.empty()) e["reason"] = t.reason;
+  e["keep"] = {{"bytes", t.keep_bytes}, {"nrmse", t.keep_nrmse}, {"sqnr_db", t.keep_sqnr_db}};
+  json rs = json::array();
+  for (const auto& r : t.results) {
+    json cj = config_json(r.config);
+    cj["nrmse"] = r.nrmse;
+    cj["sqnr_db"] = r.sqnr_db;
+    cj["bytes"] = r.bytes;
+    if (r.weighted_nrmse >= 0) cj["weighted_nrmse"] = r.weighted_nrmse;
+    rs.push_back(std::move(cj));
+  }
+  e["configs"] = rs;
+  if (!t.invalid.empty()) {
+    json iv = json::array();
+    for (const auto& r : t.invalid) {
+      json cj = config_json(r.config);
+      cj["reason"] = r.reason;
+      iv.push_back(std::move(cj));
+    }
+    e["invalid_configs"] = iv;
+  }
+  if (!t.features.is_null()) e["features"] = t.features;
+  return e;
+}
+
 json analysis_to_json(const Analysis& a) {
   json j;
   j["format"] = kAnalysisFormat;
@@ -54,46 +95,7 @@ json analysis_to_json(const Analysis& a) {
   for (auto c : a.configs) cfgs.push_back(config_json(c));
   j["configs"] = cfgs;
   json ts = json::array();
-  for (const auto& t : a.tensors) {
-    json e;
-    e["name"] = t.name;
-    e["shape"] = t.shape;
-    e["dtype"] = dtype_name(t.dtype);
-    e["output_dtype"] = dtype_name(t.out_dtype);
-    e["params"] = t.params;
-    e["bytes"] = t.bytes;
-    e["role"] = role_name(t.role.role);
-    e["layer"] = t.role.layer;
-    e["first_layer"] = t.role.first_layer;
-    e["last_layer"] = t.role.last_layer;
-    if (t.role.expert >= 0) e["expert"] = t.role.expert;
-    if (t.role.stacked_experts) e["stacked_experts"] = true;
-    if (t.role.group_key != t.name) e["group"] = t.role.group_key;
-    e["measured"] = t.measured;
-    if (!t.reason.empty()) e["reason"] = t.reason;
-    e["keep"] = {{"bytes", t.keep_bytes}, {"nrmse", t.keep_nrmse}, {"sqnr_db", t.keep_sqnr_db}};
-    json rs = json::array();
-    for (const auto& r : t.results) {
-      json cj = config_json(r.config);
-      cj["nrmse"] = r.nrmse;
-      cj["sqnr_db"] = r.sqnr_db;
-      cj["bytes"] = r.bytes;
-      if (r.weighted_nrmse >= 0) cj["weighted_nrmse"] = r.weighted_nrmse;
-      rs.push_back(std::move(cj));
-    }
-    e["configs"] = rs;
-    if (!t.invalid.empty()) {
-      json iv = json::array();
-      for (const auto& r : t.invalid) {
-        json cj = config_json(r.config);
-        cj["reason"] = r.reason;
-        iv.push_back(std::move(cj));
-      }
-      e["invalid_configs"] = iv;
-    }
-    if (!t.features.is_null()) e["features"] = t.features;
-    ts.push_back(std::move(e));
-  }
+  for (const auto& t : a.tensors) ts.push_back(tensor_to_json(t));
   j["tensors"] = ts;
   return j;
 }
@@ -113,7 +115,63 @@ T need(const json& j, const char* key, const std::string& ctx) {
     fail(ctx + ": field '" + key + "' has the wrong type");
   }
 }
+QConfig check_config_format(QConfig c, QFormat format, const std::string& ctx) {
+  if (c.format != format)
+    fail(ctx + ": config " + config_name(c) + " does not belong to a " + format_name(format) + " analysis");
+  return c;
+}
 }  // namespace
+
+TensorAnalysis tensor_from_json(const json& e, QFormat format, const std::string& source) {
+  TensorAnalysis t;
+  t.name = need<std::string>(e, "name", source + ": tensor");
+  const std::string ctx = source + ": tensor '" + t.name + "'";
+  t.shape = need<std::vector<int64_t>>(e, "shape", ctx);
+  auto dt = parse_dtype(need<std::string>(e, "dtype", ctx));
+  if (!dt) fail(ctx + ": unknown dtype");
+  t.dtype = *dt;
+  auto odt = parse_dtype(e.value("output_dtype", std::string(dtype_name(t.dtype))));
+  if (!odt) fail(ctx + ": unknown output_dtype");
+  t.out_dtype = *odt;
+  t.params = need<uint64_t>(e, "params", ctx);
+  t.bytes = need<uint64_t>(e, "bytes", ctx);
+  t.role.role = parse_role(e.value("role", std::string("other")));
+  t.role.layer = json_int_or<int>(e, "layer", -1, ctx);
+  t.role.first_layer = e.value("first_layer", false);
+  t.role.last_layer = e.value("last_layer", false);
+  t.role.expert = json_int_or<int>(e, "expert", -1, ctx);
+  t.role.stacked_experts = e.value("stacked_experts", false);
+  t.role.group_key = e.value("group", t.name);
+  t.measured = e.value("measured", false);
+  t.reason = e.value("reason", std::string());
+  if (e.contains("keep")) {
+    t.keep_bytes = json_int_or<uint64_t>(e["keep"], "bytes", t.bytes, ctx + ": keep");
+    t.keep_nrmse = e["keep"].value("nrmse", 0.0);
+    t.keep_sqnr_db = e["keep"].value("sqnr_db", kMaxSqnrDb);
+  } else {
+    t.keep_bytes = t.bytes;
+  }
+  for (const auto& r : e.value("configs", json::array())) {
+    ConfigResult cr;
+    cr.config = check_config_format(config_from(r, ctx), format, ctx);
+    cr.nrmse = need<double>(r, "nrmse", ctx);
+    cr.sqnr_db = need<double>(r, "sqnr_db", ctx);
+    cr.bytes = need<uint64_t>(r, "bytes", ctx);
+    if (r.contains("weighted_nrmse")) {
+      cr.weighted_nrmse = need<double>(r, "weighted_nrmse", ctx);
+      if (!(cr.weighted_nrmse >= 0)) fail(ctx + ": config has a negative or NaN weighted_nrmse");
+    }
+    if (!(cr.nrmse >= 0) || !std::isfinite(cr.sqnr_db)) fail(ctx + ": config has a non-finite or negative error");
+    t.results.push_back(cr);
+  }
+  for (const auto& r : e.value("invalid_configs", json::array())) {
+    QConfig c{json_int_or<int>(r, "bits", 0, ctx), json_int_or<int>(r, "group_size", 0, ctx)};
+    if (r.contains("type")) c = config_from(r, ctx);
+    t.invalid.push_back({c, r.value("reason", std::string())});
+  }
+  if (e.contains("features")) t.features = e["features"];
+  return t;
+}
 
 Analysis analysis_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) fail(source + ": not a JSON object");
@@ -137,12 +195,8 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
   const std::string qf = j.value("quant_format", std::string("mlx"));
   if (qf != "mlx" && qf != "gguf") fail(source + ": unknown quant_format '" + qf + "' (mlx or gguf)");
   a.format = qf == "gguf" ? QFormat::Gguf : QFormat::Mlx;
-  auto check_format = [&](QConfig c, const std::string& ctx) {
-    if (c.format != a.format)
-      fail(ctx + ": config " + config_name(c) + " does not belong to a " + format_name(a.format) + " analysis");
-    return c;
-  };
-  for (const auto& c : j.value("configs", json::array())) a.configs.push_back(check_format(config_from(c, source), source));
+  for (const auto& c : j.value("configs", json::array()))
+    a.configs.push_back(check_config_format(config_from(c, source), a.format, source));
   if (j.contains("column_weighting")) {
     const json& cw = j["column_weighting"];
     a.column_weighting = need<std::string>(cw, "kind", source + ": column_weighting");
@@ -151,56 +205,7 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
       fail(source + ": unknown column_weighting kind '" + a.column_weighting + "' (norm or calibrated)");
   }
   if (!j.contains("tensors") || !j["tensors"].is_array()) fail(source + ": missing 'tensors' array");
-  for (const auto& e : j["tensors"]) {
-    TensorAnalysis t;
-    t.name = need<std::string>(e, "name", source + ": tensor");
-    const std::string ctx = source + ": tensor '" + t.name + "'";
-    t.shape = need<std::vector<int64_t>>(e, "shape", ctx);
-    auto dt = parse_dtype(need<std::string>(e, "dtype", ctx));
-    if (!dt) fail(ctx + ": unknown dtype");
-    t.dtype = *dt;
-    auto odt = parse_dtype(e.value("output_dtype", std::string(dtype_name(t.dtype))));
-    if (!odt) fail(ctx + ": unknown output_dtype");
-    t.out_dtype = *odt;
-    t.params = need<uint64_t>(e, "params", ctx);
-    t.bytes = need<uint64_t>(e, "bytes", ctx);
-    t.role.role = parse_role(e.value("role", std::string("other")));
-    t.role.layer = json_int_or<int>(e, "layer", -1, ctx);
-    t.role.first_layer = e.value("first_layer", false);
-    t.role.last_layer = e.value("last_layer", false);
-    t.role.expert = json_int_or<int>(e, "expert", -1, ctx);
-    t.role.stacked_experts = e.value("stacked_experts", false);
-    t.role.group_key = e.value("group", t.name);
-    t.measured = e.value("measured", false);
-    t.reason = e.value("reason", std::string());
-    if (e.contains("keep")) {
-      t.keep_bytes = json_int_or<uint64_t>(e["keep"], "bytes", t.bytes, ctx + ": keep");
-      t.keep_nrmse = e["keep"].value("nrmse", 0.0);
-      t.keep_sqnr_db = e["keep"].value("sqnr_db", kMaxSqnrDb);
-    } else {
-      t.keep_bytes = t.bytes;
-    }
-    for (const auto& r : e.value("configs", json::array())) {
-      ConfigResult cr;
-      cr.config = check_format(config_from(r, ctx), ctx);
-      cr.nrmse = need<double>(r, "nrmse", ctx);
-      cr.sqnr_db = need<double>(r, "sqnr_db", ctx);
-      cr.bytes = need<uint64_t>(r, "bytes", ctx);
-      if (r.contains("weighted_nrmse")) {
-        cr.weighted_nrmse = need<double>(r, "weighted_nrmse", ctx);
-        if (!(cr.weighted_nrmse >= 0)) fail(ctx + ": config has a negative or NaN weighted_nrmse");
-      }
-      if (!(cr.nrmse >= 0) || !std::isfinite(cr.sqnr_db)) fail(ctx + ": config has a non-finite or negative error");
-      t.results.push_back(cr);
-    }
-    for (const auto& r : e.value("invalid_configs", json::array())) {
-      QConfig c{json_int_or<int>(r, "bits", 0, ctx), json_int_or<int>(r, "group_size", 0, ctx)};
-      if (r.contains("type")) c = config_from(r, ctx);
-      t.invalid.push_back({c, r.value("reason", std::string())});
-    }
-    if (e.contains("features")) t.features = e["features"];
-    a.tensors.push_back(std::move(t));
-  }
+  for (const auto& e : j["tensors"]) a.tensors.push_back(tensor_from_json(e, a.format, source));
   return a;
 }
 

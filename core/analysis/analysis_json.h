@@ -14,6 +14,10 @@ std::string serialize_analysis(const Analysis& a);
 // Throws squint::Error naming `source` on a malformed document.
 Analysis analysis_from_json(const nlohmann::json& j, const std::string& source);
 Analysis parse_analysis(const std::string& text, const std::string& source);
+// One entry of the document's "tensors" array, and back (its configs must be of `format`; errors name
+// `source` and the tensor). Partial outputs (analysis parts, the resume journal) store tensors this way.
+nlohmann::json tensor_to_json(const TensorAnalysis& t);
+TensorAnalysis tensor_from_json(const nlohmann::json& e, QFormat format, const std::string& source);
 
 // The articles' table: one row per config with min/P5/median/P95/max SQNR and counts below 9 and 15 dB.
 struct SqnrRow {
