@@ -1,5 +1,6 @@
 #pragma once
 // The analysis as a run of per-tensor steps, so that every face drives the same code.
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -26,8 +27,16 @@ class AnalysisRun {
   // Records a tensor measured elsewhere (another worker's run over the same checkpoint); its name must
   // be tensor i's.
   void put(std::size_t i, TensorAnalysis ta);
+  bool has(std::size_t i) const { return i < slots_.size() && slots_[i].has_value(); }
+  // The serial driver: measures every tensor of `indices` not yet recorded, in that order, with the
+  // options' progress (tensors already recorded count as done) and cancellation; `measured(i, ta)` is called
+  // after each, before it is recorded (the CLI journals it there).
+  void run(const std::vector<std::size_t>& indices,
+           const std::function<void(std::size_t, const TensorAnalysis&)>& measured = {});
   // The analysis in tensor order; throws squint::Error if a tensor was never stepped or put.
   Analysis finish();
+  // The header with only the tensors of `indices` (ascending): a part's analysis.
+  Analysis finish_subset(const std::vector<std::size_t>& indices);
 
  private:
   const Checkpoint& ck_;
@@ -36,8 +45,7 @@ class AnalysisRun {
   std::vector<std::optional<TensorAnalysis>> slots_;
 };
 
-
-// analyze_checkpoint (analysis.h) is this run's serial driver: every tensor in order, with progress and
-// cancellation; the CLI's threads work inside each tensor through opt.parallel.
+// analyze_checkpoint (analysis.h) is run() over every tensor; the CLI's threads work inside each tensor
+// through opt.parallel.
 
 }  // namespace squint

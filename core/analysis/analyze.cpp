@@ -298,19 +298,46 @@ Analysis AnalysisRun::finish() {
   return a;
 }
 
+Analysis AnalysisRun::finish_subset(const std::vector<std::size_t>& indices) {
+  Analysis a = header_;
+  for (std::size_t i : indices) {
+    if (!has(i))
+      fail("analysis: tensor " + (i < ck_.tensors.size() ? ck_.tensors[i].name : std::to_string(i)) +
+           " was not measured");
+    a.tensors.push_back(*slots_[i]);
+  }
+  return a;
+}
+
+void AnalysisRun::run(const std::vector<std::size_t>& indices,
+                      const std::function<void(std::size_t, const TensorAnalysis&)>& measured) {
+  AnalyzeProgress p;
+  p.tensors_total = indices.size();
+  for (std::size_t i : indices) p.bytes_total += ck_.tensors.at(i).nbytes;
+  for (std::size_t i : indices)
+    if (has(i)) {
+      ++p.tensors_done;
+      p.bytes_done += ck_.tensors[i].nbytes;
+    }
+  if (p.tensors_done && opt_.progress) opt_.progress(p);
+  for (std::size_t i : indices) {
+    if (has(i)) continue;
+    if (opt_.cancelled && opt_.cancelled()) fail("analysis cancelled");
+    p.current = &ck_.tensors[i].name;
+    TensorAnalysis ta = measure(i);
+    if (measured) measured(i, ta);
+    put(i, std::move(ta));
+    ++p.tensors_done;
+    p.bytes_done += ck_.tensors[i].nbytes;
+    if (opt_.progress) opt_.progress(p);
+  }
+}
+
 Analysis analyze_checkpoint(const Checkpoint& ck, const AnalyzeOptions& opt) {
   AnalysisRun run(ck, opt);
-  AnalyzeProgress p;
-  p.tensors_total = ck.tensors.size();
-  p.bytes_total = run.header().total_bytes;
-  for (std::size_t i = 0; i < ck.tensors.size(); ++i) {
-    if (opt.cancelled && opt.cancelled()) fail("analysis cancelled");
-    p.current = &ck.tensors[i].name;
-    run.step(i);
-    ++p.tensors_done;
-    p.bytes_done += ck.tensors[i].nbytes;
-    if (opt.progress) opt.progress(p);
-  }
+  std::vector<std::size_t> all(ck.tensors.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  run.run(all);
   return run.finish();
 }
 

@@ -96,6 +96,37 @@ seeds = {
                                     "vocab": {"<unk>": 0, "<0x41>": 1, "\u2581": 2, "x": 3, "\u2581x": 4}, "merges": [["\u2581", "x"]]}}).encode(),
     },
 }
+# Partial analysis outputs (analysis/analysis_parts.h, analysis_journal.h) of the identity fuzz_analysis_parts.cpp
+# holds: a part file, and a resume journal (JSON, tab, FNV-1a 64 of the JSON in hex, per line).
+ident = {"squint": "fuzz", "part": 1, "parts": 1, "tensor_count": 2, "data_sample": "xxh64:0", "features": False,
+         "analysis": {"format": "squint.analysis", "version": 1,
+                      "model": {"fingerprint": "xxh64:0", "files": ["model.safetensors"], "num_layers": 1,
+                                "tied_embeddings": False, "num_experts": 0, "params": 68, "bytes": 264},
+                      "f32_output_dtype": "float16", "configs": [{"bits": 4, "group_size": 32}]}}
+tensors = [{"name": "model.layers.0.self_attn.q_proj.weight", "shape": [2, 32], "dtype": "F32", "output_dtype": "F16",
+            "params": 64, "bytes": 256, "role": "attn_q", "layer": 0, "first_layer": True, "last_layer": True,
+            "measured": True, "keep": {"bytes": 128, "nrmse": 0.0001, "sqnr_db": 80},
+            "configs": [{"bits": 4, "group_size": 32, "nrmse": 0.09, "sqnr_db": 20.9, "bytes": 40}]},
+           {"name": "model.layers.0.input_layernorm.weight", "shape": [4], "dtype": "BF16", "output_dtype": "BF16",
+            "params": 4, "bytes": 8, "role": "norm", "layer": 0, "measured": False, "reason": "1-D tensor; always kept",
+            "keep": {"bytes": 8, "nrmse": 0, "sqnr_db": 300}, "configs": []}]
+part = dict(ident, format="squint.analysis_part", version=1, indices=[0, 1])
+part["analysis"] = dict(ident["analysis"], tensors=tensors)
+
+def fnv1a64(b):
+    h = 14695981039346656037
+    for c in b:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+def journal_line(obj):
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return body + b"\t" + b"%016x" % fnv1a64(body) + b"\n"
+
+journal = journal_line(dict(ident, format="squint.analysis_journal", version=1)) + \
+    b"".join(journal_line({"index": i, "tensor": t}) for i, t in enumerate(tensors))
+seeds["analysis_parts"] = {"part": json.dumps(part).encode(), "journal": journal, "torn": journal[:-40]}
+
 for target, files in seeds.items():
     d = os.path.join(out, target); os.makedirs(d, exist_ok=True)
     for name, data in files.items():
