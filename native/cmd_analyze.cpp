@@ -1,10 +1,17 @@
 // squint analyze MODEL: every weight tensor under every candidate (bits, group size): NRMSE, SQNR, bytes.
+// --part K/N measures a share of the tensors, --merge joins the parts, and -o OUT keeps a journal that
+// --resume continues after a kill (core/analysis/analysis_parts.h, analysis_journal.h).
 #include <fmt/core.h>
 
 #include <chrono>
+#include <optional>
 
 #include "analysis/analysis_json.h"
+#include "analysis/analysis_parts.h"
+#include "analysis/analysis_run.h"
+#include "analysis_journal_file.h"
 #include "atomic_output.h"
+#include "build_id.h"
 #include "command.h"
 #include "file_source.h"
 #include "model_input.h"
@@ -22,30 +29,111 @@ struct AnalyzeCmd {
   bool table = false;
   bool table_json = false;
   AnalyzeCli opts;
+  std::string part;                // --part K/N
+  bool resume = false;             // --resume
+  std::vector<std::string> merge;  // --merge PART...
+  CLI::App* app = nullptr;
 };
+
+// The options that describe a measurement: the parts carry them, so --merge takes none.
+constexpr const char* kMeasureOptions[] = {"--part",
+                                           "--resume",
+                                           "--format",
+                                           "--dtype",
+                                           "--bits",
+                                           "--group-sizes",
+                                           "--features",
+                                           "--norm-weights",
+                                           "--calibrate",
+                                           "--calibrate-samples",
+                                           "--calibrate-seq-len"};
+
+void print_tables(const AnalyzeCmd& o, const Analysis& a) {
+  if (o.table_json) {
+    fmt::print(
+        "{}",
+        json_document({{"format", "squint.sqnr_table"}, {"version", 1}, {"configs", sqnr_table_json(sqnr_table(a))}}));
+  } else if (o.table && !global_options().quiet) {  // a table for people: off under -q, as in every verb
+    fmt::print("{}", format_sqnr_table(sqnr_table(a)));
+  }
+}
+
+int run_merge(const AnalyzeCmd& o) {
+  for (const char* opt : kMeasureOptions)
+    if (o.app->count(opt))
+      fail(std::string("analyze --merge: ") + opt + " does not apply (the parts carry how they were measured)");
+  if (!o.model.empty()) fail("analyze --merge: give the part files only, not MODEL (" + o.model + ")");
+  if (!o.out.file.empty()) check_writable_parent(o.out.file);
+  std::vector<PartFile> files;
+  for (const auto& f : o.merge) files.push_back({f, read_text_file(f)});
+  const Analysis a = merge_analysis_parts(files, squint_build_id());
+  emit_document(o.out, serialize_analysis(a));
+  print_tables(o, a);
+  note(fmt::format("merged {} parts: {} tensors, {} params", files.size(), a.tensors.size(), a.total_params));
+  return 0;
+}
 
 int run_analyze(const AnalyzeCmd& o) {
   if (o.out.json && (o.table || o.table_json)) fail("analyze: --json and --sqnr-table(-json) both print on stdout; pick one");
+  if (!o.merge.empty()) return run_merge(o);
+  if (o.model.empty()) fail("analyze: give MODEL (or --merge PART_FILE...)");
+  PartSpec part;
+  const bool split = !o.part.empty();  // a part file, even of a "split" into 1
+  if (split) {
+    const auto p = parse_part_spec(o.part);
+    if (!p) fail("analyze --part: '" + o.part + "' is not K/N with 1 <= K <= N <= " + std::to_string(kMaxParts));
+    part = *p;
+    if (o.table || o.table_json) fail("analyze --part: --sqnr-table needs the whole analysis; merge the parts first");
+  }
+  if (o.resume && o.out.file.empty()) fail("analyze --resume: needs -o OUT (the journal is OUT.journal)");
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
   auto t0 = std::chrono::steady_clock::now();
   Checkpoint ck = open_model(o.model);
   for (const auto& w : ck.warnings)
     if (!global_options().quiet) fmt::print(stderr, "squint: warning: {}\n", w);
-  Analysis a = run_analysis(ck, o.opts);
+
+  // -o OUT: every measured tensor goes to OUT.journal as it finishes, so a killed run can --resume.
+  std::optional<AnalysisIdentity> id;
+  std::optional<JournalFile> journal;
+  std::vector<std::size_t> indices;
+  std::size_t resumed = 0;
+  uint64_t measured_params = 0, bytes = 0;  // of the tensors this run measured
+  Analysis a = run_analysis(ck, o.opts, [&](const AnalyzeOptions& opt) {
+    AnalysisRun run(ck, opt);
+    indices = part_tensors(ck, opt, part);
+    if (split || !o.out.file.empty())
+      id = analysis_identity(ck, run.header(), o.opts.features, squint_build_id(), part);
+    if (!o.out.file.empty()) {
+      journal.emplace(journal_path(o.out.file), *id, o.resume);
+      for (auto& [i, t] : journal->take_resumed()) {
+        run.put(i, std::move(t));
+        ++resumed;
+      }
+    }
+    run.run(indices, [&](std::size_t i, const TensorAnalysis& t) {
+      if (journal) journal->append(i, t);
+      measured_params += t.params;
+      bytes += t.bytes;
+    });
+    return split ? run.finish_subset(indices) : run.finish();
+  });
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  emit_document(o.out, serialize_analysis(a));
+  if (split)
+    emit_document(o.out, part_to_json(*id, indices, a));
+  else
+    emit_document(o.out, serialize_analysis(a));
+  if (journal) journal->remove();  // OUT is written
   std::size_t measured = 0, skipped = 0;
   for (const auto& t : a.tensors) (t.measured ? measured : skipped)++;
-  if (o.table_json) {
-    fmt::print("{}", json_document({{"format", "squint.sqnr_table"}, {"version", 1},
-                                    {"configs", sqnr_table_json(sqnr_table(a))}}));
-  } else if (o.table && !global_options().quiet) {  // a table for people: off under -q, as in every verb
-    fmt::print("{}", format_sqnr_table(sqnr_table(a)));
-  }
+  print_tables(o, a);
   if (!global_options().quiet) {
-    fmt::print(stderr, "analysed {} tensors ({} measured, {} kept), {} params, {} in {:.2f} s ({:.1f} M params/s, {:.2f} GB/s)\n",
-               a.tensors.size(), measured, skipped, a.total_params, human_size(a.total_bytes), secs,
-               static_cast<double>(a.total_params) / secs / 1e6, static_cast<double>(a.total_bytes) / secs / 1e9);
+    const std::string what = split ? fmt::format("part {}/{}: ", part.index, part.count) : "";
+    const std::string from = resumed ? fmt::format(", {} resumed from {}", resumed, journal_path(o.out.file)) : "";
+    fmt::print(
+        stderr,
+        "{}analysed {} tensors ({} measured, {} kept{}), {} params, {} in {:.2f} s ({:.1f} M params/s, {:.2f} GB/s)\n",
+        what, a.tensors.size(), measured, skipped, from, measured_params, human_size(bytes), secs,
+        static_cast<double>(measured_params) / secs / 1e6, static_cast<double>(bytes) / secs / 1e9);
     for (const auto& t : a.tensors)
       if (!t.measured && t.reason.find("NaN") != std::string::npos)
         fmt::print(stderr, "squint: warning: {}: {}\n", t.name, t.reason);
@@ -55,13 +143,21 @@ int run_analyze(const AnalyzeCmd& o) {
 
 RegisterCommand reg("analyze", 30, [](CLI::App& app) {
   auto o = std::make_shared<AnalyzeCmd>();
+  o->app = &app;
   app.description("measure NRMSE/SQNR/bytes of every weight tensor under every candidate config");
-  app.add_option("MODEL", o->model, "model folder or .safetensors file")->required();
-  add_output_options(app, o->out, "analysis.json");
+  app.add_option("MODEL", o->model, "model folder or .safetensors file (not with --merge)");
+  add_output_options(app, o->out, "analysis.json (a part file with --part)");
   app.add_flag("--sqnr-table", o->table, "print the per-config SQNR table (min, P5, median, P95, max, <9 dB, <15 dB)");
   app.add_flag("--sqnr-table-json", o->table_json, "print that table as JSON");
   add_analyze_options(app, o->opts, true);
   add_column_weight_options(app, o->opts);
+  app.add_option("--part", o->part,
+                 "K/N: measure only part K of N (a deterministic share, balanced by cost; MoE expert groups kept "
+                 "together); -o writes a part file for --merge");
+  app.add_flag("--resume", o->resume,
+               "continue an interrupted run from OUT.journal (-o OUT keeps it while running, removes it when done)");
+  app.add_option("--merge", o->merge, "PART_FILE...: join the part files of one split into analysis.json")
+      ->expected(1, -1);
   return [o] { return run_analyze(*o); };
 });
 

@@ -91,7 +91,7 @@ ColumnWeights calibrate(const Checkpoint& ck, const AnalyzeCli& o) {
 }
 }  // namespace
 
-Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o) {
+Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o, const AnalysisDriver& drive) {
   AnalyzeOptions opt = make_analyze_options(o, "analyze");
   auto prog = std::make_shared<Progress>("analyze", !global_options().quiet);
   opt.progress = [prog](const AnalyzeProgress& p) {
@@ -108,7 +108,7 @@ Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o) {
     cw = calibrate(ck, o);
     opt.column_weights = &cw;
   }
-  Analysis a = analyze_checkpoint(ck, opt);
+  Analysis a = drive ? drive(opt) : analyze_checkpoint(ck, opt);
   prog->finish();
   return a;
 }

@@ -28,7 +28,10 @@ void add_column_weight_options(CLI::App& app, AnalyzeCli& o);
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);
 bool is_analysis_file(const std::string& path);
 Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o);
-Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o);
+// Runs the analysis with the options `o` describes (progress bar, features, column weights); `drive`, when
+// given, runs it instead of analyze_checkpoint (analyze --part/--resume: a subset, a journal).
+using AnalysisDriver = std::function<Analysis(const AnalyzeOptions&)>;
+Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o, const AnalysisDriver& drive = {});
 
 // The per-tensor hook behind --features (native/features_hook.cpp): loads each measured 2-D tensor whole,
 // finds the norm that feeds it, and records the features. Called explicitly by run_analysis.

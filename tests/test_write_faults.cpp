@@ -148,7 +148,15 @@ TEST_CASE("a full disk leaves nothing half-written: files (analyze, plan, inspec
   plan_and_quantize(d);
   REQUIRE(run(cli() + q + "eval " + stories() + " --text " + text() + " --seq-len 16 --samples 2 -o " + d.str("e.json")) == 0);
   const std::string f = d.str("out.json");
-  check_verb(cli() + q + "analyze " + stories() + " -o " + f, {{f}});
+  check_verb(cli() + q + "analyze " + stories() + " -o " + f, {{f}});  // and its journal, f.journal
+  check_verb(cli() + q + "analyze " + stories() + " --part 2/3 -o " + f, {{f}});
+  std::string parts;
+  for (const char* k : {"1", "2", "3"}) {
+    parts += " " + d.str(std::string("part") + k + ".json");
+    REQUIRE(run(cli() + q + "analyze " + stories() + " --part " + k + "/3 -o " +
+                d.str(std::string("part") + k + ".json")) == 0);
+  }
+  check_verb(cli() + q + "analyze --merge" + parts + " -o " + f, {{f}});
   check_verb(cli() + q + "plan " + stories() + " --bpw 7 -o " + f, {{f}});
   check_verb(cli() + q + "inspect " + stories() + " -o " + f, {{f}});
   check_verb(cli() + q + "gate " + stories() + " " + d.str("q") + " --floor 0 -o " + f, {{f}});
