@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "build_id.h"
 #include "command.h"
 #include "output.h"
 #include "quant/simd.h"
@@ -22,7 +23,8 @@ std::string compiler() {
 }
 
 std::string build_line() {
-  std::string s = "squint " SQUINT_VERSION "\nbuild: " + compiler() + ", kernel " + squint::simd::kLevel;
+  // The version and the commit it was built from (what analysis parts and journals record).
+  std::string s = "squint " + squint::squint_build_id() + "\nbuild: " + compiler() + ", kernel " + squint::simd::kLevel;
 #if defined(__OPTIMIZE__)
   s += ", optimized";
 #else
