@@ -35,18 +35,13 @@ struct AnalyzeCmd {
   CLI::App* app = nullptr;
 };
 
-// The options that describe a measurement: the parts carry them, so --merge takes none.
-constexpr const char* kMeasureOptions[] = {"--part",
-                                           "--resume",
-                                           "--format",
-                                           "--dtype",
-                                           "--bits",
-                                           "--group-sizes",
-                                           "--features",
-                                           "--norm-weights",
-                                           "--calibrate",
-                                           "--calibrate-samples",
-                                           "--calibrate-seq-len"};
+// What a merge takes: the part files and the output flags. Every other option describes a measurement, which
+// the parts carry (and options added later are refused the same way).
+bool applies_to_merge(const CLI::Option* opt) {
+  for (const char* name : {"merge", "output", "json", "sqnr-table", "sqnr-table-json", "help"})
+    if (opt->check_lname(name)) return true;
+  return opt->get_lnames().empty();  // the positional MODEL: checked on its own
+}
 
 void print_tables(const AnalyzeCmd& o, const Analysis& a) {
   if (o.table_json) {
@@ -59,9 +54,10 @@ void print_tables(const AnalyzeCmd& o, const Analysis& a) {
 }
 
 int run_merge(const AnalyzeCmd& o) {
-  for (const char* opt : kMeasureOptions)
-    if (o.app->count(opt))
-      fail(std::string("analyze --merge: ") + opt + " does not apply (the parts carry how they were measured)");
+  for (const CLI::Option* opt : o.app->get_options())
+    if (opt->count() > 0 && !applies_to_merge(opt))
+      fail("analyze --merge: --" + opt->get_lnames().front() +
+           " does not apply (the parts carry how they were measured)");
   if (!o.model.empty()) fail("analyze --merge: give the part files only, not MODEL (" + o.model + ")");
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
   std::vector<PartFile> files;

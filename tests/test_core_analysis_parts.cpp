@@ -145,7 +145,7 @@ TEST_CASE("merge: N parts in any order give the single run's bytes; refusals nam
   bits4.configs = {QConfig{4, 32}, QConfig{4, 64}};
   auto other_opts = make_parts(ck, bits4, 3);
   CHECK_THROWS_WITH(merge_analysis_parts({files[0], other_opts[1], files[2]}, "test"),
-                    Catch::Contains("part-2.json: made with other options (the candidates"));
+                    Catch::Contains("part-2.json: made with other options than part-1.json (the candidates"));
   auto split4 = make_parts(ck, opt, 4);
   CHECK_THROWS_WITH(merge_analysis_parts({files[0], split4[1], files[2]}, "test"), Catch::Contains("split into 4"));
   // Damaged parts: a tensor listed twice, an index out of range, not a part at all.

@@ -168,12 +168,12 @@ std::string short_hash(const json& v) {
   const std::string s = v.is_string() ? v.get<std::string>() : v.dump();
   return s.size() > 22 ? s.substr(0, 22) : s;
 }
-// The flag behind a header field, for "made with other options (...)".
+// The flags behind a header field, for "made with other options than X (...)".
 std::string option_of(const std::string& key) {
-  if (key == "configs") return "the candidates (--bits, --group-sizes)";
+  if (key == "configs") return "the candidates: --bits, --group-sizes";
   if (key == "quant_format") return "--format";
   if (key == "f32_output_dtype") return "--dtype";
-  if (key == "column_weighting") return "the column weighting (--norm-weights, --calibrate)";
+  if (key == "column_weighting") return "the column weighting: --norm-weights, --calibrate";
   return "'" + key + "'";
 }
 }  // namespace
@@ -193,11 +193,10 @@ std::string identity_mismatch(const AnalysisIdentity& a, const std::string& as, 
     return bs + ": from another model (model description differs from " + as + ")";
   for (const auto& [key, v] : a.header.items())
     if (key != "model" && (!b.header.contains(key) || b.header[key] != v))
-      return bs + ": made with other options (" + option_of(key) + " differ from " + as + ")";
+      return bs + ": made with other options than " + as + " (" + option_of(key) + ")";
   for (const auto& [key, v] : b.header.items())
-    if (!a.header.contains(key))
-      return bs + ": made with other options (" + option_of(key) + " differ from " + as + ")";
-  if (a.features != b.features) return bs + ": made with other options (--features differs from " + as + ")";
+    if (!a.header.contains(key)) return bs + ": made with other options than " + as + " (" + option_of(key) + ")";
+  if (a.features != b.features) return bs + ": made with other options than " + as + " (--features)";
   if (a.part.count != b.part.count)
     return bs + ": part of a split into " + std::to_string(b.part.count) + ", " + as + " of a split into " +
            std::to_string(a.part.count);
