@@ -41,7 +41,7 @@ int lines(const std::string& path) {
 }
 }  // namespace
 
-TEST_CASE("analyze --part K/N then --merge: the bytes of one run (N = 1, 2, 3, 7; parts in any order)",
+TEST_CASE("analyze --part K/N then --merge: the bytes of one run (N = 1, 2, 3, 7, parts in any order)",
           "[parts][cli]") {
   TempDir d;
   REQUIRE(run(cli() + " -q synth " + d.str("moe") + " --preset moe") == 0);

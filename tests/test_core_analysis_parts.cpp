@@ -115,7 +115,7 @@ TEST_CASE("parts: a GGUF K-quant candidate costs far more per parameter than an 
   CHECK(analysis_cost(norm, gguf_options()) == analysis_cost(norm, AnalyzeOptions{}));  // reading only
 }
 
-TEST_CASE("merge: N parts in any order give the single run's bytes; refusals name the file", "[parts]") {
+TEST_CASE("merge: N parts in any order give the single run's bytes, refusals name the file", "[parts]") {
   const Checkpoint ck = synth_checkpoint("moe");
   const AnalyzeOptions opt;
   const std::string ref = serialize_analysis(analyze_checkpoint(ck, opt));
