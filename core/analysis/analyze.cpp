@@ -1,11 +1,12 @@
-#include "analysis/analysis.h"
-#include "analysis/analysis_run.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
+#include "analysis/analysis.h"
+#include "analysis/analysis_run.h"
+#include "model/checkpoint_check.h"
+#include "model/family.h"
 #include "quant/ggml_measure.h"
 #include "util/chunks.h"
 #include "util/error.h"
@@ -254,6 +255,10 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
 }
 
 AnalysisRun::AnalysisRun(const Checkpoint& ck, AnalyzeOptions opt) : ck_(ck), opt_(std::move(opt)), slots_(ck.tensors.size()) {
+  // An MoE checkpoint that disagrees with its config.json is refused before any tensor is measured, and GGUF
+  // candidates for a configuration llama.cpp cannot run before a plan is made for them.
+  if (const auto h = check_family_tensors(ck); h && opt_.format == QFormat::Gguf)
+    family_named(h->family).gguf_kv(*h, "");
   Analysis& a = header_;
   a.format = opt_.format;
   a.fingerprint = ck.fingerprint;

@@ -1,11 +1,12 @@
 #include "convert/gguf_llama.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <algorithm>
 #include <map>
 
 #include "io/dtype.h"
+#include "model/checkpoint_check.h"
 #include "model/config_keys.h"
 #include "model/family.h"
 #include "model/gguf_hparams.h"
@@ -42,7 +43,11 @@ GgufFaults gguf_fault_named(const std::string& n) {
   if (n == "no-qk-permute") f.no_qk_permute = true;
   else if (n == "reverse-experts") f.reverse_experts = true;
   else if (n == "no-norm-add-one") f.no_norm_add_one = true;
-  else fail("unknown GGUF negative control '" + n + "' (no-qk-permute, reverse-experts, no-norm-add-one)");
+  else if (n == "swap-shared-gate-up")
+    f.swap_shared_gate_up = true;
+  else
+    fail("unknown GGUF negative control '" + n +
+         "' (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up)");
   return f;
 }
 
@@ -52,6 +57,7 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
   const std::string where = ck.location + "/config.json";
   if (!ck.config.raw.is_object()) fail(ck.location + ": no config.json (GGUF needs the model's hyperparameters)");
   const Family& fam = family_for_config(ck.config.raw, where);
+  check_family_tensors(ck);
   const ModelHparams c = fam.from_config(ck.config.raw, where);
   const nlohmann::json& j = text_config(ck.config.raw);
   GgufModelLayout L;
@@ -71,8 +77,16 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
   for (const auto& t : ck.tensors) {
     if (t.name.find("rotary_emb.inv_freq") != std::string::npos) continue;
     if (t.name == "lm_head.weight" && c.tied) continue;  // the loader reuses token_embd
-    const auto m = gguf_name_of(rules, t.name);
+    auto m = gguf_name_of(rules, t.name);
     if (!m) fail(ck.location + ": tensor '" + t.name + "' has no GGUF equivalent in llama.cpp's " + L.arch + " architecture");
+    if (faults.swap_shared_gate_up) {
+      for (auto [from, to] :
+           {std::pair<const char*, const char*>{"ffn_gate_shexp", "ffn_up_shexp"}, {"ffn_up_shexp", "ffn_gate_shexp"}})
+        if (const auto k = m->name.find(from); k != std::string::npos) {
+          m->name.replace(k, std::string(from).size(), to);
+          break;
+        }
+    }
     if (!is_float_measurable(t.dtype)) fail(ck.location + ": tensor '" + t.name + "' is " + dtype_name(t.dtype) + "; GGUF conversion needs F32, F16 or BF16");
     if (t.name == "lm_head.weight") has_lm_head = true;
     // llama.cpp never quantizes routers (llama-quantize skips ffn_gate_inp; the converter writes it F32).

@@ -62,8 +62,9 @@ struct GgufFaults {
   bool no_qk_permute = false;    // Q/K rows not permuted for the llama architecture
   bool reverse_experts = false;  // experts stacked in reverse order
   bool no_norm_add_one = false;  // Gemma's norms stored as w instead of 1 + w
+  bool swap_shared_gate_up = false;  // Qwen2-MoE's shared expert: gate_proj written as ffn_up_shexp and up as gate
 };
-// A fault by its CLI name (no-qk-permute, reverse-experts, no-norm-add-one); throws for others.
+// A fault by its CLI name (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up); throws for others.
 GgufFaults gguf_fault_named(const std::string& name);
 
 // `type_for` gives the ggml type of each 2-D (or larger) source tensor; 1-D tensors and MoE routers are always

@@ -1,15 +1,16 @@
 #include "convert/mlx_layout.h"
 
-#include "convert/mlx_config.h"
-#include "convert/mlx_names.h"
-#include "io/shards.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
 
 #include "analysis/analysis.h"
+#include "convert/mlx_config.h"
+#include "convert/mlx_names.h"
+#include "io/shards.h"
+#include "model/checkpoint_check.h"
+#include "model/family.h"
 #include "util/error.h"
 
 namespace squint {
@@ -45,6 +46,7 @@ ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t m
   if (plan.fingerprint != ck.fingerprint)
     fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + ck.location +
          " has " + ck.fingerprint);
+  const std::optional<ModelHparams> family = check_family_tensors(ck);
   std::map<std::string, const PlanTensor*> choice;
   for (const auto& pt : plan.tensors) {
     if (!ck.find(pt.name)) fail("plan names tensor '" + pt.name + "', which is not in " + ck.location);
@@ -144,6 +146,8 @@ ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t m
   L.index = shard_index(names, L.shard_names, L.total_bytes, {{"total_parameters", L.total_params}});
 
   L.config = mlx_config_json(ck.config.raw, L.units, plan.f32_out_dtype, &L.global);
+  // What mlx-lm's model file for this model_type cannot run is refused; the keys it requires are completed.
+  if (family) family_named(family->family).mlx_config(*family, L.config);
   return L;
 }
 

@@ -8,7 +8,8 @@
 namespace squint {
 
 const std::vector<const Family*>& all_families() {
-  static const std::vector<const Family*> all = {&families::llama_family(), &families::mixtral_family()};
+  static const std::vector<const Family*> all = {&families::llama_family(), &families::mixtral_family(),
+                                                 &families::qwen2_moe_family(), &families::qwen3_moe_family()};
   return all;
 }
 
@@ -19,12 +20,18 @@ std::string supported_model_types() {
   return s;
 }
 
+const Family* find_family_for_config(const nlohmann::json& cfg) {
+  const std::string mt = config_model_type(cfg);
+  for (const Family* f : all_families())
+    for (const auto& t : f->model_types())
+      if (!mt.empty() && t == mt) return f;
+  return nullptr;
+}
+
 const Family& family_for_config(const nlohmann::json& cfg, const std::string& where) {
   const std::string mt = config_model_type(cfg);
   if (mt.empty()) fail(where + ": no model_type (squint runs " + supported_model_types() + ")");
-  for (const Family* f : all_families())
-    for (const auto& t : f->model_types())
-      if (t == mt) return *f;
+  if (const Family* f = find_family_for_config(cfg)) return *f;
   fail(where + ": model_type '" + mt + "' is not supported (squint runs " + supported_model_types() + ")");
 }
 

@@ -43,11 +43,22 @@ class Family {
   virtual std::vector<GgufKV> gguf_kv(const ModelHparams& h, const std::string& model_name) const = 0;
   virtual ModelHparams from_gguf(const GgufFile& g, ByteSource* src) const = 0;
   virtual std::vector<GgufNameRule> gguf_names(const ModelHparams& h) const = 0;
+
+  // MLX, as mlx-lm's models/<model_type>.py loads it: throws for a configuration that file cannot express, and
+  // may add to `cfg` (the output config.json) keys it requires but this config leaves to Hugging Face's
+  // defaults. The default: nothing to check or add.
+  virtual void mlx_config(const ModelHparams& h, nlohmann::json& cfg) const {
+    (void)h;
+    (void)cfg;
+  }
 };
 
 const std::vector<const Family*>& all_families();
 // The family of a config.json (its model_type, or text_config's); refused with the supported list otherwise.
 const Family& family_for_config(const nlohmann::json& cfg, const std::string& where);
+// The same without the refusal: nullptr when config.json names no registered model_type (data-free analysis
+// and MLX conversion work by tensor names for any model).
+const Family* find_family_for_config(const nlohmann::json& cfg);
 const Family& family_for_gguf(const GgufFile& g);
 // The HF → GGUF tensor-name table of the checkpoint whose config.json is cfg (its family's, for its hparams).
 std::vector<GgufNameRule> gguf_names_for_config(const nlohmann::json& cfg, const std::string& where);

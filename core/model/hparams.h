@@ -31,6 +31,7 @@ struct ModelHparams {
   RopeSpec rope;        // every layer's, or the global (full-attention) layers' when some layers slide
   RopeSpec rope_local;  // sliding-window layers' (Gemma 3's rope_local_base_freq); used when sliding_window > 0
   bool tied = false;
+  bool qkv_bias = false;  // q/k/v biases are required (Qwen2-MoE's qkv_bias); else loaded when present
   int bos = 1, eos = 2;
   Activation act = Activation::Silu;
   float embed_scale = 1.0f;   // multiplies the embedding rows (Gemma: sqrt(hidden))

@@ -64,12 +64,52 @@ SynthSpec synth_preset(const std::string& name) {
     s.experts = 4;
     return s;
   }
+  if (name == "qwen2-moe" || name == "qwen3-moe" || name == "qwen3-moe-mixed") {
+    // Small, with each family's real config.json keys; 512 ids (stories260K's tokenizer in the tests).
+    s.hidden = 128;
+    s.intermediate = 256;  // the dense layers' MLP (qwen3-moe-mixed)
+    s.layers = 2;
+    s.heads = 4;
+    s.kv_heads = 2;
+    s.vocab = 512;
+    s.extra = {{"num_experts_per_tok", 2},     {"moe_intermediate_size", 64},
+               {"decoder_sparse_step", 1},     {"mlp_only_layers", nlohmann::json::array()},
+               {"rope_theta", 1000000.0},      {"rms_norm_eps", 1e-6},
+               {"use_sliding_window", false},  {"sliding_window", 4096},
+               {"max_window_layers", 2},       {"router_aux_loss_coef", 0.001},
+               {"output_router_logits", false}};
+    if (name == "qwen2-moe") {
+      // Qwen1.5-MoE-A2.7B's keys: a shared expert with its sigmoid gate; q/k/v biases (qkv_bias defaults to true).
+      s.extra.update({{"architectures", {"Qwen2MoeForCausalLM"}},
+                      {"model_type", "qwen2_moe"},
+                      {"num_experts", 4},
+                      {"shared_expert_intermediate_size", 128},
+                      {"norm_topk_prob", false}});
+    } else {
+      // Qwen3-30B-A3B's keys: q/k norms, head_dim 48 != 128 / 4 heads, renormalised top-k, no shared expert.
+      s.extra.update({{"architectures", {"Qwen3MoeForCausalLM"}},
+                      {"model_type", "qwen3_moe"},
+                      {"num_experts", 8},
+                      {"head_dim", 48},
+                      {"norm_topk_prob", true},
+                      {"attention_bias", false}});
+      if (name ==
+          "qwen3-moe-mixed") {  // a dense layer between MoE ones: eval and MLX only (llama.cpp's qwen3moe has none)
+        s.layers = 3;
+        s.extra["max_window_layers"] = 3;
+        s.extra["mlp_only_layers"] = {1};
+      }
+    }
+    return s;
+  }
   std::string names;
   for (const auto& n : synth_preset_names()) names += (names.empty() ? "" : ", ") + n;
   fail("unknown synth preset '" + name + "' (choose " + names + ")");
 }
 
-std::vector<std::string> synth_preset_names() { return {"demo", "tiny", "llama3-8b", "moe", "mixtral"}; }
+std::vector<std::string> synth_preset_names() {
+  return {"demo", "tiny", "llama3-8b", "moe", "mixtral", "qwen2-moe", "qwen3-moe", "qwen3-moe-mixed"};
+}
 
 std::vector<TensorSpec> synth_tensors(const SynthSpec& s) {
   // The tensors a checkpoint of the preset's family holds, as that family lists them.

@@ -16,6 +16,8 @@ const SEQ = 64, WINDOWS = 4;
 // preset -> the broken conversion that must fail for that family.
 const FAMILIES = [
   { preset: "mixtral", fault: "reverse-experts" },
+  { preset: "qwen2-moe", fault: "swap-shared-gate-up" },  // shared expert, sigmoid gate, q/k/v biases, no renormalisation
+  { preset: "qwen3-moe", fault: "reverse-experts" },      // q/k norms, head_dim 48 != 128/4, renormalised top-k
 ];
 
 const tokenizer = path.join(shared, "models/stories260K");  // 512 ids: the presets' vocabulary size

@@ -11,9 +11,9 @@ AttnWeights load_attention(WeightLoader& w, const ModelHparams& h, const std::st
   a.k = w.matrix(p + "self_attn.k_proj.weight", KV, H);
   a.v = w.matrix(p + "self_attn.v_proj.weight", KV, H);
   a.o = w.matrix(p + "self_attn.o_proj.weight", H, Q);
-  a.bq = w.vector(p + "self_attn.q_proj.bias", Q, false);
-  a.bk = w.vector(p + "self_attn.k_proj.bias", KV, false);
-  a.bv = w.vector(p + "self_attn.v_proj.bias", KV, false);
+  a.bq = w.vector(p + "self_attn.q_proj.bias", Q, h.qkv_bias);
+  a.bk = w.vector(p + "self_attn.k_proj.bias", KV, h.qkv_bias);
+  a.bv = w.vector(p + "self_attn.v_proj.bias", KV, h.qkv_bias);
   a.q_norm = w.vector(p + "self_attn.q_norm.weight", hd, false, norm_add);
   a.k_norm = w.vector(p + "self_attn.k_norm.weight", hd, false, norm_add);
   return a;

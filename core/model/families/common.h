@@ -11,7 +11,8 @@ namespace squint::families {
 
 // "model.layers.N."
 std::string layer_prefix(int layer);
-// self_attn.{q,k,v,o}_proj (+ optional q/k/v biases and q_norm/k_norm, whose values get `norm_add`).
+// self_attn.{q,k,v,o}_proj (+ q/k/v biases, required when h.qkv_bias, else when present; q_norm/k_norm when
+// present, whose values get `norm_add`).
 AttnWeights load_attention(WeightLoader& w, const ModelHparams& h, const std::string& prefix, float norm_add = 0.0f);
 // {gate,up,down}_proj (or the given names) of width `width` under `prefix`.
 MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& prefix, int width, const char* gate = "gate_proj",

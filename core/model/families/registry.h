@@ -7,5 +7,7 @@ namespace squint::families {
 
 const Family& llama_family();    // llama, mistral, qwen2, qwen3
 const Family& mixtral_family();  // mixtral
+const Family& qwen2_moe_family();  // qwen2_moe
+const Family& qwen3_moe_family();  // qwen3_moe
 
 }  // namespace squint::families

@@ -1,0 +1,53 @@
+#include "model/checkpoint_check.h"
+
+#include <cctype>
+
+#include "model/family.h"
+#include "util/error.h"
+#include "util/shape_str.h"
+
+namespace squint {
+
+namespace {
+// The expert index of "….experts.E.…", or -1.
+int expert_index(const std::string& name) {
+  const std::string key = ".experts.";
+  const auto p = name.find(key);
+  if (p == std::string::npos) return -1;
+  std::size_t i = p + key.size();
+  long e = 0;
+  const std::size_t start = i;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])) && i - start < 9)
+    e = e * 10 + (name[i++] - '0');
+  return i > start && i < name.size() && name[i] == '.' ? static_cast<int>(e) : -1;
+}
+}  // namespace
+
+std::optional<ModelHparams> check_family_tensors(const Checkpoint& ck) {
+  if (!ck.config.raw.is_object()) return std::nullopt;
+  const Family* fam = find_family_for_config(ck.config.raw);
+  if (!fam) return std::nullopt;
+  const std::string where = ck.location + "/config.json";
+  const ModelHparams h = fam->from_config(ck.config.raw, where);
+  if (h.experts <= 0) return h;
+  for (const auto& t : ck.tensors) {
+    const int e = expert_index(t.name);
+    if (e >= h.experts)
+      fail(ck.location + ": tensor '" + t.name + "' is expert " + std::to_string(e) + " but config.json has " +
+           std::to_string(h.experts) + " experts");
+  }
+  for (const auto& want : fam->tensors(h)) {
+    const TensorInfo* t = ck.find(want.name);
+    if (!t) {
+      if (want.name == "lm_head.weight") continue;
+      fail(ck.location + ": missing tensor '" + want.name + "' (config.json: " + h.model_type + ", " +
+           std::to_string(h.experts) + " experts)");
+    }
+    if (t->shape != want.shape)
+      fail(ck.location + ": tensor '" + want.name + "' has shape " + shape_str(t->shape) + ", config.json implies " +
+           shape_str(want.shape));
+  }
+  return h;
+}
+
+}  // namespace squint
