@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "plan/preview.h"
 #include "util/units.h"
 
@@ -27,11 +29,18 @@ std::string plan_summary(const Plan& p, const Analysis& a, const std::string& un
   }
   if (!v.rows.empty()) {
     out += p.format == QFormat::Gguf ? "\nper layer (GGUF type, 16 = kept):\n  layer" : "\nper layer (bits/group, 16 = kept):\n  layer";
-    for (const auto& c : v.columns) out += fmt::format(" {:>8}", c);
+    // Each column as wide as its name or its widest label (at least 8): "experts.down", "Q4_K,Q5_K".
+    std::vector<std::size_t> width;
+    for (std::size_t c = 0; c < v.columns.size(); ++c) {
+      width.push_back(std::max<std::size_t>(8, v.columns[c].size()));
+      for (const auto& r : v.rows) width[c] = std::max(width[c], r.cells[c].label.size());
+    }
+    for (std::size_t c = 0; c < v.columns.size(); ++c) out += fmt::format(" {:>{}}", v.columns[c], width[c]);
     out += "\n";
     for (const auto& r : v.rows) {
       out += fmt::format("  {:>5}", r.layer);
-      for (const auto& c : r.cells) out += fmt::format(" {:>8}", c.tensors.empty() ? std::string("-") : c.label);
+      for (std::size_t c = 0; c < r.cells.size(); ++c)
+        out += fmt::format(" {:>{}}", r.cells[c].tensors.empty() ? std::string("-") : r.cells[c].label, width[c]);
       out += "\n";
     }
   }

@@ -82,15 +82,35 @@ TEST_CASE("plan preview: mix, map and verdict of a real plan", "[preview]") {
   CHECK(j["rows"][0]["cells"][0]["tensors"][0].contains("sqnr_db"));
 }
 
-TEST_CASE("plan preview: MoE experts of one layer share one cell", "[preview]") {
-  const Analysis a = tiny_analysis("moe");
+TEST_CASE("plan preview: MoE experts are one column per projection, every expert of it in one cell", "[preview]") {
   PlanSettings st;
   st.bpw = 4;
-  const Plan p = make_plan(a, plan_options_from(st, true));
-  const PlanPreview v = plan_preview(p, a);
-  std::size_t col = v.columns.size();
-  for (std::size_t c = 0; c < v.columns.size(); ++c)
-    if (v.columns[c] == "experts") col = c;
-  REQUIRE(col < v.columns.size());
-  CHECK(v.rows[0].cells[col].tensors.size() > 1);
+  // Mixtral names its projections w1/w3/w2; Qwen2-MoE has a shared expert (gate/up/down) and a shared-expert gate.
+  struct Case {
+    const char* preset;
+    std::size_t experts;
+    std::vector<std::string> cols;
+  };
+  const std::vector<Case> cases = {
+      {"moe", 4, {"q", "k", "v", "o", "experts.gate", "experts.up", "experts.down", "router"}},
+      {"qwen2-moe",
+       4,
+       {"q", "k", "v", "o", "experts.gate", "experts.up", "experts.down", "shared.gate", "shared.up", "shared.down",
+        "router"}}};
+  for (const auto& [preset, experts, cols] : cases) {
+    CAPTURE(preset);
+    const Analysis a = tiny_analysis(preset);
+    const Plan p = make_plan(a, plan_options_from(st, true));
+    const PlanPreview v = plan_preview(p, a);
+    CHECK(v.columns == cols);
+    REQUIRE(v.rows.size() == 2);  // one row per layer
+    for (const auto& r : v.rows)
+      for (std::size_t c = 0; c < cols.size(); ++c) {
+        const std::size_t want = cols[c].starts_with("experts.")          ? experts
+                                 : cols[c] == "router" && cols.size() > 8 ? 2
+                                                                          : 1;
+        CHECK(r.cells[c].tensors.size() == want);  // all experts of a projection; router + shared-expert gate
+        CHECK(r.cells[c].label.find(',') == std::string::npos);  // experts of a projection share one config
+      }
+  }
 }

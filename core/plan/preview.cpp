@@ -1,6 +1,8 @@
 #include "plan/preview.h"
 
 #include <map>
+#include <set>
+#include <tuple>
 #include <unordered_map>
 
 namespace squint {
@@ -13,6 +15,32 @@ const std::vector<std::pair<Role, const char*>>& map_columns() {
       {Role::AttnQKV, "qkv"},    {Role::MlpGate, "gate"},    {Role::MlpUp, "up"},          {Role::MlpDown, "down"},
       {Role::MlpGateUp, "gate_up"}, {Role::MoeExpert, "experts"}, {Role::SharedExpert, "shared"}, {Role::Router, "router"}};
   return cols;
+}
+
+// Experts and shared experts get one column per projection ("experts.gate", ...): the experts of one
+// projection share one config, so a layer of 128 experts is three cells, each with one label.
+bool split_by_projection(Role r) { return r == Role::MoeExpert || r == Role::SharedExpert; }
+
+// gate / up / down / gate_up for the projection names of Llama-style and Mixtral experts, else the name itself.
+std::string projection_of(const TensorAnalysis& t) {
+  std::string p = t.role.projection;
+  if (p.empty()) {
+    p = t.name.ends_with(".weight") ? t.name.substr(0, t.name.size() - 7) : t.name;
+    p = p.substr(p.find_last_of('.') + 1);
+  }
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"gate_proj", "gate"}, {"w1", "gate"}, {"up_proj", "up"},          {"w3", "up"},
+      {"down_proj", "down"}, {"w2", "down"}, {"gate_up_proj", "gate_up"}};
+  for (const auto& [from, to] : kNames)
+    if (p == from) return to;
+  return p;
+}
+// Order of the projection columns within a role.
+int projection_rank(const std::string& p) {
+  static const char* kOrder[] = {"gate", "up", "down", "gate_up"};
+  for (int i = 0; i < 4; ++i)
+    if (p == kOrder[i]) return i;
+  return 4;
 }
 }  // namespace
 
@@ -54,8 +82,10 @@ PlanPreview plan_preview(const Plan& p, const Analysis& a) {
   std::unordered_map<std::string, const TensorAnalysis*> by_name;
   for (const auto& t : a.tensors) by_name.emplace(t.name, &t);
   const auto& cols = map_columns();
-  std::map<int, std::map<std::size_t, PreviewCell>> grid;  // layer -> column -> cell
-  std::vector<bool> used(cols.size(), false);
+  // A column: a map role, and for split roles a projection (rank, name) so that columns sort gate, up, down.
+  using ColKey = std::tuple<std::size_t, int, std::string>;
+  std::map<int, std::map<ColKey, PreviewCell>> grid;  // layer -> column -> cell
+  std::set<ColKey> used;
   for (std::size_t i = 0; i < p.tensors.size(); ++i) {
     const PlanTensor& t = p.tensors[i];
     if (t.keep()) ++v.kept;
@@ -73,8 +103,13 @@ PlanPreview plan_preview(const Plan& p, const Analysis& a) {
       v.others.push_back(i);
       continue;
     }
-    used[col] = true;
-    PreviewCell& cell = grid[r.layer][col];
+    ColKey key{col, 0, ""};
+    if (split_by_projection(r.role)) {
+      const std::string proj = projection_of(*it->second);
+      key = {col, projection_rank(proj), proj};
+    }
+    used.insert(key);
+    PreviewCell& cell = grid[r.layer][key];
     const std::string l = choice_label(t);
     if (cell.tensors.empty()) {
       cell.label = l;
@@ -94,17 +129,16 @@ PlanPreview plan_preview(const Plan& p, const Analysis& a) {
     }
     cell.tensors.push_back(i);
   }
-  std::vector<std::size_t> col_index;  // map column -> preview column
-  for (std::size_t c = 0; c < cols.size(); ++c)
-    if (used[c]) {
-      col_index.push_back(c);
-      v.column_roles.push_back(cols[c].first);
-      v.columns.push_back(cols[c].second);
-    }
+  for (const ColKey& k : used) {
+    const auto& [role, name] = cols[std::get<0>(k)];
+    const std::string& proj = std::get<2>(k);
+    v.column_roles.push_back(role);
+    v.columns.push_back(proj.empty() ? std::string(name) : std::string(name) + "." + proj);
+  }
   for (auto& [layer, row] : grid) {
     PreviewRow pr;
     pr.layer = layer;
-    for (std::size_t c : col_index) {
+    for (const ColKey& c : used) {
       auto it = row.find(c);
       pr.cells.push_back(it == row.end() ? PreviewCell{} : std::move(it->second));
     }

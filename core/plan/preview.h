@@ -44,9 +44,11 @@ struct PlanPreview {
     double percent = 0;
   };
   std::vector<TypeMix> type_mix;
-  // Per-layer map over projection roles; columns are the roles present, in a fixed order.
+  // Per-layer map over projection roles; columns are the roles present, in a fixed order. Experts and shared
+  // experts have one column per projection (all experts of a projection in one cell: they share one config).
   std::vector<Role> column_roles;
-  std::vector<std::string> columns;  // short names: q k v o qkv gate up down gate_up experts shared router
+  std::vector<std::string> columns;  // short names: q k v o qkv gate up down gate_up experts.gate experts.up
+                                     // experts.down shared.gate shared.up shared.down router
   std::vector<PreviewRow> rows;      // ascending layer
   std::vector<std::size_t> others;   // 2-D+ tensors outside the map (embeddings, lm_head, unknown roles)
   // Gate verdict, the rule of `squint gate --plan`: every quantized tensor's predicted SQNR >= floor.
