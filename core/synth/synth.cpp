@@ -65,7 +65,9 @@ SynthSpec synth_preset(const std::string& name) {
     return s;
   }
   if (name == "qwen2-moe" || name == "qwen3-moe" || name == "qwen3-moe-mixed") {
-    // Small, with each family's real config.json keys; 512 ids (stories260K's tokenizer in the tests).
+    // Small, with each family's real config.json keys; 512 ids (stories260K's tokenizer in the tests); no
+    // outlier channels, like the other family presets (runtime comparisons).
+    s.outlier_channels = false;
     s.hidden = 128;
     s.intermediate = 256;  // the dense layers' MLP (qwen3-moe-mixed)
     s.layers = 2;
