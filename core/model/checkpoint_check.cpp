@@ -30,6 +30,14 @@ std::optional<ModelHparams> check_family_tensors(const Checkpoint& ck) {
   const std::string where = ck.location + "/config.json";
   const ModelHparams h = fam->from_config(ck.config.raw, where);
   if (h.experts <= 0) return h;
+  // Every (MoE layer, expert) holds tensors: a config.json counting more than the checkpoint has tensors is
+  // refused before its tensor list (layers x experts x 3 names) is built.
+  uint64_t moe_layers = 0;
+  for (int l = 0; l < h.layers; ++l) moe_layers += h.moe(l);
+  if (moe_layers * static_cast<uint64_t>(h.experts) > ck.tensors.size())
+    fail(ck.location + ": config.json says " + std::to_string(moe_layers) + " MoE layers x " +
+         std::to_string(h.experts) + " experts, but the checkpoint holds only " + std::to_string(ck.tensors.size()) +
+         " tensors");
   for (const auto& t : ck.tensors) {
     const int e = expert_index(t.name);
     if (e >= h.experts)
