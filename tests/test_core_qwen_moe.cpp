@@ -218,7 +218,7 @@ TEST_CASE("qwen MoE: a dense layer equals an MoE layer whose experts all are tha
   CHECK((dense.logits(toks) - Model(hm, m.source()).logits(toks)).cwiseAbs().maxCoeff() > 1e-4f);
 }
 
-TEST_CASE("qwen MoE: the tensor list, the loader and the GGUF names agree; bad tensors are refused by name",
+TEST_CASE("qwen MoE: the tensor list, the loader and the GGUF names agree, bad tensors are refused by name",
           "[model][qwen_moe]") {
   for (const char* type : {"qwen2_moe", "qwen3_moe"}) {
     CAPTURE(type);

@@ -118,7 +118,7 @@ std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::c
 
 }  // namespace
 
-TEST_CASE("GGUF of Qwen2-MoE and Qwen3-MoE: llama.cpp's names, shapes and keys; routers F32; same logits read back",
+TEST_CASE("GGUF of Qwen2-MoE and Qwen3-MoE: llama.cpp's names, shapes and keys, routers F32, same logits read back",
           "[gguf][moe][qwen_moe]") {
   TempDir d;
   for (const std::string preset : {"qwen2-moe", "qwen3-moe"}) {

@@ -27,6 +27,10 @@ std::optional<ModelHparams> check_family_tensors(const Checkpoint& ck) {
   if (!ck.config.raw.is_object()) return std::nullopt;
   const Family* fam = find_family_for_config(ck.config.raw);
   if (!fam) return std::nullopt;
+  // A config.json naming only its model_type (no decoder sizes) describes no layers or experts to hold the
+  // tensors to; the verbs that need the sizes (eval, GGUF) refuse it themselves, MLX output and analysis do not.
+  const nlohmann::json& c = ck.config.raw.contains("text_config") ? ck.config.raw["text_config"] : ck.config.raw;
+  if (!c.is_object() || !c.contains("hidden_size") || !c.contains("num_hidden_layers")) return std::nullopt;
   const std::string where = ck.location + "/config.json";
   const ModelHparams h = fam->from_config(ck.config.raw, where);
   if (h.experts <= 0) return h;
