@@ -77,14 +77,14 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
     return float_type(t.dtype);
   };
   if (plan) type_for = PlanTypes{*plan, ck};
-  GgufModelLayout L =
-      gguf_llama_layout(ck, type_for, a.negative_control.empty() ? GgufFaults{} : gguf_fault_named(a.negative_control));
+  const GgufFaults faults = a.negative_control.empty() ? GgufFaults{} : gguf_fault_named(a.negative_control);
+  GgufModelLayout L = gguf_llama_layout(ck, type_for, faults);
   if (plan)
     for (auto& t : L.tensors)
       if (const TensorInfo* ti = t.hf_name.empty() ? nullptr : ck.find(t.hf_name); ti && gguf_type_size(t.type).block > 1)
         t.quant_input = output_dtype_for(ti->dtype, plan->f32_out_dtype);
   std::vector<std::string> warnings = L.warnings;
-  std::vector<GgufKV> tok = gguf_tokenizer_from_files(*mp.provider, ck.config.raw, warnings);
+  std::vector<GgufKV> tok = gguf_tokenizer_from_files(*mp.provider, ck.config.raw, warnings, faults);
   for (const auto& w : warnings)
     if (!quiet) fmt::print(stderr, "squint: warning: {}\n", w);
   if (!notes.empty() && !quiet)  // one line, however many tensors

@@ -63,6 +63,10 @@ std::vector<std::string> texts() {
           "\xff\xfe bad \xc3 utf8 \xe2\x82", "emoji \xf0\x9f\x98\x80 and CJK \xe4\xb8\xad\xe6\x96\x87", "<s> </s> <unk> <0x41>",
           "Once upon a time, there was a little girl named Lily."};
 }
+std::string fmt_hex_byte(int b) {
+  static const char* hex = "0123456789ABCDEF";
+  return std::string{'<', '0', 'x', hex[b >> 4], hex[b & 15], '>'};
+}
 }  // namespace
 
 TEST_CASE("GGUF 'llama' vocabulary of stories260K tokenizes exactly like libsentencepiece", "[gguf][tokenizer]") {
@@ -191,4 +195,49 @@ TEST_CASE("eval of a GGUF without --tokenizer: the same ids and NLL as with it, 
     CHECK(std::count(log.begin(), log.end(), '\n') <= 1);
     CHECK(!fs::exists(d.path / "bad.json"));
   }
+}
+
+// A BPE that is not byte-level and lacks the 256 <0xXX> tokens (a char-level vocabulary): as a 'llama'
+// vocabulary it made llama.cpp abort (tests/gguf/vocab.test.mjs), so it is written as 'gpt2' in the byte-level
+// alphabet, which keeps each id's bytes; with the byte tokens the 'llama' form stays.
+TEST_CASE("GGUF vocabulary of a char-level BPE: byte-level 'gpt2' without byte tokens, 'llama' with them", "[gguf][tokenizer]") {
+  auto tokenizer_json = [](bool bytes) {
+    nlohmann::json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}, {" ", 3}, {"\xC3\xA9", 4}};  // " ", "é"
+    for (char c = 'a'; c <= 'z'; ++c) vocab[std::string(1, c)] = static_cast<int>(vocab.size());
+    if (bytes)
+      for (int b = 0; b < 256; ++b) vocab[fmt_hex_byte(b)] = static_cast<int>(vocab.size());
+    nlohmann::json added = nlohmann::json::array();
+    for (int i = 0; i < 3; ++i) added.push_back({{"id", i}, {"content", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>"}, {"special", true}});
+    return nlohmann::json{{"added_tokens", added},
+                          {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array({"a b"})}}}}.dump();
+  };
+  const std::string cfg = R"({"bos_token": "<s>", "eos_token": "</s>"})";
+  TokenizerOptions o;
+  std::vector<std::string> warnings;
+  const GgufFile g = with_kv(gguf_tokenizer_hf(tokenizer_json(false), cfg, "llama", o, warnings, "tokenizer.json"));
+  CHECK(g.find("tokenizer.ggml.model")->as_string("") == "gpt2");
+  const auto& toks = g.find("tokenizer.ggml.tokens")->arr;
+  REQUIRE(toks.size() == 5 + 26);
+  CHECK(toks[1].str == "<s>");                 // special: as is
+  CHECK(toks[3].str == "\xC4\xA0");            // " " in the byte-level alphabet (U+0120)
+  CHECK(toks[4].str == "\xC3\x83\xC2\xA9");    // the two bytes of "é", each one code point
+  CHECK(g.find("tokenizer.ggml.merges")->arr.at(0).str == "a b");
+  CHECK(g.find("tokenizer.ggml.bos_token_id")->as_int("") == 1);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("'gpt2' vocabulary in the byte-level alphabet"));
+  // Read back, every id decodes to its original bytes.
+  auto back = text::tokenizer_from_gguf(g);
+  CHECK(back->decode({3}) == " ");
+  CHECK(back->decode({4, 5}) == "\xC3\xA9a");
+  warnings.clear();
+  const GgufFile sp = with_kv(gguf_tokenizer_hf(tokenizer_json(true), cfg, "llama", o, warnings, "tokenizer.json"));
+  CHECK(sp.find("tokenizer.ggml.model")->as_string("") == "llama");
+  CHECK(sp.find("tokenizer.ggml.tokens")->arr.size() == 5 + 26 + 256);
+  // The negative control of the llama.cpp test: the old 'llama' form without byte tokens.
+  o.llama_vocab_without_bytes = true;
+  const GgufFile old = with_kv(gguf_tokenizer_hf(tokenizer_json(false), cfg, "llama", o, warnings, "tokenizer.json"));
+  CHECK(old.find("tokenizer.ggml.model")->as_string("") == "llama");
+  // llama.cpp's ids-only files ('none') have no vocabulary to run text through: one line.
+  std::vector<GgufKV> none = {{"tokenizer.ggml.model", GgufValue::string("none")}};
+  CHECK_THROWS_WITH(text::tokenizer_from_gguf(with_kv(none)), Catch::Contains("has no vocabulary"));
 }

@@ -43,11 +43,11 @@ GgufFaults gguf_fault_named(const std::string& n) {
   if (n == "no-qk-permute") f.no_qk_permute = true;
   else if (n == "reverse-experts") f.reverse_experts = true;
   else if (n == "no-norm-add-one") f.no_norm_add_one = true;
-  else if (n == "swap-shared-gate-up")
-    f.swap_shared_gate_up = true;
+  else if (n == "swap-shared-gate-up") f.swap_shared_gate_up = true;
+  else if (n == "vocab-without-bytes") f.vocab_without_bytes = true;
   else
     fail("unknown GGUF negative control '" + n +
-         "' (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up)");
+         "' (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up, vocab-without-bytes)");
   return f;
 }
 
@@ -237,10 +237,11 @@ WeightSource weights_from_gguf(const GgufFile& g, ByteSource& src) {
 namespace squint {
 
 std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const nlohmann::json& config,
-                                              std::vector<std::string>& warnings) {
+                                              std::vector<std::string>& warnings, const GgufFaults& faults) {
   const ModelHparams c = hparams_from_config(config, "config.json");
   TokenizerOptions o;
   o.vocab_size = c.vocab;
+  o.llama_vocab_without_bytes = faults.vocab_without_bytes;
   if (config.contains("bos_token_id") && config["bos_token_id"].is_number_integer()) o.bos = json_int<int>(config["bos_token_id"], "config.json: bos_token_id");
   if (config.contains("eos_token_id") && config["eos_token_id"].is_number_integer()) o.eos = json_int<int>(config["eos_token_id"], "config.json: eos_token_id");
   std::string tcfg;

@@ -63,8 +63,10 @@ struct GgufFaults {
   bool reverse_experts = false;  // experts stacked in reverse order
   bool no_norm_add_one = false;  // Gemma's norms stored as w instead of 1 + w
   bool swap_shared_gate_up = false;  // Qwen2-MoE's shared expert: gate_proj written as ffn_up_shexp and up as gate
+  bool vocab_without_bytes = false;  // a 'llama' vocabulary without byte tokens (what aborted llama.cpp)
 };
-// A fault by its CLI name (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up); throws for others.
+// A fault by its CLI name (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up,
+// vocab-without-bytes); throws for others.
 GgufFaults gguf_fault_named(const std::string& name);
 
 // `type_for` gives the ggml type of each 2-D (or larger) source tensor; 1-D tensors and MoE routers are always
@@ -96,7 +98,7 @@ namespace squint {
 // tokenizer.ggml.* keys from the model's files: tokenizer.model (SentencePiece) if present, else tokenizer.json;
 // add_bos/add_eos from tokenizer_config.json, bos/eos ids from config.json. Throws when there is neither file.
 std::vector<GgufKV> gguf_tokenizer_from_files(const FileProvider& files, const nlohmann::json& config,
-                                              std::vector<std::string>& warnings);
+                                              std::vector<std::string>& warnings, const GgufFaults& faults = {});
 
 // What a layout's GGUF header holds: the layout's keys then `extra_kv` (the tokenizer's), and one tensor spec
 // per tensor in layout order; `tensor_bytes` = their data without padding (a writer's progress total).

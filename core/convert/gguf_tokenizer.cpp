@@ -2,8 +2,10 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "util/byte_level.h"
 #include "util/error.h"
 #include "util/json_guard.h"
 
@@ -177,6 +179,17 @@ std::string bpe_pre_name(const nlohmann::json& pre, const std::string& model_typ
   return "default";
 }
 
+// llama.cpp's SentencePiece vocabulary maps bytes to <0xXX> tokens (llama_vocab::byte_to_token).
+bool has_all_byte_tokens(const std::vector<std::string>& tokens) {
+  std::set<std::string> have(tokens.begin(), tokens.end());
+  static const char* hex = "0123456789ABCDEF";
+  for (int b = 0; b < 256; ++b) {
+    const std::string t = {'<', '0', 'x', hex[b >> 4], hex[b & 15], '>'};
+    if (!have.count(t)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<GgufKV> gguf_tokenizer_hf(const std::string& tokenizer_json, const std::string& config,
@@ -239,9 +252,32 @@ std::vector<GgufKV> gguf_tokenizer_hf(const std::string& tokenizer_json, const s
     out = {kv("tokenizer.ggml.model", GgufValue::string("gpt2")), kv("tokenizer.ggml.pre", GgufValue::string(pname)),
            kv("tokenizer.ggml.tokens", GgufValue::strings(tokens)), kv("tokenizer.ggml.token_type", GgufValue::i32s(types)),
            kv("tokenizer.ggml.merges", GgufValue::strings(merges))};
+  } else if (!has_all_byte_tokens(tokens) && !o.llama_vocab_without_bytes) {
+    // No exact GGUF form, and not the 256 <0xXX> byte tokens either: as a 'llama' vocabulary it made llama.cpp's
+    // process abort (its SentencePiece tokenizer looks up byte tokens with .at() for any character it lacks,
+    // std::out_of_range). llama.cpp's BPE skips bytes it has no token for, so the vocabulary is written as
+    // 'gpt2' with each normal token's bytes in the byte-level alphabet (decoding gives back its exact bytes;
+    // special tokens stay as they are, as llama.cpp prints them raw) and the merges likewise.
+    warnings.push_back(source + ": " + (byte_level ? "byte-level BPE without merges" : "BPE that is not byte-level") +
+                       " without byte tokens has no exact GGUF form; written as a 'gpt2' vocabulary in the byte-level "
+                       "alphabet that keeps every id and its bytes (running from token ids is exact, text "
+                       "tokenization may differ)");
+    std::vector<std::string> enc(tokens.size());
+    // (A byte-level BPE's tokens are in that alphabet already.)
+    auto encode = [&](const std::string& t) { return byte_level ? t : byte_level_encode(t); };
+    for (std::size_t i = 0; i < tokens.size(); ++i) enc[i] = types[i] == 1 ? encode(tokens[i]) : tokens[i];
+    std::vector<std::string> enc_merges;
+    for (const auto& m : merges) {
+      const auto sp = m.find(' ');
+      enc_merges.push_back(sp == std::string::npos ? encode(m) : encode(m.substr(0, sp)) + " " + encode(m.substr(sp + 1)));
+    }
+    out = {kv("tokenizer.ggml.model", GgufValue::string("gpt2")), kv("tokenizer.ggml.pre", GgufValue::string("default")),
+           kv("tokenizer.ggml.tokens", GgufValue::strings(enc)), kv("tokenizer.ggml.token_type", GgufValue::i32s(types)),
+           kv("tokenizer.ggml.merges", GgufValue::strings(enc_merges))};
   } else {
     // Not expressible as GGUF's byte-level BPE: the closest vocabulary that keeps every id and string is a
-    // SentencePiece-style one whose scores rank pieces by id (earlier = merged first).
+    // SentencePiece-style one whose scores rank pieces by id (earlier = merged first); it has the byte tokens
+    // llama.cpp's loader looks up.
     warnings.push_back(source + ": " + (byte_level ? "byte-level BPE without merges" : "BPE that is not byte-level") +
                        " has no exact GGUF form; written as a 'llama' vocabulary that keeps every id and string "
                        "(running from token ids is exact, text tokenization may differ)");

@@ -3,7 +3,8 @@
 //  - SentencePiece tokenizer.model -> tokenizer.ggml.model "llama" (tokens, scores, token_type 1-6, padded with
 //    [PADi] UNUSED entries up to the model's vocab size). The model proto is decoded here (a minimal protobuf
 //    reader: pieces and trainer ids only), so this stays portable core code without libsentencepiece.
-//  - tokenizer.json byte-level BPE -> "gpt2" (tokens, merges, pre-tokenizer name).
+//  - tokenizer.json byte-level BPE -> "gpt2" (tokens, merges, pre-tokenizer name); another BPE -> "llama" when it
+//    has the 256 <0xXX> byte tokens llama.cpp's loader needs, else "none" (no vocabulary: run from token ids).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ struct TokenizerOptions {
   int vocab_size = 0;       // the model's embedding rows (config vocab_size); 0 = the tokenizer's own size
   bool add_bos = true, add_eos = false;
   int bos = -1, eos = -1;   // overrides from config.json (-1 = the tokenizer's)
+  bool llama_vocab_without_bytes = false;  // negative control only: the 'llama' form even without byte tokens
 };
 
 // tokenizer.ggml.* keys for a SentencePiece model; `warnings` gets one line per approximation.

@@ -181,6 +181,8 @@ std::unique_ptr<Tokenizer> tokenizer_from_gguf(const GgufFile& g) {
   const GgufValue* model = g.find("tokenizer.ggml.model");
   if (!model) fail(g.file + ": no tokenizer in the GGUF metadata (tokenizer.ggml.model)");
   const std::string kind = model->as_string(m.where("tokenizer.ggml.model"));
+  if (kind == "none" || kind == "no_vocab")
+    fail(g.file + ": has no vocabulary (tokenizer.ggml.model = " + kind + ": an ids-only file)");
   std::vector<std::string> tokens = m.strings("tokenizer.ggml.tokens", true);
   if (tokens.empty()) fail(m.where("tokenizer.ggml.tokens") + " is empty");
   for (const char* key : {"tokenizer.ggml.scores", "tokenizer.ggml.token_type"})

@@ -6,6 +6,7 @@
 
 #include "text/regex.h"
 #include "text/unicode.h"
+#include "util/byte_level.h"
 #include "util/error.h"
 #include "util/json_guard.h"
 
@@ -255,32 +256,14 @@ Normalizer make_normalizer(const json& j, const std::string& source) {
   unsupported(source, "normalizer", t);
 }
 
-// ---- byte-level map ----
+// ---- byte-level map (util/byte_level.h) ----
 
 namespace {
-struct ByteMap {
-  std::string fwd[256];
-  int back[0x200];
-  ByteMap() {
-    std::fill(std::begin(back), std::end(back), -1);
-    int n = 0;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-      const int cp = printable ? b : 256 + n++;
-      fwd[b] = utf8(static_cast<uint32_t>(cp));
-      back[cp] = b;
-    }
-  }
-};
-const ByteMap& byte_map() {
-  static const ByteMap m;
-  return m;
-}
 const char* kGpt2Split = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 }  // namespace
 
-const std::string& byte_to_unicode(unsigned char b) { return byte_map().fwd[b]; }
-int unicode_to_byte(uint32_t cp) { return cp < 0x200 ? byte_map().back[cp] : -1; }
+const std::string& byte_to_unicode(unsigned char b) { return byte_level_char(b); }
+int unicode_to_byte(uint32_t cp) { return byte_level_byte(cp); }
 
 // ---- pre-tokenizers ----
 
@@ -315,14 +298,8 @@ PreTokenizer make_pre_tokenizer(const json& j, const std::string& source) {
         for (auto& p : v)
           if (p.token < 0 && (p.s.empty() || p.s[0] != ' ')) p.s.insert(0, 1, ' ');
       if (use_regex) split_pieces(v, [&](std::string_view s) { return regex_matches(*re, s); }, Behavior::Isolated);
-      const ByteMap& m = byte_map();
-      for (auto& p : v) {
-        if (p.token >= 0) continue;
-        std::string o;
-        o.reserve(p.s.size() * 2);
-        for (unsigned char c : p.s) o += m.fwd[c];
-        p.s = std::move(o);
-      }
+      for (auto& p : v)
+        if (p.token < 0) p.s = byte_level_encode(p.s);
     };
   }
   if (t == "Metaspace") {
