@@ -271,7 +271,8 @@ std::vector<GgufKV> gguf_tokenizer_hf(const std::string& tokenizer_json, const s
       const auto sp = m.find(' ');
       enc_merges.push_back(sp == std::string::npos ? encode(m) : encode(m.substr(0, sp)) + " " + encode(m.substr(sp + 1)));
     }
-    out = {kv("tokenizer.ggml.model", GgufValue::string("gpt2")), kv("tokenizer.ggml.pre", GgufValue::string("default")),
+    // Pre-tokenizer 'gpt-2': one llama.cpp and squint both run (text tokenization is approximate anyway).
+    out = {kv("tokenizer.ggml.model", GgufValue::string("gpt2")), kv("tokenizer.ggml.pre", GgufValue::string("gpt-2")),
            kv("tokenizer.ggml.tokens", GgufValue::strings(enc)), kv("tokenizer.ggml.token_type", GgufValue::i32s(types)),
            kv("tokenizer.ggml.merges", GgufValue::strings(enc_merges))};
   } else {
