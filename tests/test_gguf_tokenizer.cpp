@@ -204,6 +204,7 @@ TEST_CASE("GGUF vocabulary of a char-level BPE: byte-level 'gpt2' without byte t
   auto tokenizer_json = [](bool bytes) {
     nlohmann::json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}, {" ", 3}, {"\xC3\xA9", 4}};  // " ", "é"
     for (char c = 'a'; c <= 'z'; ++c) vocab[std::string(1, c)] = static_cast<int>(vocab.size());
+    vocab["ab"] = static_cast<int>(vocab.size());  // what the merge "a b" makes
     if (bytes)
       for (int b = 0; b < 256; ++b) vocab[fmt_hex_byte(b)] = static_cast<int>(vocab.size());
     nlohmann::json added = nlohmann::json::array();
@@ -217,7 +218,7 @@ TEST_CASE("GGUF vocabulary of a char-level BPE: byte-level 'gpt2' without byte t
   const GgufFile g = with_kv(gguf_tokenizer_hf(tokenizer_json(false), cfg, "llama", o, warnings, "tokenizer.json"));
   CHECK(g.find("tokenizer.ggml.model")->as_string("") == "gpt2");
   const auto& toks = g.find("tokenizer.ggml.tokens")->arr;
-  REQUIRE(toks.size() == 5 + 26);
+  REQUIRE(toks.size() == 5 + 26 + 1);
   CHECK(toks[1].str == "<s>");                 // special: as is
   CHECK(toks[3].str == "\xC4\xA0");            // " " in the byte-level alphabet (U+0120)
   CHECK(toks[4].str == "\xC3\x83\xC2\xA9");    // the two bytes of "é", each one code point
@@ -232,7 +233,7 @@ TEST_CASE("GGUF vocabulary of a char-level BPE: byte-level 'gpt2' without byte t
   warnings.clear();
   const GgufFile sp = with_kv(gguf_tokenizer_hf(tokenizer_json(true), cfg, "llama", o, warnings, "tokenizer.json"));
   CHECK(sp.find("tokenizer.ggml.model")->as_string("") == "llama");
-  CHECK(sp.find("tokenizer.ggml.tokens")->arr.size() == 5 + 26 + 256);
+  CHECK(sp.find("tokenizer.ggml.tokens")->arr.size() == 5 + 26 + 1 + 256);
   // The negative control of the llama.cpp test: the old 'llama' form without byte tokens.
   o.llama_vocab_without_bytes = true;
   const GgufFile old = with_kv(gguf_tokenizer_hf(tokenizer_json(false), cfg, "llama", o, warnings, "tokenizer.json"));
