@@ -71,4 +71,33 @@ void mlp_tensors(const ModelHparams& h, const std::string& p, int width, std::ve
   out.push_back({p + down + ".weight", {h.hidden, width}});
 }
 
+ModelWeights load_prenorm_decoder(WeightLoader& w, const ModelHparams& h, const FfnLoader& ffn) {
+  ModelWeights m;
+  load_ends(w, h, m);
+  for (int l = 0; l < h.layers; ++l) {
+    const std::string p = layer_prefix(l);
+    LayerWeights L;
+    L.attn = load_attention(w, h, p);
+    L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true);
+    L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true);
+    ffn(l, p, L);
+    m.layers.push_back(std::move(L));
+  }
+  return m;
+}
+
+std::vector<TensorShape> prenorm_decoder_tensors(const ModelHparams& h, bool biases, bool qk_norm, const FfnTensors& ffn) {
+  std::vector<TensorShape> t;
+  end_tensors_front(h, t);
+  for (int l = 0; l < h.layers; ++l) {
+    const std::string p = layer_prefix(l);
+    t.push_back({p + "input_layernorm.weight", {h.hidden}});
+    attention_tensors(h, p, biases, qk_norm, t);
+    t.push_back({p + "post_attention_layernorm.weight", {h.hidden}});
+    ffn(l, p, t);
+  }
+  end_tensors_back(h, t);
+  return t;
+}
+
 }  // namespace squint::families

@@ -1,6 +1,7 @@
 #pragma once
 // Loading pieces several families share (their HF names are the Llama ones): attention projections with
 // optional biases and q/k norms, the gated MLP, the embedding and LM head.
+#include <functional>
 #include <string>
 
 #include "model/hparams.h"
@@ -22,6 +23,15 @@ void load_ends(WeightLoader& w, const ModelHparams& h, ModelWeights& out, float 
 // Their tensors: the embedding (first in a checkpoint), the final norm and untied lm_head (last).
 void end_tensors_front(const ModelHparams& h, std::vector<TensorShape>& out);
 void end_tensors_back(const ModelHparams& h, std::vector<TensorShape>& out);
+
+// The pre-norm decoder Llama, Mixtral and Qwen-MoE share: the ends, then per layer self_attn,
+// input_layernorm and post_attention_layernorm; `ffn(layer, prefix, L)` loads the feed-forward part (a dense MLP
+// or an MoE block) into L, after the attention and norms.
+using FfnLoader = std::function<void(int layer, const std::string& prefix, LayerWeights& L)>;
+ModelWeights load_prenorm_decoder(WeightLoader& w, const ModelHparams& h, const FfnLoader& ffn);
+// Its tensors in checkpoint order; `ffn(layer, prefix, out)` appends the feed-forward part's.
+using FfnTensors = std::function<void(int layer, const std::string& prefix, std::vector<TensorShape>& out)>;
+std::vector<TensorShape> prenorm_decoder_tensors(const ModelHparams& h, bool biases, bool qk_norm, const FfnTensors& ffn);
 
 }  // namespace squint::families
 

@@ -32,32 +32,13 @@ class LlamaFamily final : public Family {
   }
 
   ModelWeights load(const ModelHparams& h, WeightLoader& w) const override {
-    ModelWeights m;
-    load_ends(w, h, m);
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      LayerWeights L;
-      L.attn = load_attention(w, h, p);
-      L.mlp = load_mlp(w, h, p + "mlp.", h.intermediate);
-      L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true);
-      L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true);
-      m.layers.push_back(std::move(L));
-    }
-    return m;
+    return load_prenorm_decoder(
+        w, h, [&](int, const std::string& p, LayerWeights& L) { L.mlp = load_mlp(w, h, p + "mlp.", h.intermediate); });
   }
 
   std::vector<TensorShape> tensors(const ModelHparams& h) const override {
-    std::vector<TensorShape> t;
-    end_tensors_front(h, t);
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      t.push_back({p + "input_layernorm.weight", {h.hidden}});
-      attention_tensors(h, p, h.model_type == "qwen2", h.model_type == "qwen3", t);
-      t.push_back({p + "post_attention_layernorm.weight", {h.hidden}});
-      mlp_tensors(h, p + "mlp.", h.intermediate, t);
-    }
-    end_tensors_back(h, t);
-    return t;
+    return prenorm_decoder_tensors(h, h.model_type == "qwen2", h.model_type == "qwen3",
+                                   [&](int, const std::string& p, std::vector<TensorShape>& t) { mlp_tensors(h, p + "mlp.", h.intermediate, t); });
   }
 
   std::string gguf_arch(const ModelHparams& h) const override {

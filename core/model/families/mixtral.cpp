@@ -36,32 +36,17 @@ class MixtralFamily final : public Family {
   }
 
   ModelWeights load(const ModelHparams& h, WeightLoader& w) const override {
-    ModelWeights m;
-    load_ends(w, h, m);
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      LayerWeights L;
-      L.attn = load_attention(w, h, p);
-      L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true);
-      L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true);
+    return load_prenorm_decoder(w, h, [&](int, const std::string& p, LayerWeights& L) {
       L.moe.router = w.matrix(p + "block_sparse_moe.gate.weight", h.experts, h.hidden);
       for (int e = 0; e < h.experts; ++e)
         L.moe.experts.push_back(
             load_mlp(w, h, p + "block_sparse_moe.experts." + std::to_string(e) + ".", h.intermediate, "w1", "w3", "w2"));
-      m.layers.push_back(std::move(L));
-    }
-    return m;
+    });
   }
 
   std::vector<TensorShape> tensors(const ModelHparams& h) const override {
-    std::vector<TensorShape> t;
-    end_tensors_front(h, t);
     const int64_t H = h.hidden, I = h.intermediate;
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      t.push_back({p + "input_layernorm.weight", {H}});
-      attention_tensors(h, p, false, false, t);
-      t.push_back({p + "post_attention_layernorm.weight", {H}});
+    return prenorm_decoder_tensors(h, false, false, [&](int, const std::string& p, std::vector<TensorShape>& t) {
       t.push_back({p + "block_sparse_moe.gate.weight", {h.experts, H}});
       for (int e = 0; e < h.experts; ++e) {
         const std::string q = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
@@ -69,9 +54,7 @@ class MixtralFamily final : public Family {
         t.push_back({q + "w2.weight", {H, I}});
         t.push_back({q + "w3.weight", {I, H}});
       }
-    }
-    end_tensors_back(h, t);
-    return t;
+    });
   }
 
   std::string gguf_arch(const ModelHparams&) const override { return "llama"; }

@@ -38,32 +38,12 @@ class Qwen2MoeFamily final : public Family {
   }
 
   ModelWeights load(const ModelHparams& h, WeightLoader& w) const override {
-    ModelWeights m;
-    load_ends(w, h, m);
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      LayerWeights L;
-      L.attn = load_attention(w, h, p);
-      L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true);
-      L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true);
-      load_qwen_moe_mlp(w, h, l, L);
-      m.layers.push_back(std::move(L));
-    }
-    return m;
+    return load_prenorm_decoder(w, h, [&](int l, const std::string&, LayerWeights& L) { load_qwen_moe_mlp(w, h, l, L); });
   }
 
   std::vector<TensorShape> tensors(const ModelHparams& h) const override {
-    std::vector<TensorShape> t;
-    end_tensors_front(h, t);
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      t.push_back({p + "input_layernorm.weight", {h.hidden}});
-      attention_tensors(h, p, h.qkv_bias, false, t);
-      t.push_back({p + "post_attention_layernorm.weight", {h.hidden}});
-      qwen_moe_mlp_tensors(h, l, t);
-    }
-    end_tensors_back(h, t);
-    return t;
+    return prenorm_decoder_tensors(h, h.qkv_bias, false,
+                                   [&](int l, const std::string&, std::vector<TensorShape>& t) { qwen_moe_mlp_tensors(h, l, t); });
   }
 
   std::string gguf_arch(const ModelHparams&) const override { return "qwen2moe"; }

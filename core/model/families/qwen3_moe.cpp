@@ -31,35 +31,17 @@ class Qwen3MoeFamily final : public Family {
   }
 
   ModelWeights load(const ModelHparams& h, WeightLoader& w) const override {
-    ModelWeights m;
-    load_ends(w, h, m);
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      LayerWeights L;
-      L.attn = load_attention(w, h, p);
+    return load_prenorm_decoder(w, h, [&](int l, const std::string& p, LayerWeights& L) {
       for (const auto* n : {&L.attn.q_norm, &L.attn.k_norm})
         if (!n->size())
           fail("missing weight '" + p + "self_attn." + (n == &L.attn.q_norm ? "q" : "k") + "_norm.weight'");
-      L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true);
-      L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true);
       load_qwen_moe_mlp(w, h, l, L);
-      m.layers.push_back(std::move(L));
-    }
-    return m;
+    });
   }
 
   std::vector<TensorShape> tensors(const ModelHparams& h) const override {
-    std::vector<TensorShape> t;
-    end_tensors_front(h, t);
-    for (int l = 0; l < h.layers; ++l) {
-      const std::string p = layer_prefix(l);
-      t.push_back({p + "input_layernorm.weight", {h.hidden}});
-      attention_tensors(h, p, false, true, t);
-      t.push_back({p + "post_attention_layernorm.weight", {h.hidden}});
-      qwen_moe_mlp_tensors(h, l, t);
-    }
-    end_tensors_back(h, t);
-    return t;
+    return prenorm_decoder_tensors(h, false, true,
+                                   [&](int l, const std::string&, std::vector<TensorShape>& t) { qwen_moe_mlp_tensors(h, l, t); });
   }
 
   std::string gguf_arch(const ModelHparams&) const override { return "qwen3moe"; }
