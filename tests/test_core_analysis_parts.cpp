@@ -127,8 +127,10 @@ TEST_CASE("merge: N parts in any order give the single run's bytes, refusals nam
   auto files = make_parts(ck, opt, 3);
   // Negative control: joined in file order rather than tensor order, the parts do not give the bytes.
   json naive = json::parse(files[0].text)["analysis"];
-  for (std::size_t k = 1; k < files.size(); ++k)
-    for (const auto& t : json::parse(files[k].text)["analysis"]["tensors"]) naive["tensors"].push_back(t);
+  for (std::size_t k = 1; k < files.size(); ++k) {
+    const json part = json::parse(files[k].text);  // named: a range-for does not extend the parse temporary
+    for (const auto& t : part["analysis"]["tensors"]) naive["tensors"].push_back(t);
+  }
   CHECK(naive.dump(1) + "\n" != ref);
 
   CHECK_THROWS_WITH(merge_analysis_parts(files, "other"), Catch::Contains("part-1.json: made by squint test"));
