@@ -30,8 +30,8 @@ int usage(const char* msg) {
       "                           [--lib LIBLLAMA] [--threads N] [--verbose]\n  MIX: ");
   for (const auto& m : squint::llama_ftype_names()) std::fprintf(stderr, "%s ", m.c_str());
   std::fprintf(stderr,
-               "\n  LIBLLAMA default: $SQUINT_LIBLLAMA or "
-               "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so\n");
+               "\n  LIBLLAMA default: $SQUINT_LIBLLAMA, else node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/"
+               "libllama.v0.4.0.so\n  of the checkout whose build folder holds this binary, else of the working directory\n");
   return 2;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "util/error.h"
 
@@ -79,11 +80,21 @@ std::vector<std::string> llama_ftype_names() {
   return v;
 }
 
+std::string find_libllama() {
+  static const char* kNpmLib = "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so";
+  if (const char* e = std::getenv("SQUINT_LIBLLAMA"); e && *e) return e;
+  std::vector<std::filesystem::path> roots;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) roots.push_back(exe.parent_path().parent_path());  // build/X -> the checkout that holds node_modules/
+  roots.push_back(std::filesystem::current_path(ec));
+  for (const auto& r : roots)
+    if (std::filesystem::is_regular_file(r / kNpmLib, ec)) return (r / kNpmLib).string();
+  return kNpmLib;  // dlopen's error then names the path tried
+}
+
 void llama_quantize_file(const LlamaQuantizeRequest& r) {
-  std::string lib = r.lib;
-  if (lib.empty())
-    if (const char* e = std::getenv("SQUINT_LIBLLAMA")) lib = e;
-  if (lib.empty()) lib = "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so";
+  const std::string lib = r.lib.empty() ? find_libllama() : r.lib;
   void* h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!h) fail(std::string("cannot load libllama (") + dlerror() + "); install node-llama-cpp (scripts/deps.sh)");
   auto defaults = reinterpret_cast<DefaultParams>(dlsym(h, "llama_model_quantize_default_params"));

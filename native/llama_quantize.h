@@ -24,8 +24,13 @@ struct LlamaQuantizeRequest {
   std::vector<std::pair<std::string, uint32_t>> tensor_types;  // (regex, ggml type id), first match wins
   const std::map<std::string, std::vector<float>>* imatrix = nullptr;
   bool verbose = false;  // llama.cpp's log (warnings always go to stderr)
-  std::string lib;       // libllama path; default $SQUINT_LIBLLAMA or node_modules' libllama.v0.4.0.so
+  std::string lib;       // libllama path; default find_libllama()
 };
+
+// node-llama-cpp's libllama (what `npm ci` installs): $SQUINT_LIBLLAMA, else node_modules/ of the checkout whose
+// build folder holds the running binary (build/X -> build/..), else under the working directory. Looking only
+// under the working directory made every run outside the repository root need --lib (issue 26).
+std::string find_libllama();
 
 // Runs llama_model_quantize; throws squint::Error when the library cannot be loaded or the call fails.
 void llama_quantize_file(const LlamaQuantizeRequest& r);
