@@ -7,6 +7,7 @@
 
 namespace squint {
 
+// Sizes in `budget_unit` (the unit of --budget; "" without one: show_size's default, core/util/units.h).
 std::string plan_summary(const Plan& p, const Analysis& a, const std::string& budget_unit);
 
 }  // namespace squint

@@ -97,8 +97,8 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   }
   CHECK(quantized > 0);
   for (const auto& c2 : p.options.configs) CHECK(c2.gguf());
-  // The type mix is core's preview (the page shows the same): it covers every parameter, keep last, and
-  // the CLI's "types:" line prints it.
+  // The type mix is core's preview (the page shows the same): it covers every parameter and the CLI's
+  // "types:" line prints it.
   const PlanPreview v = plan_preview(p, a);
   REQUIRE(!v.type_mix.empty());
   double pct = 0;
@@ -110,7 +110,11 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   }
   CHECK(params == p.total_params);
   CHECK(std::abs(pct - 100.0) < 1e-9);
-  CHECK(v.type_mix.back().type == "keep");  // down_proj is kept
+  // Kept tensors under the float type the file holds them in, in ggml id order (F32 0, F16 1): GGUF terms.
+  CHECK(v.type_mix.front().type == "F32");  // the 1-D norms
+  CHECK(v.type_mix[1].type == "F16");       // down_proj, kept: F32 written as F16
+  CHECK(out.find("16 = kept") == std::string::npos);
+  CHECK(out.find("bits:") == std::string::npos);
   CHECK(preview_to_json(v, p)["type_mix"].size() == v.type_mix.size());
   REQUIRE(run(cli() + " quantize " + model + " --plan " + pj + " -o " + d.str("out"), &out) == 2);
   CHECK(out.find("GGUF plan") != std::string::npos);

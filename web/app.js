@@ -23,7 +23,14 @@ function svg(tag, attrs, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
-const fmtBytes = (b) => b >= 1e9 ? (b / 1e9).toFixed(2) + ' GB' : b >= 1e6 ? (b / 1e6).toFixed(2) + ' MB' : (b / 1e3).toFixed(1) + ' KB';
+// Sizes as the CLI shows them (core/util/units.h show_size): decimal units with 2 decimals, bytes below 1 KB;
+// a plan's size and budget in the unit the budget box counts in (fmtInUnit), as `squint plan --budget 2MB` does.
+const fmtBytes = (b) => b >= 1e12 ? (b / 1e12).toFixed(2) + ' TB' : b >= 1e9 ? (b / 1e9).toFixed(2) + ' GB'
+  : b >= 1e6 ? (b / 1e6).toFixed(2) + ' MB' : b >= 1e3 ? (b / 1e3).toFixed(2) + ' KB' : `${b} B`;
+const fmtInUnit = (b) => {
+  const u = $('unit').value;
+  return !(u in UNIT_BYTES) ? fmtBytes(b) : u === 'B' ? `${b} B` : (b / UNIT_BYTES[u]).toFixed(2) + ' ' + u;
+};
 
 // --- Workers: request/response with ids, one error channel --------------------------------------------
 // call() resolves with the worker's result or rejects with its error message; a worker that dies (failed
@@ -332,16 +339,18 @@ $('unit').addEventListener('change', () => {
 for (const id of ['floor', 'preset']) $(id).addEventListener('change', () => { renderFailing(); requestPlan(); requestCurve(); });
 
 function configText(t) {
-  if (t.bits === 16) return 'kept in float';
+  if (t.bits === 16) return t.label === '16' ? 'kept in float' : `kept in ${t.label}`;
   return t.label.includes('/') ? `${t.bits}-bit, group ${t.group_size}` : `${t.label} (${t.bits}-bit, block ${t.group_size})`;
 }
 
 function renderPlan(ms) {
   const v = state.preview;
-  const mix = v.mix.map((m) => `${m.bits === 16 ? 'kept' : m.bits + '-bit'} ${m.percent.toFixed(1)}%`).join(', ');
+  // A GGUF plan's mix is by type (kept tensors under the float type the file holds them in), as the CLI prints it.
+  const mix = v.type_mix.length ? v.type_mix.map((m) => `${m.type} ${m.percent.toFixed(1)}%`).join(', ')
+    : v.mix.map((m) => `${m.bits === 16 ? 'kept' : m.bits + '-bit'} ${m.percent.toFixed(1)}%`).join(', ');
   $('plan-summary').dataset.budgetBytes = String(v.budget_bytes);
   $('plan-summary').replaceChildren(el('p', null,
-    el('b', null, fmtBytes(v.total_bytes)), ` of ${fmtBytes(v.budget_bytes)} budget (${v.budget_percent.toFixed(1)}%) · ` +
+    el('b', null, fmtInUnit(v.total_bytes)), ` of ${fmtInUnit(v.budget_bytes)} budget (${v.budget_percent.toFixed(1)}%) · ` +
     `${v.bpw_effective.toFixed(3)} bits/weight effective, ${v.bpw_nominal.toFixed(3)} nominal · ` +
     `parameters: ${mix} · objective ${v.objective.toPrecision(6)}, ` +
     `gap ${v.proven_optimal ? '0 (proven optimal)' : v.gap.toExponential(2)} · ${ms.toFixed(1)} ms`));

@@ -69,18 +69,28 @@ PlanPreview plan_preview(const Plan& p, const Analysis& a) {
   for (const auto& t : p.tensors) mix[t.bits] += t.params;
   const double total = static_cast<double>(p.total_params ? p.total_params : 1);
   for (const auto& [b, n] : mix) v.mix.push_back({b, n, 100.0 * static_cast<double>(n) / total});
+  std::unordered_map<std::string, const TensorAnalysis*> by_name;
+  for (const auto& t : a.tensors) by_name.emplace(t.name, &t);
+  for (const auto& t : p.tensors) {
+    auto it = by_name.find(t.name);
+    v.labels.push_back(p.format == QFormat::Gguf && t.keep() && it != by_name.end() ? dtype_name(it->second->out_dtype)
+                                                                                    : choice_label(t));
+  }
   if (p.format == QFormat::Gguf) {
-    std::map<int, std::pair<std::string, uint64_t>> types;  // ggml type id (keep last) -> (name, params)
-    for (const auto& t : p.tensors) {
-      const int id = t.keep() ? 1000 : static_cast<int>(t.config().type);
-      types[id].first = t.keep() ? "keep" : t.type;
+    std::map<int, std::pair<std::string, uint64_t>> types;  // ggml type id -> (name, params)
+    for (std::size_t i = 0; i < p.tensors.size(); ++i) {
+      const PlanTensor& t = p.tensors[i];
+      const std::string& l = v.labels[i];
+      const int id = !t.keep()     ? static_cast<int>(t.config().type)
+                     : l == "F32"  ? static_cast<int>(GgmlType::F32)
+                     : l == "F16"  ? static_cast<int>(GgmlType::F16)
+                     : l == "BF16" ? static_cast<int>(GgmlType::BF16)
+                                   : 1000;  // not in the analysis: "16", last
+      types[id].first = l;
       types[id].second += t.params;
     }
     for (const auto& [id, e] : types) v.type_mix.push_back({e.first, e.second, 100.0 * static_cast<double>(e.second) / total});
   }
-
-  std::unordered_map<std::string, const TensorAnalysis*> by_name;
-  for (const auto& t : a.tensors) by_name.emplace(t.name, &t);
   const auto& cols = map_columns();
   // A column: a map role, and for split roles a projection (rank, name) so that columns sort gate, up, down.
   using ColKey = std::tuple<std::size_t, int, std::string>;
@@ -110,7 +120,7 @@ PlanPreview plan_preview(const Plan& p, const Analysis& a) {
     }
     used.insert(key);
     PreviewCell& cell = grid[r.layer][key];
-    const std::string l = choice_label(t);
+    const std::string& l = v.labels[i];
     if (cell.tensors.empty()) {
       cell.label = l;
       cell.bits = t.bits;
@@ -151,8 +161,8 @@ nlohmann::json preview_to_json(const PlanPreview& v, const Plan& p) {
   using nlohmann::json;
   auto tensor = [&](std::size_t i) {
     const PlanTensor& t = p.tensors[i];
-    return json{{"name", t.name}, {"bits", t.bits}, {"group_size", t.group_size}, {"sqnr_db", t.sqnr_db},
-                {"bytes", t.bytes}, {"params", t.params}, {"label", choice_label(t)}};
+    return json{{"name", t.name},   {"bits", t.bits},     {"group_size", t.group_size}, {"sqnr_db", t.sqnr_db},
+                {"bytes", t.bytes}, {"params", t.params}, {"label", v.labels[i]}};
   };
   json mix = json::array();
   for (const auto& m : v.mix) mix.push_back({{"bits", m.bits}, {"params", m.params}, {"percent", m.percent}});

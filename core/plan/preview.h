@@ -14,7 +14,7 @@ namespace squint {
 
 struct PreviewCell {
   std::vector<std::size_t> tensors;  // indices into plan.tensors, plan order
-  std::string label;                 // "4/64", "16" (kept), or distinct choices joined by ","
+  std::string label;                 // "4/64", "16" (kept; GGUF: "F16"...), or distinct choices joined by ","
   int bits = 0;                      // smallest bit width in the cell (for colouring)
 };
 
@@ -37,13 +37,17 @@ struct PlanPreview {
     double percent = 0;
   };
   std::vector<Mix> mix;
-  // GGUF plans: the mix by type too, in ggml type id order, then "keep" (empty for MLX plans).
+  // GGUF plans: the mix by type too (kept tensors under their float type), in ggml type id order (empty for
+  // MLX plans).
   struct TypeMix {
     std::string type;
     uint64_t params = 0;
     double percent = 0;
   };
   std::vector<TypeMix> type_mix;
+  // The label of each plan tensor (plan order): choice_label, except that a GGUF plan names a kept tensor by the
+  // float type the file holds it in ("F16", "BF16"; "F32" for 1-D tensors): GGUF terms, not MLX's "16".
+  std::vector<std::string> labels;
   // Per-layer map over projection roles; columns are the roles present, in a fixed order. Experts and shared
   // experts have one column per projection (all experts of a projection in one cell: they share one config).
   std::vector<Role> column_roles;

@@ -80,10 +80,15 @@ std::string format_size(uint64_t bytes, const std::string& unit) {
 }
 
 std::string human_size(uint64_t bytes) {
-  if (bytes >= (1ull << 30)) return format_size(bytes, "GiB");
-  if (bytes >= (1ull << 20)) return format_size(bytes, "MiB");
-  if (bytes >= (1ull << 10)) return format_size(bytes, "KiB");
+  if (bytes >= 1000000000000ull) return format_size(bytes, "TB");
+  if (bytes >= 1000000000ull) return format_size(bytes, "GB");
+  if (bytes >= 1000000ull) return format_size(bytes, "MB");
+  if (bytes >= 1000ull) return format_size(bytes, "KB");
   return format_size(bytes, "B");
+}
+
+std::string show_size(uint64_t bytes, const std::string& user_unit) {
+  return user_unit.empty() ? human_size(bytes) : format_size(bytes, user_unit);
 }
 
 }  // namespace squint

@@ -12,7 +12,11 @@ std::optional<uint64_t> parse_size(const std::string& s);
 std::string size_unit_of(const std::string& s);
 // Formats bytes in a unit: format_size(24e9, "GB") = "24.00 GB".
 std::string format_size(uint64_t bytes, const std::string& unit);
-// Human default: GiB/MiB/KiB with 2 decimals.
+// The one convention for sizes shown to people (plan, quantize, sweep, curve, the page; JSON holds exact bytes):
+// in the unit the user wrote when they wrote one (--budget 2MB: MB; plain bytes: bytes), else in decimal units
+// (KB, MB, GB, TB: 10^3 steps, 2 decimals), the units budgets are usually written in.
+std::string show_size(uint64_t bytes, const std::string& user_unit = "");
+// The default unit of show_size: B below 1 KB, else KB, MB, GB or TB with 2 decimals.
 std::string human_size(uint64_t bytes);
 
 }  // namespace squint

@@ -121,7 +121,7 @@ await check('budget box and unit agree: a bare number counts in the selected uni
 await check('bit-map cells name tensor, config, SQNR and bytes; the curve has labelled axes and values', async () => {
   const titles = await page.$$eval('#bitmap td[title]', (tds) => tds.map((td) => td.title));
   assert.ok(titles.length >= 30, `${titles.length} cells`);
-  assert.match(titles[0], /^model\.layers\.0\.self_attn\.q_proj\.weight\n {2}(\d-bit, group \d+|kept in float) · SQNR \d+\.\d dB · [\d.]+ KB$/);
+  assert.match(titles[0], /^model\.layers\.0\.self_attn\.q_proj\.weight\n {2}(\d-bit, group \d+|kept in float) · SQNR \d+\.\d dB · [\d.]+ K?B$/);
   const texts = await page.$$eval('#curve text', (ts) => ts.map((t) => t.textContent));
   assert.ok(texts.includes('model size (bytes of the quantized model)'), texts.join('|'));
   assert.ok(texts.includes('objective (lower is better)'));
@@ -261,7 +261,9 @@ await check('GGUF candidates: analysis.json and plan.json downloaded from the pa
   execFileSync(BIN, ['-q', 'plan', SHARDED, '--format', 'gguf', '--budget', '250000', '-o', path.join(dir, 'cli-plan.json')]);
   assert.ok(p.equals(readFileSync(path.join(dir, 'cli-plan.json'))), 'GGUF plan bytes differ');
   const cells = await page.$$eval('#bitmap td[title]', (tds) => tds.map((td) => td.textContent));
-  assert.ok(cells.length >= 30 && cells.every((c) => c === 'keep' || /^(I?Q\d_[A-Z0-9_]+)(,I?Q\d_[A-Z0-9_]+)*$/.test(c)), cells.join(' '));
+  // GGUF terms: a kept tensor under the float type the file holds it in (F16, BF16, F32), never "16" or "keep".
+  assert.ok(cells.length >= 30 && cells.every((c) => /^(I?Q\d_[A-Z0-9_]+|B?F(16|32))(,(I?Q\d_[A-Z0-9_]+|B?F(16|32)))*$/.test(c)), cells.join(' '));
+  assert.match(await page.textContent('#plan-summary'), /^\d+ B of 250000 B budget .* parameters: [^·]*Q\d_/);
   await page.selectOption('#format', 'mlx');
   await page.waitForSelector('#status[data-state="done"]', { timeout: 120000 });
   assert.equal((await page.$$eval('#table tr', (trs) => trs.length)) - 1, 18);
