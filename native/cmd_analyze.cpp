@@ -10,10 +10,12 @@
 #include "analysis/analysis_parts.h"
 #include "analysis/analysis_run.h"
 #include "analysis_journal_file.h"
+#include "applies.h"
 #include "atomic_output.h"
 #include "build_id.h"
 #include "command.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "model_input.h"
 #include "output.h"
 #include "util/error.h"
@@ -32,16 +34,17 @@ struct AnalyzeCmd {
   std::string part;                // --part K/N
   bool resume = false;             // --resume
   std::vector<std::string> merge;  // --merge PART...
-  CLI::App* app = nullptr;
 };
 
-// What a merge takes: the part files and the output flags. Every other option describes a measurement, which
-// the parts carry (and options added later are refused the same way).
+// What a merge takes: the part files and the output flags (and --help).
 bool applies_to_merge(const CLI::Option* opt) {
   for (const char* name : {"merge", "output", "json", "sqnr-table", "sqnr-table-json", "help"})
     if (opt->check_lname(name)) return true;
-  return opt->get_lnames().empty();  // the positional MODEL: checked on its own
+  return false;
 }
+
+// On unless --merge: a run that measures a model.
+const Mode measuring{"measuring", "when measuring a model (not with --merge)"};
 
 void print_tables(const AnalyzeCmd& o, const Analysis& a) {
   if (o.table_json) {
@@ -54,11 +57,6 @@ void print_tables(const AnalyzeCmd& o, const Analysis& a) {
 }
 
 int run_merge(const AnalyzeCmd& o) {
-  for (const CLI::Option* opt : o.app->get_options())
-    if (opt->count() > 0 && !applies_to_merge(opt))
-      fail("analyze --merge: --" + opt->get_lnames().front() +
-           " does not apply (the parts carry how they were measured)");
-  if (!o.model.empty()) fail("analyze --merge: give the part files only, not MODEL (" + o.model + ")");
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
   std::vector<PartFile> files;
   for (const auto& f : o.merge) files.push_back({f, read_text_file(f)});
@@ -84,6 +82,7 @@ int run_analyze(const AnalyzeCmd& o) {
   if (o.resume && o.out.file.empty()) fail("analyze --resume: needs -o OUT (the journal is OUT.journal)");
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
   auto t0 = std::chrono::steady_clock::now();
+  expect_float_model(o.model);
   Checkpoint ck = open_model(o.model);
   for (const auto& w : ck.warnings)
     if (!global_options().quiet) fmt::print(stderr, "squint: warning: {}\n", w);
@@ -139,21 +138,32 @@ int run_analyze(const AnalyzeCmd& o) {
 
 RegisterCommand reg("analyze", 30, [](CLI::App& app) {
   auto o = std::make_shared<AnalyzeCmd>();
-  o->app = &app;
   app.description("measure NRMSE/SQNR/bytes of every weight tensor under every candidate config");
-  app.add_option("MODEL", o->model, "model folder or .safetensors file (not with --merge)");
+  always(app.add_option("MODEL", o->model, "model folder or .safetensors file (not with --merge)"));
   add_output_options(app, o->out, "analysis.json (a part file with --part)");
-  app.add_flag("--sqnr-table", o->table, "print the per-config SQNR table (min, P5, median, P95, max, <9 dB, <15 dB)");
-  app.add_flag("--sqnr-table-json", o->table_json, "print that table as JSON");
+  only_with(app.add_flag("--sqnr-table", o->table,
+                         "print the per-config SQNR table (min, P5, median, P95, max, <9 dB, <15 dB)"),
+            mode::table);
+  always(app.add_flag("--sqnr-table-json", o->table_json, "print that table as JSON"));
   add_analyze_options(app, o->opts, true);
   add_column_weight_options(app, o->opts);
-  app.add_option("--part", o->part,
-                 "K/N: measure only part K of N (a deterministic share, balanced by cost; MoE expert groups kept "
-                 "together); -o writes a part file for --merge");
-  app.add_flag("--resume", o->resume,
-               "continue an interrupted run from OUT.journal (-o OUT keeps it while running, removes it when done)");
-  app.add_option("--merge", o->merge, "PART_FILE...: join the part files of one split into analysis.json")
-      ->expected(1, -1);
+  always(app.add_option("--part", o->part,
+                        "K/N: measure only part K of N (a deterministic share, balanced by cost; MoE expert groups "
+                        "kept together); -o writes a part file for --merge"));
+  always(app.add_flag("--resume", o->resume,
+                      "continue an interrupted run from OUT.journal (-o OUT keeps it while running, removes it when "
+                      "done)"));
+  always(app.add_option("--merge", o->merge, "PART_FILE...: join the part files of one split into analysis.json")
+             ->expected(1, -1));
+  // A merge takes the part files and the output flags; every other option describes a measurement, which the
+  // parts carry. Declared here for all of them, so that options added later are refused with --merge too.
+  for (CLI::Option* opt : app.get_options())
+    if (!applies_to_merge(opt)) only_with(opt, measuring);
+  set_modes(app, [o] {
+    return Modes()
+        .set(mode::table, !o->out.json && !o->table_json, "--json or --sqnr-table-json prints a JSON document instead")
+        .set(measuring, o->merge.empty(), "--merge joins part files, which carry how they were measured");
+  });
   return [o] { return run_analyze(*o); };
 });
 

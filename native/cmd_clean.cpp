@@ -2,6 +2,7 @@
 // left in DIR. Temporaries of runs still in progress (their pid is alive) are left alone.
 #include <fmt/core.h>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "file_source.h"
@@ -28,7 +29,7 @@ int run_clean(const CleanCli& o) {
 RegisterCommand reg("clean", 90, [](CLI::App& app) {
   auto o = std::make_shared<CleanCli>();
   app.description("remove the temporary outputs that killed runs left in a folder");
-  app.add_option("DIR", o->dir, "folder that holds the outputs (e.g. where quantize -o wrote)")->required();
+  always(app.add_option("DIR", o->dir, "folder that holds the outputs (e.g. where quantize -o wrote)")->required());
   return [o] { return run_clean(*o); };
 });
 

@@ -1,9 +1,11 @@
 // squint compare BASE.json OTHER.json: per-window comparison of two eval runs (seed 001, finding 3).
 #include <fmt/core.h>
 
+#include "applies.h"
 #include "command.h"
 #include "eval/perplexity.h"
 #include "file_source.h"
+#include "io/file_kind.h"
 #include "output.h"
 #include "util/error.h"
 
@@ -20,6 +22,8 @@ int run_compare(const CmpCmd& o) {
   auto load = [](const std::string& p) {
     auto j = nlohmann::json::parse(read_text_file(p), nullptr, false);
     if (j.is_discarded()) fail(p + ": not valid JSON");
+    if (!(j.is_object() && j.value("format", "") == "squint.eval"))
+      fail(p + " is " + describe_json(j) + "; compare takes two squint eval results (squint eval -o FILE)");
     return windows_from_json(j, p);
   };
   auto a = load(o.base), b = load(o.other);
@@ -47,8 +51,8 @@ int run_compare(const CmpCmd& o) {
 RegisterCommand reg("compare", 80, [](CLI::App& app) {
   auto o = std::make_shared<CmpCmd>();
   app.description("compare two `eval --json` runs window by window");
-  app.add_option("BASE", o->base, "baseline eval JSON")->required();
-  app.add_option("OTHER", o->other, "other eval JSON")->required();
+  always(app.add_option("BASE", o->base, "baseline eval JSON")->required());
+  always(app.add_option("OTHER", o->other, "other eval JSON")->required());
   add_output_options(app, o->out, "the comparison");
   return [o] { return run_compare(*o); };
 });

@@ -8,10 +8,12 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "convert/gguf_transcode.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "model_input.h"
 #include "output.h"
 #include "progress.h"
@@ -59,6 +61,7 @@ int run_convert_gguf(const ConvertGgufCli& o) {
   if (path_exists(o.out) && !o.force) fail(o.out + ": already exists (pass --force to replace it)");
   if (!o.report.file.empty()) check_writable_parent(o.report.file);
   const auto t0 = std::chrono::steady_clock::now();
+  expect_mlx_folder(o.model);
   ModelPath mp = resolve_model_path(o.model);
   if (mp.single_file) fail(o.model + ": give the MLX model's folder (its config.json holds the bit widths)");
   MlxModel m = open_mlx_model(*mp.provider);
@@ -105,11 +108,11 @@ RegisterCommand reg("convert-gguf", 52, [](CLI::App& app) {
   auto o = std::make_shared<ConvertGgufCli>();
   app.description("transcode an MLX-quantized model to one GGUF file: 4/5-bit affine tensors become Q4_1/Q5_1 bit-exactly, "
                   "other widths are requantized (reported per tensor)");
-  app.add_option("MLX_DIR", o->model, "MLX (mlx-lm) model folder, quantized or not")->required();
-  app.add_option("-o,--output", o->out, "output .gguf file (must not exist unless --force)")->required();
-  app.add_flag("--json", o->report.json, "print the conversion report as JSON on stdout instead of the table");
-  app.add_option("--report", o->report.file, "also write the conversion report (JSON) to FILE");
-  app.add_flag("-f,--force", o->force, "replace OUT if it exists");
+  always(app.add_option("MLX_DIR", o->model, "MLX (mlx-lm) model folder, quantized or not")->required());
+  always(app.add_option("-o,--output", o->out, "output .gguf file (must not exist unless --force)")->required());
+  always(app.add_flag("--json", o->report.json, "print the conversion report as JSON on stdout instead of the table"));
+  always(app.add_option("--report", o->report.file, "also write the conversion report (JSON) to FILE"));
+  always(app.add_flag("-f,--force", o->force, "replace OUT if it exists"));
   return [o] { return run_convert_gguf(*o); };
 });
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "model_input.h"
@@ -36,6 +37,7 @@ uint64_t size_arg(const std::string& flag, const std::string& v) {
 
 int run_curve(const CurveCmd& o) {
   PlanOptions opt = make_plan_options(o.plan, false);
+  check_config_filters(o.plan.bits, o.plan.groups, input_format(o.input, o.analyze));
   Analysis a = load_or_analyze(o.input, o.analyze);
   std::vector<CalibrationPoint> cal;
   for (const auto& c : o.calibrate) {
@@ -55,8 +57,8 @@ int run_curve(const CurveCmd& o) {
   CurveFit fit = fit_curve(cal);
   CurveMarks marks = mark_curve(pts, fit);
 
-  const std::string unit = o.from.empty() ? "" : size_unit_of(o.from);
-  auto sz = [&](uint64_t b) { return unit.empty() || unit == "B" ? human_size(b) : format_size(b, unit); };
+  const std::string unit = !o.from.empty() ? size_unit_of(o.from) : !o.to.empty() ? size_unit_of(o.to) : "";
+  auto sz = [&](uint64_t b) { return show_size(b, unit); };
   nlohmann::json j;
   j["format"] = "squint.curve";
   j["version"] = 1;
@@ -100,15 +102,18 @@ int run_curve(const CurveCmd& o) {
 RegisterCommand reg("curve", 45, [](CLI::App& app) {
   auto o = std::make_shared<CurveCmd>();
   app.description("sweep budgets: loss, bound and bit mix per size, with a fitted PPL prediction");
-  app.add_option("MODEL_OR_ANALYSIS", o->input, "model folder/.safetensors or analysis.json")->required();
-  app.add_option("--from", o->from, "smallest budget (default: the smallest safe size)");
-  app.add_option("--to", o->to, "largest budget (default: where more bytes stop helping)");
-  app.add_option("--points", o->points, "number of budgets")->check(CLI::Range(1, 10000))->capture_default_str();
-  app.add_option("--calibrate", o->calibrate, "SIZE:PPL measured points (one: b = 0.055; two or more: least squares)");
+  always(app.add_option("MODEL_OR_ANALYSIS", o->input, "model folder/.safetensors or analysis.json")->required());
+  always(app.add_option("--from", o->from, "smallest budget (default: the smallest safe size)"));
+  always(app.add_option("--to", o->to, "largest budget (default: where more bytes stop helping)"));
+  always(
+      app.add_option("--points", o->points, "number of budgets")->check(CLI::Range(1, 10000))->capture_default_str());
+  always(app.add_option("--calibrate", o->calibrate,
+                        "SIZE:PPL measured points (one: b = 0.055; two or more: least squares)"));
   add_output_options(app, o->out, "the sweep");
-  app.add_option("--csv", o->csv_out, "write the sweep as CSV");
+  always(app.add_option("--csv", o->csv_out, "write the sweep as CSV"));
   add_plan_options(app, o->plan, false);
-  add_analyze_options(app, o->analyze, false, false);
+  add_analyze_options(app, o->analyze, false, false, {mode::model});
+  set_modes(app, [o] { return plan_input_modes(o->input, o->analyze); });
   return [o] { return run_curve(*o); };
 }, /*legacy_json_file=*/true);
 

@@ -5,11 +5,13 @@
 #include <chrono>
 #include <filesystem>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "convert/dequantize.h"
 #include "convert/side_files.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "parallel.h"
 #include "progress.h"
 #include "safetensors_writer.h"
@@ -32,6 +34,7 @@ int run_dequantize(const DequantizeCli& o) {
   auto t0 = std::chrono::steady_clock::now();
   std::optional<DType> dt;
   if (!o.dtype.empty()) dt = parse_float_dtype_name(o.dtype);
+  expect_mlx_folder(o.model);
   ModelPath mp = resolve_model_path(o.model);
   if (mp.single_file) fail(o.model + ": give the MLX model's folder (its config.json holds the bit widths)");
   MlxModel m = open_mlx_model(*mp.provider);
@@ -59,6 +62,16 @@ int run_dequantize(const DequantizeCli& o) {
   dir.write_text("config.json", L.config.dump(2) + "\n");
   for (const auto& f : mp.provider->list())
     if (is_side_file(f)) dir.copy_in((fs::path(mp.provider->dir()) / f).string(), f);
+  std::size_t dequantized = 0;
+  for (const auto& t : m.tensors) dequantized += t.quant.has_value();
+  dir.write_text("SOURCE.txt",
+                 converted_source(fmt::format("a float model written by squint dequantize: {} tensors, {} of them "
+                                              "dequantized{}",
+                                              L.tensors.size(), dequantized, o.dtype.empty() ? "" : " to " + o.dtype),
+                                  "the quantized model " + o.model,
+                                  mp.provider->exists("SOURCE.txt")
+                                      ? read_text_file((fs::path(mp.provider->dir()) / "SOURCE.txt").string())
+                                      : std::string()));
   dir.commit();
   if (!quiet) {
     std::size_t nq = 0;
@@ -73,11 +86,12 @@ int run_dequantize(const DequantizeCli& o) {
 RegisterCommand reg("dequantize", 65, [](CLI::App& app) {
   auto o = std::make_shared<DequantizeCli>();
   app.description("turn an MLX quantized model back into a plain float checkpoint (HF layout)");
-  app.add_option("QUANTIZED", o->model, "MLX model folder")->required();
-  app.add_option("-o,--output", o->out, "output folder (must not exist unless --force)")->required();
-  app.add_option("--dtype", o->dtype, "float16 | bfloat16 | float32 for every float tensor (default: the scales' dtype)")
-      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
-  app.add_flag("-f,--force", o->force, "replace OUT if it exists");
+  always(app.add_option("QUANTIZED", o->model, "MLX model folder")->required());
+  always(app.add_option("-o,--output", o->out, "output folder (must not exist unless --force)")->required());
+  always(app.add_option("--dtype", o->dtype,
+                        "float16 | bfloat16 | float32 for every float tensor (default: the scales' dtype)")
+             ->check(CLI::IsMember({"float16", "bfloat16", "float32"})));
+  always(app.add_flag("-f,--force", o->force, "replace OUT if it exists"));
   return [o] { return run_dequantize(*o); };
 });
 

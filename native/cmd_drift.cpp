@@ -8,12 +8,14 @@
 
 #include "analysis/drift.h"
 #include "analysis/drift_verdict.h"
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "convert/quantized_weights.h"
 #include "eval/evaluate.h"
 #include "eval_model.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "output.h"
 #include "parallel.h"
 #include "plan/uniform.h"
@@ -34,7 +36,7 @@ struct DriftCmd {
   OutputCli out;
   bool keep_order = false, fail_on_divergence = false;
   double band = 0.05;
-  int seq_len = 256, samples = 0, resamples = 200;
+  int seq_len = 0, samples = 0, resamples = 200;  // seq_len 0: the model's context, at most 2048
   uint64_t seed = 42;
   VerdictOptions verdict;
 };
@@ -306,8 +308,7 @@ int run_drift(const DriftCmd& o) {
   if (o.fail_on_divergence && o.text.empty()) fail("--fail-on-divergence needs --text (the gap is measured on text)");
   for (const auto& f : {o.out.file, o.csv, o.plot})
     if (!f.empty()) check_writable_parent(f);
-  for (const auto& c : o.checkpoints)
-    if (!path_exists(c)) fail(c + ": no such checkpoint");
+  for (const auto& c : o.checkpoints) expect_float_model(c);
   if (!o.text.empty() && !path_exists(o.text)) fail(o.text + ": no such text file");
   std::vector<std::size_t> order(o.checkpoints.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -324,7 +325,7 @@ int run_drift(const DriftCmd& o) {
   EvalWindows windows;
   if (!o.text.empty())
     windows = load_eval_windows(o.text, o.tokenizer.empty() ? model_dir(o.checkpoints[order[0]]) : o.tokenizer,
-                                o.seq_len, o.samples, o.seed);
+                                window_length(o.seq_len, o.checkpoints[order[0]], "--seq-len"), o.samples, o.seed);
 
   // One checkpoint at a time: only the current model is in memory.
   std::vector<Row> rows;
@@ -365,8 +366,13 @@ int run_drift(const DriftCmd& o) {
   nlohmann::json doc = {{"format", kDriftFormat}, {"version", kDriftVersion}, {"configs", cj},
                         {"band", o.band},         {"dtype", o.dtype},         {"kurtosis_group", dopt.kurtosis_group}};
   if (!o.text.empty())
-    doc["text"] = {{"file", o.text}, {"seq_len", o.seq_len}, {"samples", o.samples}, {"seed", o.seed},
-                   {"windows", windows.chosen.size()}, {"windows_in_text", windows.count}, {"bootstrap_resamples", o.resamples}};
+    doc["text"] = {{"file", o.text},
+                   {"seq_len", windows.seq_len},
+                   {"samples", o.samples},
+                   {"seed", o.seed},
+                   {"windows", windows.chosen.size()},
+                   {"windows_in_text", windows.count},
+                   {"bootstrap_resamples", o.resamples}};
   else
     doc["text"] = nullptr;
   doc["rows"] = nlohmann::json::array();
@@ -409,28 +415,46 @@ RegisterCommand reg("drift", 75, [](CLI::App& app) {
   auto o = std::make_shared<DriftCmd>();
   app.description("quantization drift along training checkpoints: SQNR, grid alignment, kurtosis; with --text the "
                   "low-bit PPL gap, KL and the phase-3 verdict");
-  app.add_option("CKPT_DIR", o->checkpoints, "checkpoint folders (sorted by the step number in their names)")->required();
-  app.add_option("--configs", o->configs, "uniform configs BITS/GROUP, comma-separated; the verdict follows the first")
-      ->capture_default_str();
-  app.add_option("--text", o->text, "evaluation text: float PPL, gaps and KL per checkpoint, and the verdict");
-  app.add_option("--seq-len", o->seq_len, "window length in tokens (with --text)")->capture_default_str();
-  app.add_option("--samples", o->samples, "evaluate K windows drawn with the seed (0 = all)")->capture_default_str();
-  app.add_option("--seed", o->seed, "window sampling and bootstrap seed")->capture_default_str();
-  app.add_option("--tokenizer", o->tokenizer, "folder with the tokenizer (default: the first checkpoint's)");
-  app.add_option("--bootstrap", o->resamples, "bootstrap resamples for the gap's standard error")->capture_default_str();
-  app.add_flag("--fail-on-divergence", o->fail_on_divergence, "exit 1 when the verdict finds divergence (needs --text)");
-  app.add_option("--ppl-tolerance", o->verdict.ppl_tolerance, "verdict: float PPL within this fraction of its best = plateau")
-      ->capture_default_str();
-  app.add_option("--min-rise", o->verdict.min_rise_pp, "verdict: smallest gap rise that counts (percentage points)")
-      ->capture_default_str();
-  app.add_option("--band", o->band, "half-width (grid units) of the rounding-boundary band")->capture_default_str();
-  app.add_option("--dtype", o->dtype, "dtype F32 tensors are written as (as in analyze)")
-      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
-      ->capture_default_str();
+  always(app.add_option("CKPT_DIR", o->checkpoints, "checkpoint folders (sorted by the step number in their names)")
+             ->required());
+  always(app.add_option("--configs", o->configs,
+                        "uniform configs BITS/GROUP, comma-separated; the verdict follows the first")
+             ->capture_default_str());
+  always(app.add_option("--text", o->text, "evaluation text: float PPL, gaps and KL per checkpoint, and the verdict"));
+  only_with(
+      app.add_option("--seq-len", o->seq_len, std::string("window length in tokens (") + kSeqLenDefaultHelp + ")"),
+      given("--text"));
+  only_with(app.add_option("--samples", o->samples, "evaluate K windows drawn with the seed (0 = all)")
+                ->capture_default_str(),
+            given("--text"));
+  only_with(app.add_option("--seed", o->seed, "window sampling and bootstrap seed")->capture_default_str(),
+            given("--text"));
+  only_with(app.add_option("--tokenizer", o->tokenizer, "folder with the tokenizer (default: the first checkpoint's)"),
+            given("--text"));
+  only_with(app.add_option("--bootstrap", o->resamples, "bootstrap resamples for the gap's standard error")
+                ->capture_default_str(),
+            given("--text"));
+  only_with(app.add_flag("--fail-on-divergence", o->fail_on_divergence,
+                         "exit 1 when the verdict finds divergence (needs --text)"),
+            given("--text"));
+  only_with(app.add_option("--ppl-tolerance", o->verdict.ppl_tolerance,
+                           "verdict: float PPL within this fraction of its best = plateau")
+                ->capture_default_str(),
+            given("--text"));
+  only_with(
+      app.add_option("--min-rise", o->verdict.min_rise_pp, "verdict: smallest gap rise that counts (percentage points)")
+          ->capture_default_str(),
+      given("--text"));
+  always(app.add_option("--band", o->band, "half-width (grid units) of the rounding-boundary band")
+             ->capture_default_str());
+  always(app.add_option("--dtype", o->dtype, "dtype F32 tensors are written as (as in analyze)")
+             ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
+             ->capture_default_str());
   add_output_options(app, o->out, "the drift report");
-  app.add_option("--csv", o->csv, "write one CSV line per checkpoint");
-  app.add_option("--plot", o->plot, "write an SVG plot (gap vs step with float PPL; data-free measures without --text)");
-  app.add_flag("--keep-order", o->keep_order, "report checkpoints in the order given (no sort by step)");
+  always(app.add_option("--csv", o->csv, "write one CSV line per checkpoint"));
+  always(app.add_option("--plot", o->plot,
+                        "write an SVG plot (gap vs step with float PPL; data-free measures without --text)"));
+  always(app.add_flag("--keep-order", o->keep_order, "report checkpoints in the order given (no sort by step)"));
   return [o] { return run_drift(*o); };
 });
 

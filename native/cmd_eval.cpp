@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cmath>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "eval/evaluate.h"
 #include "eval_model.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "output.h"
 #include "parallel.h"
 #include "progress.h"
@@ -23,14 +25,15 @@ namespace {
 struct EvalCmd {
   std::string model, text, noise_like, tokenizer_dir, kl_base;
   OutputCli out;  // --json / -o (the old `--json FILE` is rewritten to -o by output.h)
-  int seq_len = 2048, samples = 0;
+  int seq_len = 0, samples = 0;  // seq_len 0: the model's context, at most 2048 (window_length)
   uint64_t seed = 42;
 };
 
 int run_eval(const EvalCmd& o) {
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
+  expect_runnable_model(o.model);  // before its tokenizer and config are looked for: say what MODEL is
   const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? tokenizer_source(o.model) : o.tokenizer_dir,
-                                          o.seq_len, o.samples, o.seed);
+                                          window_length(o.seq_len, o.model, "--seq-len"), o.samples, o.seed);
   NoiseSpec ns{o.noise_like, o.seed};
   auto model = load_model(o.model, o.noise_like.empty() ? nullptr : &ns);
   auto pool = make_thread_pool(global_options().threads);
@@ -67,12 +70,21 @@ int run_eval(const EvalCmd& o) {
                global_options().threads > 0 ? global_options().threads : default_threads());
   }
   {
-    nlohmann::json j = {{"format", "squint.eval"},  {"version", 1},
-                        {"model", o.model},         {"text", o.text},           {"seq_len", o.seq_len},
-                        {"samples", o.samples},     {"seed", o.seed},           {"windows_in_text", w.count},
-                        {"mean_ppl", s.mean_ppl},   {"median_ppl", s.median_ppl}, {"trimmed_ppl", s.trimmed_ppl},
-                        {"windows_over_100", s.over_100}, {"tokens", s.tokens},
-                        {"noise_like", o.noise_like}, {"windows", windows_json(r.windows)}};
+    nlohmann::json j = {{"format", "squint.eval"},
+                        {"version", 1},
+                        {"model", o.model},
+                        {"text", o.text},
+                        {"seq_len", w.seq_len},
+                        {"samples", o.samples},
+                        {"seed", o.seed},
+                        {"windows_in_text", w.count},
+                        {"mean_ppl", s.mean_ppl},
+                        {"median_ppl", s.median_ppl},
+                        {"trimmed_ppl", s.trimmed_ppl},
+                        {"windows_over_100", s.over_100},
+                        {"tokens", s.tokens},
+                        {"noise_like", o.noise_like},
+                        {"windows", windows_json(r.windows)}};
     if (r.has_kl) {
       j["kl_base"] = o.kl_base;
       j["kl"] = kl_json(r.kl);
@@ -82,22 +94,36 @@ int run_eval(const EvalCmd& o) {
   return 0;
 }
 
+const Mode kSeeded{"seeded", "when windows are sampled (--samples K) or noise is drawn (--noise-like)"};
+
 RegisterCommand reg("eval", 70, [](CLI::App& app) {
   auto o = std::make_shared<EvalCmd>();
   app.description("perplexity of a float or MLX-quantized Llama-family model (median, mean, trimmed, outliers), "
                   "and KL divergence from a float model (--kl-base)");
-  app.add_option("MODEL", o->model, "model folder (float or squint/MLX quantized) or a .gguf file")->required();
-  app.add_option("--text", o->text, "evaluation text file")->required();
-  app.add_option("--seq-len", o->seq_len, "window length in tokens")->capture_default_str();
-  app.add_option("--samples", o->samples, "evaluate K windows drawn with the seed (0 = all)")->capture_default_str();
-  app.add_option("--seed", o->seed, "sampling (and noise) seed")->capture_default_str();
-  app.add_option("--kl-base", o->kl_base,
-                 "float model to measure KL(base || MODEL) against, per token over the same windows (mean, median, P99, "
-                 "max, top-1 agreement, delta PPL)");
+  always(app.add_option("MODEL", o->model, "model folder (float or squint/MLX quantized) or a .gguf file")->required());
+  always(app.add_option("--text", o->text, "evaluation text file")->required());
+  always(app.add_option("--seq-len", o->seq_len, std::string("window length in tokens (") + kSeqLenDefaultHelp + ")"));
+  always(app.add_option("--samples", o->samples, "evaluate K windows drawn with the seed (0 = all)")
+             ->capture_default_str());
+  only_with(app.add_option("--seed", o->seed, "sampling (and noise) seed")->capture_default_str(), kSeeded);
+  always(app.add_option(
+      "--kl-base", o->kl_base,
+      "float model to measure KL(base || MODEL) against, per token over the same windows (mean, median, P99, "
+      "max, top-1 agreement, delta PPL)"));
   add_output_options(app, o->out, "every window's NLL and the statistics");
-  app.add_option("--noise-like", o->noise_like,
-                 "matched-noise control: add Gaussian noise with each tensor's SQNR from this quantized model or plan.json");
-  app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model or tokenizer.json (default: the model's; a GGUF file's own tokenizer metadata)");
+  only_with(
+      app.add_option("--noise-like", o->noise_like,
+                     "matched-noise control: add Gaussian noise with each tensor's SQNR from this quantized model or "
+                     "plan.json"),
+      mode::safetensors);
+  always(app.add_option(
+      "--tokenizer", o->tokenizer_dir,
+      "folder with tokenizer.model or tokenizer.json (default: the model's; a GGUF file's own tokenizer metadata)"));
+  set_modes(app, [o] {
+    return Modes()
+        .set(kSeeded, o->samples > 0 || !o->noise_like.empty(), "every window is evaluated (no --samples)")
+        .set(mode::safetensors, !is_gguf_file(o->model), o->model + " is a GGUF file");
+  });
   return [o] { return run_eval(*o); };
 }, /*legacy_json_file=*/true);
 

@@ -3,12 +3,14 @@
 // predicts, without a model.
 #include <fmt/core.h>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "convert/gate.h"
 #include "convert/gguf_gate.h"
 #include "eval_model.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "output.h"
 #include "parallel.h"
 #include "progress.h"
@@ -25,10 +27,33 @@ struct GateCli {
   std::size_t top = 10;
 };
 
+// Says what was given when it is not ORIGINAL = a float model and QUANTIZED = a quantized one, and when the two
+// look swapped (before any tensor is read: a swap used to fail on a shape mismatch that did not say why).
+void check_gate_inputs(const GateCli& o) {
+  const InputInfo orig = identify_input(o.original);
+  if (!o.quantized.empty()) {
+    const InputInfo q = identify_input(o.quantized);
+    const bool orig_quantized = orig.kind == InputKind::QuantizedModel || orig.kind == InputKind::Gguf;
+    if (orig_quantized && q.kind == InputKind::FloatModel)
+      fail("gate: " + o.original + " is " + orig.what + " and " + o.quantized +
+           " a float model: the arguments look swapped (squint gate ORIGINAL QUANTIZED)");
+    if (q.kind == InputKind::Missing) fail(o.quantized + ": no such file or directory");
+    if (q.kind == InputKind::FloatModel)
+      fail(o.quantized +
+           " is a float model (nothing in it is quantized); gate's QUANTIZED is an MLX-quantized model "
+           "folder or a .gguf file");
+    if (q.kind == InputKind::Other)
+      fail(o.quantized + " is " + q.what + "; gate's QUANTIZED is an MLX-quantized model folder or a .gguf file" +
+           (q.what.find("squint plan") != std::string::npos ? " (a plan goes with --plan)" : ""));
+  }
+  expect_float_model(o.original);
+}
+
 int run_gate(const GateCli& o) {
   const bool quiet = global_options().quiet;
   if (o.quantized.empty() == o.plan.empty()) fail("gate: give either QUANTIZED or --plan plan.json (one of them)");
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
+  check_gate_inputs(o);
   Checkpoint orig = open_model(o.original);
   GateReport r;
   if (!o.plan.empty()) {
@@ -68,12 +93,16 @@ int run_gate(const GateCli& o) {
 RegisterCommand reg("gate", 60, [](CLI::App& app) {
   auto o = std::make_shared<GateCli>();
   app.description("SQNR quality gate: every quantized tensor >= floor (exit 0), else exit 1; errors exit 2");
-  app.add_option("ORIGINAL", o->original, "the float model the quantized one was made from")->required();
-  app.add_option("QUANTIZED", o->quantized, "MLX model folder (any mlx-lm affine model) or a GGUF file (squint's or llama.cpp's)");
-  app.add_option("--plan", o->plan, "predict the verdict from plan.json instead of a written model");
-  app.add_option("--floor", o->floor, "SQNR floor in dB")->capture_default_str();
+  always(app.add_option("ORIGINAL", o->original, "the float model the quantized one was made from")->required());
+  always(app.add_option("QUANTIZED", o->quantized,
+                        "MLX model folder (any mlx-lm affine model) or a GGUF file (squint's or llama.cpp's)"));
+  always(app.add_option("--plan", o->plan, "predict the verdict from plan.json instead of a written model"));
+  always(app.add_option("--floor", o->floor, "SQNR floor in dB")->capture_default_str());
   add_output_options(app, o->out, "the per-tensor report");
-  app.add_option("--top", o->top, "how many of the worst tensors to list")->capture_default_str();
+  only_with(
+      app.add_option("--top", o->top, "how many of the worst tensors to list in the table")->capture_default_str(),
+      mode::table);
+  set_modes(app, [o] { return Modes().set(mode::table, !o->out.json, "--json prints the whole report instead"); });
   return [o] { return run_gate(*o); };
 }, /*legacy_json_file=*/true);
 

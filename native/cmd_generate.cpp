@@ -1,10 +1,12 @@
 // squint generate MODEL --prompt TEXT -n N: greedy decoding, mainly to prove the forward pass right.
 #include <fmt/core.h>
 
-#include "command.h"
 #include <nlohmann/json.hpp>
 
+#include "applies.h"
+#include "command.h"
 #include "eval_model.h"
+#include "input_kind.h"
 #include "output.h"
 #include "tokenizer_sp.h"
 
@@ -20,6 +22,7 @@ struct GenCmd {
 };
 
 int run_generate(const GenCmd& o) {
+  expect_runnable_model(o.model);
   auto tok = load_model_tokenizer(tokenizer_source(o.model));
   auto model = load_model(o.model);
   std::vector<int> seq = tok->encode(o.prompt);
@@ -43,11 +46,14 @@ int run_generate(const GenCmd& o) {
 RegisterCommand reg("generate", 75, [](CLI::App& app) {
   auto o = std::make_shared<GenCmd>();
   app.description("greedy text generation (checks the forward pass)");
-  app.add_option("MODEL", o->model, "model folder")->required();
-  app.add_option("--prompt", o->prompt, "prompt text (may be empty: start from BOS)");
-  app.add_option("-n", o->n, "tokens to generate")->capture_default_str();
-  app.add_flag("--ids", o->ids, "print token ids (including BOS) instead of text");
+  always(app.add_option("MODEL", o->model, "model folder")->required());
+  always(app.add_option("--prompt", o->prompt, "prompt text (may be empty: start from BOS)"));
+  always(app.add_option("-n", o->n, "tokens to generate")->capture_default_str());
+  only_with(app.add_flag("--ids", o->ids, "print token ids (including BOS) instead of text"), mode::table);
   add_output_options(app, o->out, "the prompt, ids and text");
+  set_modes(app, [o] {
+    return Modes().set(mode::table, !o->out.json, "--json prints the ids and the text in one document");
+  });
   return [o] { return run_generate(*o); };
 });
 

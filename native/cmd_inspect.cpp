@@ -4,11 +4,14 @@
 #include <map>
 
 #include "analysis/roles.h"
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "eval_model.h"
-#include "io/gguf.h"
 #include "file_source.h"
+#include "input_kind.h"
+#include "io/gguf.h"
+#include "io/mlx_model.h"
 #include "model_input.h"
 #include "output.h"
 #include "util/error.h"
@@ -63,12 +66,92 @@ int inspect_gguf(const InspectCli& o) {
   return 0;
 }
 
+// An MLX-quantized model: its logical tensors (what the packed U32 codes, scales and biases stand for) with
+// shape, parameters, stored bytes and bits per weight, as the GGUF inspect shows; the JSON document is the
+// safetensors one (the stored tensors) with `quantized` and `logical_tensors` added.
+int inspect_quantized(const InspectCli& o) {
+  ModelPath mp = resolve_model_path(o.model);
+  if (mp.single_file) fail(o.model + ": give the MLX model's folder (its config.json holds the bit widths)");
+  const MlxModel m = open_mlx_model(*mp.provider);
+  for (const auto& w : m.ck.warnings) note("squint: warning: " + w);
+  auto stored = [](const LogicalTensor& t) {
+    uint64_t b = 0;
+    for (const TensorInfo* p : {t.weight, t.scales, t.biases})
+      if (p) b += p->nbytes;
+    return b;
+  };
+  auto numel = [](const LogicalTensor& t) {
+    uint64_t n = 1;
+    for (int64_t d : t.shape) n *= static_cast<uint64_t>(d);
+    return n;
+  };
+  uint64_t params = 0, bytes = 0;
+  std::map<std::string, uint64_t> per_config;
+  for (const auto& t : m.tensors) {
+    params += numel(t);
+    bytes += stored(t);
+    per_config[t.quant ? fmt::format("{}-bit g{}", t.quant->bits, t.quant->group) : std::string(dtype_name(t.dtype))] +=
+        numel(t);
+  }
+  auto bpw = [](uint64_t b, uint64_t n) { return n ? 8.0 * static_cast<double>(b) / static_cast<double>(n) : 0.0; };
+  if (o.out.json || !o.out.file.empty()) {
+    nlohmann::json j = {{"format", "squint.inspect"},
+                        {"version", 1},
+                        {"location", m.ck.location},
+                        {"fingerprint", m.ck.fingerprint},
+                        {"files", m.ck.files},
+                        {"params", m.ck.total_params()},
+                        {"bytes", m.ck.total_bytes()},
+                        {"warnings", m.ck.warnings},
+                        {"quantized", true}};
+    nlohmann::json ts = nlohmann::json::array(), ls = nlohmann::json::array();
+    for (const auto& t : m.ck.tensors)
+      ts.push_back({{"name", t.name},
+                    {"dtype", dtype_name(t.dtype)},
+                    {"shape", t.shape},
+                    {"params", t.numel()},
+                    {"bytes", t.nbytes},
+                    {"file", m.ck.files[t.file]}});
+    for (const auto& t : m.tensors) {
+      nlohmann::json e = {{"name", t.name},
+                          {"shape", t.shape},
+                          {"params", numel(t)},
+                          {"bytes", stored(t)},
+                          {"bits_per_weight", bpw(stored(t), numel(t))}};
+      if (t.quant)
+        e["bits"] = t.quant->bits, e["group_size"] = t.quant->group, e["scales_dtype"] = dtype_name(t.dtype);
+      else
+        e["dtype"] = dtype_name(t.dtype);
+      ls.push_back(e);
+    }
+    j["tensors"] = ts;
+    j["logical_tensors"] = ls;
+    j["logical_params"] = params;
+    emit_document(o.out, j);
+  }
+  if (!human_stdout(o.out)) return 0;
+  fmt::print("{}  (MLX-quantized, {} file(s), fingerprint {})\n", m.ck.location, m.ck.files.size(), m.ck.fingerprint);
+  fmt::print("{:<56} {:<11} {:<18} {:>12} {:>12} {:>7}\n", "tensor", "stored as", "logical shape", "params", "bytes",
+             "bits/w");
+  for (const auto& t : m.tensors)
+    fmt::print("{:<56} {:<11} {:<18} {:>12} {:>12} {:>7.3f}\n", t.name,
+               t.quant ? fmt::format("{}-bit g{}", t.quant->bits, t.quant->group) : std::string(dtype_name(t.dtype)),
+               shape_str(t.shape), numel(t), stored(t), bpw(stored(t), numel(t)));
+  fmt::print("\nstored as:");
+  for (const auto& [k, n] : per_config) fmt::print("  {} {} params", k, n);
+  fmt::print("\ntotal: {} tensors, {} params, {} ({} B), {:.3f} bits/weight\n", m.tensors.size(), params,
+             human_size(bytes), bytes, bpw(bytes, params));
+  return 0;
+}
+
 int run_inspect(const InspectCli& o) {
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
+  expect_any_model(o.model);
   if (is_gguf_file(o.model)) {
     if (o.features) fail("--features needs a safetensors model, not a GGUF file");
     return inspect_gguf(o);
   }
+  if (identify_input(o.model).kind == InputKind::QuantizedModel) return inspect_quantized(o);
   Checkpoint ck = open_model(o.model);
   for (const auto& w : ck.warnings) note("squint: warning: " + w);
   nlohmann::json fj;  // features by tensor name, when asked
@@ -124,12 +207,19 @@ int run_inspect(const InspectCli& o) {
   return 0;
 }
 
+// Sensitivity features are measured on float weights.
+const Mode kFloat{"float", "to a float safetensors model (not a GGUF file or a quantized model)"};
+
 RegisterCommand reg("inspect", 20, [](CLI::App& app) {
   auto o = std::make_shared<InspectCli>();
   app.description("list a checkpoint's tensors, dtypes, shapes, parameters, bytes and roles");
-  app.add_option("MODEL", o->model, "model folder, .safetensors file or .gguf file")->required();
+  always(app.add_option("MODEL", o->model, "model folder, .safetensors file or .gguf file")->required());
   add_output_options(app, o->out, "the tensor list");
-  app.add_flag("--features", o->features, "also compute per-tensor sensitivity features");
+  only_with(app.add_flag("--features", o->features, "also compute per-tensor sensitivity features"), kFloat);
+  set_modes(app, [o] {
+    const InputInfo in = identify_input(o->model);
+    return Modes().set(kFloat, in.kind == InputKind::FloatModel, o->model + " is " + in.what);
+  });
   return [o] { return run_inspect(*o); };
 });
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "convert/mlx_layout.h"
@@ -14,6 +15,7 @@
 #include "convert/side_files.h"
 #include "file_source.h"
 #include "gguf_quantize.h"
+#include "input_kind.h"
 #include "model_input.h"
 #include "output.h"
 #include "parallel.h"
@@ -36,7 +38,7 @@ struct QuantizeCli {
   std::string dtype;  // F32 output dtype, with a budget only (a plan carries its own)
   bool force = false;
   PlanCli budget;
-  std::string format = "mlx";
+  std::string format;  // mlx | gguf; empty: gguf when -o ends in .gguf, else mlx (output_format)
   std::string gguf_type;
   bool no_qk_permute = false;     // hidden, kept for old scripts: = --gguf-negative-control no-qk-permute
   std::string negative_control;  // hidden: a deliberately broken GGUF conversion (tests' negative controls)
@@ -55,10 +57,26 @@ void copy_side_files(const ModelPath& mp, const AtomicDir& dir) {
   for (const auto& n : names) dir.copy_in((fs::path(mp.provider->dir()) / n).string(), n);
 }
 
+// The float model's own SOURCE.txt (empty: none), quoted in the converted model's.
+std::string original_source(const ModelPath& mp) {
+  if (!mp.provider->exists("SOURCE.txt")) return "";
+  return read_text_file((fs::path(mp.provider->dir()) / "SOURCE.txt").string());
+}
+
+// The unit sizes are shown in (core/util/units.h show_size): --budget's, else the default.
+std::string size_unit(const PlanCli& b) { return b.budget.empty() ? "" : size_unit_of(b.budget); }
+
+std::string budget_words(const PlanCli& b) {
+  if (!b.budget.empty()) return "--budget " + b.budget;
+  if (b.bpw > 0) return fmt::format("--bpw {:g}", b.bpw);
+  return "--min-safe";
+}
+
 // --budget/--bpw/--min-safe: analyse (only what the planner may choose) and plan in memory, for either
 // output format; --save-plan keeps the plan.
 Plan budget_plan(Checkpoint& ck, const QuantizeCli& o, QFormat format) {
   PlanOptions popt = make_plan_options(o.budget, true);
+  check_config_filters(o.budget.bits, o.budget.groups, format);
   AnalyzeCli ac;
   ac.format = format_name(format);
   if (!o.dtype.empty()) ac.dtype = o.dtype;
@@ -76,23 +94,56 @@ Plan budget_plan(Checkpoint& ck, const QuantizeCli& o, QFormat format) {
   return plan;
 }
 
+bool with_budget(const QuantizeCli& o) { return !o.budget.budget.empty() || o.budget.bpw > 0 || o.budget.min_safe; }
+
+// The output format: --format, else what -o's name says (NAME.gguf is a GGUF file: never a folder named so).
+std::string output_format(const QuantizeCli& o) {
+  const bool gguf_name = o.out.ends_with(".gguf");
+  if (o.format.empty()) return gguf_name ? "gguf" : "mlx";
+  if (o.format == "mlx" && gguf_name)
+    fail("quantize: -o " + o.out +
+         " names a GGUF file, but --format mlx writes a folder; use --format gguf or another name");
+  return o.format;
+}
+
+// Which model this run writes, refused when contradictory (before any work): what main's option check needs.
+Modes quantize_modes(const QuantizeCli& o) {
+  const std::string format = output_format(o);
+  // (--type on an MLX output is refused as not applying, which says more than "only one of".)
+  const int sources =
+      (with_budget(o) ? 1 : 0) + (o.plan.empty() ? 0 : 1) + (o.gguf_type.empty() || format == "mlx" ? 0 : 1);
+  if (sources > 1) fail("quantize: give only one of --type, --plan or a budget (--budget, --bpw, --min-safe)");
+  Modes m;
+  m.set(mode::gguf, format == "gguf").set(mode::mlx, format == "mlx").set(mode::budget, with_budget(o));
+  m.what = std::string(format == "gguf" ? "this run writes a GGUF file" : "this run writes an MLX folder") +
+           (with_budget(o)         ? " planned for the budget"
+            : !o.plan.empty()      ? " from --plan " + o.plan
+            : !o.gguf_type.empty() ? " of --type " + o.gguf_type
+                                   : " in the checkpoint's float types");
+  return m;
+}
+
 int run_quantize(const QuantizeCli& o) {
-  if (o.format == "gguf") {
+  expect_float_model(o.model);
+  const std::string format = output_format(o);
+  if (o.format.empty() && format == "gguf")
+    note("squint: note: -o " + o.out + " ends in .gguf: writing GGUF (--format gguf)");
+  if (format == "gguf" && is_directory(o.out))
+    fail("quantize: -o " + o.out + " is a folder; a GGUF model is one file (give a file name, e.g. model.gguf)");
+  if (format == "mlx" && path_exists(o.out) && !is_directory(o.out))
+    fail("quantize: -o " + o.out + " is a file; an MLX model is a folder (give a folder name, or --format gguf)");
+  if (format == "gguf") {
     if (!o.save_plan.empty()) check_writable_parent(o.save_plan);
     GgufQuantizeArgs g{o.model, o.plan, o.out, o.gguf_type, o.force,
-                       o.no_qk_permute ? std::string("no-qk-permute") : o.negative_control, {}};
-    const bool with_budget = !o.budget.budget.empty() || o.budget.bpw > 0 || o.budget.min_safe;
-    if (!with_budget && !o.dtype.empty()) fail("--dtype goes with a budget; a plan carries its own F32 output dtype");
-    if (with_budget) g.budget_plan = [&o](Checkpoint& ck) { return budget_plan(ck, o, QFormat::Gguf); };
+                       o.no_qk_permute ? std::string("no-qk-permute") : o.negative_control, {}, size_unit(o.budget)};
+    if (with_budget(o)) g.budget_plan = [&o](Checkpoint& ck) { return budget_plan(ck, o, QFormat::Gguf); };
     return run_quantize_gguf(g);
   }
-  if (!o.gguf_type.empty()) fail("--type goes with --format gguf");
+  if (!with_budget(o) && o.plan.empty())
+    fail("quantize: give either --plan plan.json or a budget (--budget, --bpw, --min-safe)");
   const bool quiet = global_options().quiet;
   auto shard = parse_size(o.shard_size);
   if (!shard || *shard == 0) fail("--shard-size: cannot read '" + o.shard_size + "' as a size (e.g. 5GiB)");
-  const bool with_budget = !o.budget.budget.empty() || o.budget.bpw > 0 || o.budget.min_safe;
-  if (with_budget == !o.plan.empty()) fail("quantize: give either --plan plan.json or a budget (--budget, --bpw, --min-safe)");
-  if (!with_budget && !o.dtype.empty()) fail("--dtype goes with a budget; a plan carries its own F32 output dtype");
   if (!o.save_plan.empty()) check_writable_parent(o.save_plan);
   if (path_exists(o.out) && !o.force) fail(o.out + ": already exists (pass --force to replace it)");
   auto t0 = std::chrono::steady_clock::now();
@@ -100,7 +151,7 @@ int run_quantize(const QuantizeCli& o) {
   Checkpoint ck = open_checkpoint(*mp.provider, mp.single_file);
   for (const auto& w : ck.warnings)
     if (!quiet) fmt::print(stderr, "squint: warning: {}\n", w);
-  Plan plan = with_budget ? budget_plan(ck, o, QFormat::Mlx) : parse_plan(read_text_file(o.plan), o.plan);
+  Plan plan = with_budget(o) ? budget_plan(ck, o, QFormat::Mlx) : parse_plan(read_text_file(o.plan), o.plan);
   ConvertLayout L = plan_conversion(ck, plan, *shard);
 
   AtomicDir dir(o.out, o.force);
@@ -126,16 +177,29 @@ int run_quantize(const QuantizeCli& o) {
   dir.write_text("model.safetensors.index.json", L.index.dump(4) + "\n");
   dir.write_text("config.json", L.config.dump(4) + "\n");
   copy_side_files(mp, dir);
+  dir.write_text(
+      "SOURCE.txt",
+      converted_source(
+          fmt::format(
+              "an MLX mixed-precision model written by squint quantize: {} quantized modules "
+              "({}-bit group {} most common), {} kept, {} params, {} B of weights ({:.3f} "
+              "bits/weight)",
+              L.quantized_modules, L.global.bits, L.global.group, L.units.size() - L.quantized_modules, L.total_params,
+              L.total_bytes,
+              L.total_params ? 8.0 * static_cast<double>(L.total_bytes) / static_cast<double>(L.total_params) : 0.0),
+          "the float model " + o.model + " (fingerprint " + ck.fingerprint + "), " +
+              (o.plan.empty() ? "planned here for " + budget_words(o.budget) : "plan " + o.plan),
+          original_source(mp)));
   dir.commit();
 
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!quiet) {
     std::size_t kept = L.units.size() - L.quantized_modules;
     fmt::print(stderr,
-               "wrote {}: {} quantized modules ({}-bit g{} most common), {} kept, {} params, {} in {} file(s), "
+               "wrote {}: {} quantized modules ({}-bit g{} most common), {} kept, {} params, {} ({} B) in {} file(s), "
                "{:.3f} bits/weight, {:.2f} s ({:.1f} M params/s, {:.2f} GB/s written)\n",
                o.out, L.quantized_modules, L.global.bits, L.global.group, kept, L.total_params,
-               human_size(L.total_bytes), L.shards.size(),
+               show_size(L.total_bytes, size_unit(o.budget)), L.total_bytes, L.shards.size(),
                L.total_params ? 8.0 * static_cast<double>(L.total_bytes) / static_cast<double>(L.total_params) : 0.0,
                secs, static_cast<double>(L.total_params) / secs / 1e6, static_cast<double>(L.total_bytes) / secs / 1e9);
   }
@@ -145,23 +209,34 @@ int run_quantize(const QuantizeCli& o) {
 RegisterCommand reg("quantize", 50, [](CLI::App& app) {
   auto o = std::make_shared<QuantizeCli>();
   app.description("write a plan as an MLX (mlx-lm) mixed-precision model, or a GGUF file for llama.cpp (--format gguf)");
-  app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required();
-  app.add_option("--plan", o->plan, "plan.json (from squint plan) for this model");
-  add_plan_options(app, o->budget, true);
-  app.add_option("--dtype", o->dtype, "with a budget: dtype F32 tensors are written as (default float16)")
-      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
-  app.add_option("--save-plan", o->save_plan, "with a budget: also write the plan used here");
-  app.add_option("-o,--output", o->out, "output folder (must not exist unless --force)")->required();
-  app.add_option("--shard-size", o->shard_size, "start a new shard before this size is passed")->capture_default_str();
-  app.add_flag("-f,--force", o->force, "replace OUT if it exists");
-  app.add_option("--format", o->format, "output format: mlx (a folder) or gguf (one llama.cpp file)")
-      ->check(CLI::IsMember({"mlx", "gguf"}))->capture_default_str();
-  app.add_option("--type", o->gguf_type,
-                 "with --format gguf: one GGUF type for every matrix (F32, F16, BF16, Q8_0, Q4_K, ...; a matrix whose rows it "
-                 "cannot hold is kept in its float type, with a note); default keeps the checkpoint's float type");
+  always(app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required());
+  always(app.add_option("--plan", o->plan, "plan.json (from squint plan) for this model"));
+  for (CLI::Option* t : add_plan_options(app, o->budget, true)) only_with(t, mode::budget);
+  only_with(app.add_option("--dtype", o->dtype, "with a budget: dtype F32 tensors are written as (default float16)")
+                ->check(CLI::IsMember({"float16", "bfloat16", "float32"})),
+            mode::budget);
+  only_with(app.add_option("--save-plan", o->save_plan, "with a budget: also write the plan used here"), mode::budget);
+  always(app.add_option("-o,--output", o->out,
+                        "output: a folder (MLX) or a .gguf file (GGUF); must not exist unless --force")
+             ->required());
+  only_with(app.add_option("--shard-size", o->shard_size, "MLX: start a new shard before this size is passed")
+                ->capture_default_str(),
+            mode::mlx);
+  always(app.add_flag("-f,--force", o->force, "replace OUT if it exists"));
+  always(
+      app.add_option("--format", o->format,
+                     "output format: mlx (a folder) or gguf (one llama.cpp file); default gguf when -o ends in .gguf, "
+                     "else mlx")
+          ->check(CLI::IsMember({"mlx", "gguf"})));
+  only_with(
+      app.add_option("--type", o->gguf_type,
+                     "GGUF: one GGUF type for every matrix (F32, F16, BF16, Q8_0, Q4_K, ...; a matrix whose rows it "
+                     "cannot hold is kept in its float type, with a note); default keeps the checkpoint's float type"),
+      mode::gguf);
   // Debug: write Q/K without llama.cpp's row permutation (the negative control of the llama.cpp test).
-  app.add_flag("--gguf-no-qk-permute", o->no_qk_permute)->group("");
-  app.add_option("--gguf-negative-control", o->negative_control)->group("");
+  only_with(app.add_flag("--gguf-no-qk-permute", o->no_qk_permute)->group(""), mode::gguf);
+  only_with(app.add_option("--gguf-negative-control", o->negative_control)->group(""), mode::gguf);
+  set_modes(app, [o] { return quantize_modes(*o); });
   return [o] { return run_quantize(*o); };
 });
 

@@ -5,13 +5,16 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <map>
 #include <sstream>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "eval/sweep.h"
 #include "eval_model.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "model_input.h"
 #include "output.h"
 #include "parallel.h"
@@ -29,14 +32,15 @@ namespace {
 struct SweepCmd {
   std::string model, text, tokenizer_dir, csv_file, plot_file;
   std::vector<std::string> objectives{"params-mse", "nrmse"}, priors{"flat", "roles"}, budgets;
-  int seq_len = 256, samples = 64, noise_seeds = 3;
+  int seq_len = 0, samples = 64, noise_seeds = 3;  // seq_len 0: the model's context, at most 2048
   uint64_t seed = 42;
   double floor = 9, min_bpw = 2.5, max_bpw = 8.5;
   OutputCli out;  // --json / -o: the sweep document (native/output.h)
   AnalyzeCli analyze;
 };
 
-void print_table(const SweepResult& r, std::FILE* f) {
+// `units`: the unit each --budget size was written in (show_size: the user's unit).
+void print_table(const SweepResult& r, std::FILE* f, const std::map<uint64_t, std::string>& units) {
   fmt::print(f, "float model: median PPL {:.4f}, mean PPL {:.4f} ({} windows, {} tokens)\n", r.base.median_ppl,
              r.base.mean_ppl, r.windows, r.tokens);
   fmt::print(f, "{:<12} {:<26} {:>10} {:>7} {:>11} {:>10} {:>7} {:>10} {:>8}  {}\n", "size", "model", "bytes", "bpw",
@@ -47,7 +51,9 @@ void print_table(const SweepResult& r, std::FILE* f) {
     if (x.size + std::to_string(x.target_bytes) != last && !last.empty()) fmt::print(f, "\n");
     last = x.size + std::to_string(x.target_bytes);
     const std::string what = x.kind == "uniform" ? "uniform" : "squint " + x.setting;
-    const std::string size = x.size == "budget" ? human_size(x.target_bytes) : x.size.substr(8);
+    const auto u = units.find(x.target_bytes);
+    const std::string size =
+        x.size == "budget" ? show_size(x.target_bytes, u == units.end() ? "" : u->second) : x.size.substr(8);
     if (!x.bytes) {
       fmt::print(f, "{:<12} {:<26} {:>10} {:>7} {:>11} {:>10} {:>7} {:>10} {:>8}  {}\n", size, what, "-", "-", "-", "-", "-",
                  "-", "-", x.note);
@@ -105,10 +111,12 @@ int run_sweep_cmd(const SweepCmd& o) {
       opt.settings.push_back({ob, pr});
     }
   }
+  std::map<uint64_t, std::string> budget_units;
   for (const auto& b : o.budgets) {
     auto v = parse_size(b);
     if (!v) fail("--budget: cannot read '" + b + "' as a size (e.g. 220KB, 1.5GB, 123456)");
     opt.budgets.push_back(*v);
+    budget_units[*v] = size_unit_of(b);
   }
   opt.floor_db = o.floor;
   opt.min_bpw = o.min_bpw;
@@ -117,10 +125,11 @@ int run_sweep_cmd(const SweepCmd& o) {
   auto pool = make_thread_pool(global_options().threads);
   opt.parallel = pool;
 
+  expect_float_model(o.model);
   Checkpoint ck = open_model(o.model);
   const ModelHparams cfg = load_model_hparams(o.model);
-  const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir, o.seq_len,
-                                          o.samples, o.seed);
+  const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir,
+                                          window_length(o.seq_len, o.model, "--seq-len"), o.samples, o.seed);
   const auto t0 = std::chrono::steady_clock::now();
   // The weighted objectives need their column weights in the analysis: norm ones are data-free, so the lab
   // measures them when asked; calibrated ones need --calibrate TEXT (say which text: never the eval text).
@@ -144,7 +153,7 @@ int run_sweep_cmd(const SweepCmd& o) {
   prog.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  if (human_stdout(o.out)) print_table(r, stdout);
+  if (human_stdout(o.out)) print_table(r, stdout, budget_units);
   print_gap(r.gap, o.floor, human_stdout(o.out) ? stdout : nullptr);  // the warning goes to stderr either way
   std::size_t models = 0;
   for (const auto& x : r.rows) models += x.evaluated;
@@ -154,7 +163,7 @@ int run_sweep_cmd(const SweepCmd& o) {
   nlohmann::json j = sweep_json(r);
   j["model"] = o.model;
   j["text"] = o.text;
-  j["seq_len"] = o.seq_len;
+  j["seq_len"] = w.seq_len;
   j["samples"] = o.samples;
   j["seed"] = o.seed;
   j["floor_db"] = o.floor;
@@ -176,33 +185,42 @@ int run_sweep_cmd(const SweepCmd& o) {
   return 0;
 }
 
+const Mode kSampled{"sampled", "when windows are sampled (--samples K, not 0)"};
+
 RegisterCommand reg("sweep", 75, [](CLI::App& app) {
   auto o = std::make_shared<SweepCmd>();
   app.description("quality lab: uniform vs squint plans (per objective/priors) at every uniform size, quantized in "
                   "memory, KL and PPL against the float model, with the matched-noise spread");
-  app.add_option("MODEL", o->model, "float model folder (Llama family, with config.json and a tokenizer)")->required();
-  app.add_option("--text", o->text, "evaluation text file")->required();
-  app.add_option("--objectives", o->objectives, "planner objectives to compare (comma-separated)")
-      ->delimiter(',')
-      ->capture_default_str();
-  app.add_option("--priors", o->priors, "prior sets: flat (all 1, the planner's default) and/or roles (published); 'default' = roles (deprecated)")
-      ->delimiter(',')
-      ->capture_default_str();
-  app.add_option("--budget", o->budgets, "extra sizes to compare at (e.g. 220KB), besides the uniform sizes")->delimiter(',');
-  app.add_option("--min-bpw", o->min_bpw, "smallest uniform size, bits per weight")->capture_default_str();
-  app.add_option("--max-bpw", o->max_bpw, "largest uniform size, bits per weight")->capture_default_str();
-  app.add_option("--floor", o->floor, "SQNR floor (dB) for squint's plans")->capture_default_str();
-  app.add_option("--seq-len", o->seq_len, "window length in tokens")->capture_default_str();
-  app.add_option("--samples", o->samples, "windows drawn with the seed (0 = all): more = less noise, more time")
-      ->capture_default_str();
-  app.add_option("--seed", o->seed, "window sampling seed")->capture_default_str();
-  app.add_option("--noise-seeds", o->noise_seeds, "matched-noise control: seeds at uniform 4/64 (0 = none)")->capture_default_str();
+  always(app.add_option("MODEL", o->model, "float model folder (Llama family, with config.json and a tokenizer)")
+             ->required());
+  always(app.add_option("--text", o->text, "evaluation text file")->required());
+  always(app.add_option("--objectives", o->objectives, "planner objectives to compare (comma-separated)")
+             ->delimiter(',')
+             ->capture_default_str());
+  always(
+      app.add_option(
+             "--priors", o->priors,
+             "prior sets: flat (all 1, the planner's default) and/or roles (published); 'default' = roles (deprecated)")
+          ->delimiter(',')
+          ->capture_default_str());
+  always(app.add_option("--budget", o->budgets, "extra sizes to compare at (e.g. 220KB), besides the uniform sizes")
+             ->delimiter(','));
+  always(app.add_option("--min-bpw", o->min_bpw, "smallest uniform size, bits per weight")->capture_default_str());
+  always(app.add_option("--max-bpw", o->max_bpw, "largest uniform size, bits per weight")->capture_default_str());
+  always(app.add_option("--floor", o->floor, "SQNR floor (dB) for squint's plans")->capture_default_str());
+  always(app.add_option("--seq-len", o->seq_len, std::string("window length in tokens (") + kSeqLenDefaultHelp + ")"));
+  always(app.add_option("--samples", o->samples, "windows drawn with the seed (0 = all): more = less noise, more time")
+             ->capture_default_str());
+  only_with(app.add_option("--seed", o->seed, "window sampling seed")->capture_default_str(), kSampled);
+  always(app.add_option("--noise-seeds", o->noise_seeds, "matched-noise control: seeds at uniform 4/64 (0 = none)")
+             ->capture_default_str());
   add_output_options(app, o->out, "the sweep");
-  app.add_option("--csv", o->csv_file, "write the rows as CSV");
-  app.add_option("--plot", o->plot_file, "write an SVG plot: mean KL vs bits per weight");
-  app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model (default: the model's)");
+  always(app.add_option("--csv", o->csv_file, "write the rows as CSV"));
+  always(app.add_option("--plot", o->plot_file, "write an SVG plot: mean KL vs bits per weight"));
+  always(app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model (default: the model's)"));
   add_analyze_options(app, o->analyze, false, false);
   add_column_weight_options(app, o->analyze);
+  set_modes(app, [o] { return Modes().set(kSampled, o->samples > 0, "--samples 0 evaluates every window"); });
   return [o] { return run_sweep_cmd(*o); };
 });
 

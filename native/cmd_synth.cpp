@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "io/shards.h"
@@ -102,21 +103,23 @@ int run_synth(const SynthCli& o) {
 RegisterCommand reg("synth", 10, [](CLI::App& app) {
   auto o = std::make_shared<SynthCli>();
   app.description("write a seeded synthetic Llama-shaped checkpoint (demo model, benchmarks)");
-  app.add_option("OUT", o->out, "output folder")->required();
-  app.add_option("--preset", o->preset, "one of: " + fmt::format("{}", fmt::join(synth_preset_names(), ", ")))->capture_default_str();
-  app.add_option("--layers", o->layers, "number of transformer layers (overrides the preset)");
-  app.add_option("--vocab", o->vocab, "vocabulary size (overrides the preset; small = a model of mostly layers)");
-  app.add_option("--hidden", o->hidden, "hidden size (overrides the preset)");
-  app.add_option("--intermediate", o->intermediate, "MLP size (overrides the preset)");
-  app.add_option("--heads", o->heads, "attention heads (overrides the preset)");
-  app.add_option("--kv-heads", o->kv_heads, "key/value heads (overrides the preset)");
-  app.add_option("--dtype", o->dtype, "bfloat16 | float16 | float32")
-      ->check(CLI::IsMember({"bfloat16", "float16", "float32"}))
-      ->capture_default_str();
-  app.add_option("--seed", o->seed, "RNG seed")->capture_default_str();
-  app.add_option("--shard-size", o->shard_size, "start a new shard past this size")->capture_default_str();
-  app.add_flag("--tied", o->tied, "tie lm_head to the embedding (no lm_head tensor)");
-  app.add_flag("-f,--force", o->force, "replace OUT if it exists");
+  always(app.add_option("OUT", o->out, "output folder")->required());
+  always(app.add_option("--preset", o->preset, "one of: " + fmt::format("{}", fmt::join(synth_preset_names(), ", ")))
+             ->capture_default_str());
+  always(app.add_option("--layers", o->layers, "number of transformer layers (overrides the preset)"));
+  always(
+      app.add_option("--vocab", o->vocab, "vocabulary size (overrides the preset; small = a model of mostly layers)"));
+  always(app.add_option("--hidden", o->hidden, "hidden size (overrides the preset)"));
+  always(app.add_option("--intermediate", o->intermediate, "MLP size (overrides the preset)"));
+  always(app.add_option("--heads", o->heads, "attention heads (overrides the preset)"));
+  always(app.add_option("--kv-heads", o->kv_heads, "key/value heads (overrides the preset)"));
+  always(app.add_option("--dtype", o->dtype, "bfloat16 | float16 | float32")
+             ->check(CLI::IsMember({"bfloat16", "float16", "float32"}))
+             ->capture_default_str());
+  always(app.add_option("--seed", o->seed, "RNG seed")->capture_default_str());
+  always(app.add_option("--shard-size", o->shard_size, "start a new shard past this size")->capture_default_str());
+  always(app.add_flag("--tied", o->tied, "tie lm_head to the embedding (no lm_head tensor)"));
+  always(app.add_flag("-f,--force", o->force, "replace OUT if it exists"));
   return [o] { return run_synth(*o); };
 });
 

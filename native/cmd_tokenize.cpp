@@ -7,10 +7,12 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "eval/perplexity.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "tokenizer_sp.h"
 
 namespace squint {
@@ -24,6 +26,7 @@ struct TokenizeCmd {
 
 int run_tokenize(const TokenizeCmd& o) {
   if (!o.out.empty()) check_writable_parent(o.out);
+  expect_tokenizer_source(o.tokenizer);
   auto tok = load_model_tokenizer(o.tokenizer);
   const std::string text = o.eval_text ? prepare_eval_text(read_text_file(o.text)) : read_text_file(o.text);
   const auto t0 = std::chrono::steady_clock::now();
@@ -64,19 +67,24 @@ int run_tokenize(const TokenizeCmd& o) {
 RegisterCommand reg("tokenize", 72, [](CLI::App& app) {
   auto o = std::make_shared<TokenizeCmd>();
   app.description("token ids of a text through eval's tokenizer (tokenizer.json, tokenizer.model or GGUF)");
-  app.add_option("TOKENIZER", o->tokenizer, "model folder, tokenizer.json, tokenizer.model or GGUF file")
-      ->required()
-      ->type_name("PATH");
-  app.add_option("--text", o->text, "UTF-8 text file, tokenized whole and as is (eval drops empty lines first: --eval-text)")
-      ->required()
-      ->type_name("FILE");
-  app.add_flag("--json", o->json, "one JSON document {format, version, ..., ids[, tokens]} instead of one id per line");
-  app.add_flag("--no-special", o->no_special, "without the special tokens the post_processor (or BOS rule) adds");
-  app.add_flag("--decode", o->decode, "also print each token's vocabulary string (id<TAB>\"token\"; with --json: tokens[])");
-  app.add_flag("--eval-text", o->eval_text,
-               "apply eval's text protocol first (drop empty lines, join the rest with blank lines): the ids eval windows");
-  app.add_option("-o", o->out, "write what would go to stdout (the ids, or the --json document) to FILE instead")
-      ->type_name("FILE");
+  always(app.add_option("TOKENIZER", o->tokenizer, "model folder, tokenizer.json, tokenizer.model or GGUF file")
+             ->required()
+             ->type_name("PATH"));
+  always(app.add_option("--text", o->text,
+                        "UTF-8 text file, tokenized whole and as is (eval drops empty lines first: --eval-text)")
+             ->required()
+             ->type_name("FILE"));
+  always(app.add_flag("--json", o->json,
+                      "one JSON document {format, version, ..., ids[, tokens]} instead of one id per line"));
+  always(
+      app.add_flag("--no-special", o->no_special, "without the special tokens the post_processor (or BOS rule) adds"));
+  always(app.add_flag("--decode", o->decode,
+                      "also print each token's vocabulary string (id<TAB>\"token\"; with --json: tokens[])"));
+  always(app.add_flag(
+      "--eval-text", o->eval_text,
+      "apply eval's text protocol first (drop empty lines, join the rest with blank lines): the ids eval windows"));
+  always(app.add_option("-o", o->out, "write what would go to stdout (the ids, or the --json document) to FILE instead")
+             ->type_name("FILE"));
   return [o] { return run_tokenize(*o); };
 });
 

@@ -29,6 +29,7 @@ struct RegisterCommand {
 struct GlobalOptions {
   bool quiet = false;
   int threads = 0;  // 0 = all cores
+  std::string verb;  // the verb being run (for messages that say what it takes)
 };
 GlobalOptions& global_options();
 

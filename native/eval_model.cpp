@@ -8,7 +8,9 @@
 #include "convert/gate.h"
 #include "convert/gguf_llama.h"
 #include "eval/perplexity.h"
+#include "eval/seq_len.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "model/family.h"
 #include "model/mlx_source.h"
 #include "model_input.h"
@@ -62,6 +64,14 @@ ModelHparams load_model_hparams(const std::string& path) {
   return hparams_from_config(cfgj, dir + "/config.json");
 }
 
+// Through the model-family registry (core/model): config.json's max_position_embeddings or the GGUF's
+// <arch>.context_length, as each family reads them.
+int model_context_length(const std::string& model) { return load_model_hparams(model).context; }
+
+int window_length(int requested, const std::string& model, const std::string& flag) {
+  return resolve_seq_len(requested, model_context_length(model), flag, model);
+}
+
 EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,
                               uint64_t seed) {
   if (seq_len < 2) fail("--seq-len must be at least 2");
@@ -80,6 +90,7 @@ std::function<void(std::size_t, std::size_t)> window_progress(Progress& p) {
 }
 
 std::unique_ptr<Model> load_model(const std::string& path, const NoiseSpec* noise) {
+  expect_runnable_model(path);
   if (is_gguf_file(path)) {
     if (noise) fail(path + ": --noise-like works on safetensors/MLX models, not GGUF files");
     FileSource f(path);

@@ -24,6 +24,15 @@ std::unique_ptr<Model> load_model(const std::string& path, const NoiseSpec* nois
 // The model's config.json as a ModelHparams (for models built from an in-memory WeightSource).
 ModelHparams load_model_hparams(const std::string& path);
 
+// The context length `model` was trained for (0 = not stated): ModelHparams::context as its family reads it
+// (config.json max_position_embeddings, a GGUF file's <arch>.context_length). The one place every verb reads it.
+int model_context_length(const std::string& model);
+// The window length for `model`: `requested` (0 = the model's context capped at 2048), refused when longer than
+// the context (core/eval/seq_len.h). `flag` names the option in the message (--seq-len, --select-seq-len, ...).
+int window_length(int requested, const std::string& model, const std::string& flag);
+// What --seq-len-like options say in --help about their default.
+inline constexpr const char* kSeqLenDefaultHelp = "default: the model's context length, at most 2048";
+
 // The evaluation windows of a text file with the tokenizer of `tokenizer_dir` (method.md §6).
 EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,
                               uint64_t seed);

@@ -46,7 +46,7 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
   const bool quiet = global_options().quiet;
   const bool with_budget = static_cast<bool>(a.budget_plan);
   const int sources = (with_budget ? 1 : 0) + (a.plan.empty() ? 0 : 1) + (a.type.empty() ? 0 : 1);
-  if (sources > 1) fail("quantize --format gguf: give one of --type, --plan or a budget (--budget, --bpw, --min-safe)");
+  if (sources > 1) fail("quantize: give only one of --type, --plan or a budget (--budget, --bpw, --min-safe)");
   std::optional<uint32_t> uniform;
   if (!a.type.empty()) {
     uniform = ggml_type_from_name(a.type);
@@ -112,7 +112,7 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
     std::string m;
     for (const auto& [k, v] : mix) m += fmt::format("{}{} {}", m.empty() ? "" : ", ", v, k);
     fmt::print(stderr, "wrote {}: GGUF v3, arch {}, {} tensors ({}), {} ({:.2f} s, {:.3f} GB/s)\n", a.out, L.arch,
-               L.tensors.size(), m, human_size(size), secs, static_cast<double>(size) / secs / 1e9);
+               L.tensors.size(), m, show_size(size, a.size_unit), secs, static_cast<double>(size) / secs / 1e9);
     fmt::print(stderr, "  tensor data {} B ({:.4f} bits/weight){}; header+metadata+padding {} B{}\n", sz.planned_bytes,
                sz.params ? 8.0 * static_cast<double>(sz.planned_bytes) / static_cast<double>(sz.params) : 0.0,
                plan ? fmt::format(", plan total {} B", plan->total_bytes) : std::string(), size - sz.planned_bytes - sz.generated_bytes,

@@ -14,6 +14,7 @@ struct GgufQuantizeArgs {
   bool force = false;
   std::string negative_control;                   // hidden: a broken conversion for the llama.cpp tests (GgufFaults)
   std::function<Plan(Checkpoint&)> budget_plan;   // set for --budget/--bpw/--min-safe
+  std::string size_unit;                          // --budget's unit ("" = show_size's default)
 };
 int run_quantize_gguf(const GgufQuantizeArgs& a);
 

@@ -1,56 +1,80 @@
 #include "model_input.h"
 
-#include <algorithm>
-
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "analysis/analysis_json.h"
+#include "command.h"
 #include "eval/calibrate.h"
 #include "eval_model.h"
-#include "output.h"
-#include "command.h"
 #include "file_source.h"
+#include "input_kind.h"
+#include "io/file_kind.h"
+#include "output.h"
 #include "parallel.h"
+#include "plan/options.h"
 #include "progress.h"
 #include "util/error.h"
 
 namespace squint {
 
-void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters) {
-  app.add_option("--dtype", o.dtype, "dtype F32 tensors are written as (scales/biases and kept tensors)")
-      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
-      ->capture_default_str();
-  app.add_option("--format", o.format, "candidates: mlx (affine bits/group) or gguf (ggml's Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)")
-      ->check(CLI::IsMember({"mlx", "gguf"}))
-      ->capture_default_str();
-  if (!with_filters) {
-    if (with_features) app.add_flag("--features", o.features, "also compute sensitivity features (slower)");
-    return;
+namespace {
+CLI::Option* when(CLI::Option* opt, const std::vector<Mode>& needs) {
+  always(opt);
+  for (const Mode& m : needs) only_with(opt, m);
+  return opt;
+}
+}  // namespace
+
+void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters,
+                         const std::vector<Mode>& needs) {
+  when(app.add_option("--dtype", o.dtype, "dtype F32 tensors are written as (scales/biases and kept tensors)")
+           ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
+           ->capture_default_str(),
+       needs);
+  when(app.add_option("--format", o.format,
+                      "candidates: mlx (affine bits/group) or gguf (ggml's Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)")
+           ->check(CLI::IsMember({"mlx", "gguf"}))
+           ->capture_default_str(),
+       needs);
+  if (with_filters) {
+    when(app.add_option("--bits", o.bits, "candidate bit widths (default 2,3,4,5,6,8; GGUF: the types' nominal bits)")
+             ->delimiter(',')
+             ->check(CLI::IsMember({2, 3, 4, 5, 6, 8})),
+         needs);
+    when(app.add_option("--group-sizes", o.groups, "candidate group sizes (default 32,64,128; GGUF blocks: 32,256)")
+             ->delimiter(',')
+             ->check(CLI::IsMember({32, 64, 128, 256})),
+         needs);
   }
-  app.add_option("--bits", o.bits, "candidate bit widths (default 2,3,4,5,6,8)")
-      ->delimiter(',')
-      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
-  app.add_option("--group-sizes", o.groups, "candidate group sizes (default 32,64,128; GGUF blocks: 32,256)")
-      ->delimiter(',')
-      ->check(CLI::IsMember({32, 64, 128, 256}));
-  if (with_features) app.add_flag("--features", o.features, "also compute sensitivity features (slower)");
+  if (with_features) when(app.add_flag("--features", o.features, "also compute sensitivity features (slower)"), needs);
 }
 
-void add_column_weight_options(CLI::App& app, AnalyzeCli& o) {
-  auto* nw = app.add_flag("--norm-weights", o.norm_weights,
-                          "also measure each config's error weighted by the feeding RMSNorm's γ² (objective norm; data-free)");
-  auto* cal = app.add_option("--calibrate", o.calibrate,
-                             "TEXT: also measure activation-weighted errors from a forward pass on TEXT (objective "
-                             "calibrated; not data-free)");
+void add_column_weight_options(CLI::App& app, AnalyzeCli& o, const std::vector<Mode>& needs) {
+  auto* nw = when(
+      app.add_flag("--norm-weights", o.norm_weights,
+                   "also measure each config's error weighted by the feeding RMSNorm's γ² (objective norm; data-free)"),
+      needs);
+  auto* cal =
+      when(app.add_option("--calibrate", o.calibrate,
+                          "TEXT: also measure activation-weighted errors from a forward pass on TEXT (objective "
+                          "calibrated; not data-free)"),
+           needs);
   nw->excludes(cal);
-  app.add_option("--calibrate-samples", o.calibrate_samples, "calibration windows sampled from TEXT")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--calibrate-seq-len", o.calibrate_seq_len, "calibration window length in tokens")
-      ->check(CLI::Range(2, 1 << 20))
-      ->capture_default_str();
+  only_with(when(app.add_option("--calibrate-samples", o.calibrate_samples, "calibration windows sampled from TEXT")
+                     ->check(CLI::PositiveNumber)
+                     ->capture_default_str(),
+                 needs),
+            given("--calibrate"));
+  only_with(when(app.add_option("--calibrate-seq-len", o.calibrate_seq_len,
+                                std::string("calibration window length in tokens (") + kSeqLenDefaultHelp + ")")
+                     ->check(CLI::Range(2, 1 << 20)),
+                 needs),
+            given("--calibrate"));
 }
 
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string&) {
@@ -58,6 +82,7 @@ AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string&) {
   opt.f32_out_dtype = *parse_float_dtype_name(o.dtype);
   opt.configs.clear();
   opt.format = o.format == "gguf" ? QFormat::Gguf : QFormat::Mlx;
+  check_config_filters(o.bits, o.groups, opt.format);
   for (QConfig c : opt.format == QFormat::Gguf ? all_gguf_configs() : all_configs()) {
     bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
     bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();
@@ -79,7 +104,8 @@ ColumnWeights calibrate(const Checkpoint& ck, const AnalyzeCli& o) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string dir = model_dir(ck.location);
   auto model = load_model(dir);
-  const EvalWindows w = load_eval_windows(o.calibrate, dir, o.calibrate_seq_len, o.calibrate_samples, 42);
+  const EvalWindows w = load_eval_windows(
+      o.calibrate, dir, window_length(o.calibrate_seq_len, dir, "--calibrate-seq-len"), o.calibrate_samples, 42);
   const ParallelFor pool = make_thread_pool(global_options().threads);
   std::string text = o.calibrate;
   if (auto p = text.find_last_of('/'); p != std::string::npos) text = text.substr(p + 1);
@@ -113,8 +139,39 @@ Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o, const AnalysisD
   return a;
 }
 
+const Analysis& read_analysis_file(const std::string& path) {
+  static std::map<std::string, Analysis> cache;
+  auto it = cache.find(path);
+  if (it == cache.end()) {
+    const std::string text = read_text_file(path);
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_discarded() && !(j.is_object() && j.value("format", "") == "squint.analysis"))
+      fail(path + " is " + describe_json(j) + "; " + global_options().verb +
+           " takes a model (folder or .safetensors) or an analysis.json from squint analyze");
+    it = cache.emplace(path, parse_analysis(text, path)).first;
+  }
+  return it->second;
+}
+
+QFormat input_format(const std::string& path, const AnalyzeCli& o) {
+  if (is_analysis_file(path)) return read_analysis_file(path).format;
+  return o.format == "gguf" ? QFormat::Gguf : QFormat::Mlx;
+}
+
+Modes plan_input_modes(const std::string& path, const AnalyzeCli& o) {
+  const bool file = is_analysis_file(path);
+  const bool gguf = input_format(path, o) == QFormat::Gguf;
+  Modes m;
+  m.set(mode::model, !file).set(mode::gguf, gguf).set(mode::mlx, !gguf);
+  m.what =
+      file ? path + " is " + (gguf ? "a GGUF" : "an MLX") + " analysis (analysis options belong to squint analyze)"
+           : path + " is analysed here with " + (gguf ? "GGUF types (--format gguf)" : "MLX configs (--format mlx)");
+  return m;
+}
+
 Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o) {
-  if (is_analysis_file(path)) return parse_analysis(read_text_file(path), path);
+  if (is_analysis_file(path)) return read_analysis_file(path);
+  expect_float_model(path);
   Checkpoint ck = open_model(path);
   for (const auto& w : ck.warnings)
     if (!global_options().quiet) std::fprintf(stderr, "squint: warning: %s\n", w.c_str());

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "analysis/analysis.h"
+#include "applies.h"
 
 namespace squint {
 
@@ -17,16 +18,27 @@ struct AnalyzeCli {
   // Column weights for the weighted error (objectives norm / calibrated): analysis/column_weights.h.
   bool norm_weights = false;
   std::string calibrate;  // calibration text file (empty: none)
-  int calibrate_samples = 32, calibrate_seq_len = 256;
+  int calibrate_samples = 32, calibrate_seq_len = 0;  // 0: the model's context, at most 2048
 };
 
 // Adds --dtype/--format/--bits/--group-sizes(/--features) to a verb.
 // with_filters = false for verbs that restrict configs themselves (plan: --bits applies to the plan).
-void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters = true);
-// Adds --norm-weights / --calibrate TEXT (+ --calibrate-samples/--calibrate-seq-len): analyze, plan, sweep.
-void add_column_weight_options(CLI::App& app, AnalyzeCli& o);
+// `needs`: modes in which these options apply (applies.h), e.g. {mode::model} for plan and curve, which
+// analyse only when given a model; empty = always.
+void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool with_filters = true,
+                         const std::vector<Mode>& needs = {});
+// Adds --norm-weights / --calibrate TEXT (+ --calibrate-samples/--calibrate-seq-len, which apply only with
+// --calibrate): analyze, plan, sweep.
+void add_column_weight_options(CLI::App& app, AnalyzeCli& o, const std::vector<Mode>& needs = {});
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);
 bool is_analysis_file(const std::string& path);
+// An analysis.json, parsed once per run (a verb's mode function reads its format before the run reads it all).
+const Analysis& read_analysis_file(const std::string& path);
+// The candidates' format an invocation plans in: the analysis file's, else the --format a model is analysed with.
+QFormat input_format(const std::string& path, const AnalyzeCli& o);
+// The modes of a verb that takes MODEL_OR_ANALYSIS (plan, curve): mode::model when it analyses a model,
+// mode::gguf or mode::mlx from input_format, and the input in words for a refusal.
+Modes plan_input_modes(const std::string& path, const AnalyzeCli& o);
 Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o);
 // Runs the analysis with the options `o` describes (progress bar, features, column weights); `drive`, when
 // given, runs it instead of analyze_checkpoint (analyze --part/--resume: a subset, a journal).

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "util/error.h"
@@ -13,8 +14,8 @@
 namespace squint {
 
 void add_output_options(CLI::App& app, OutputCli& o, const std::string& what) {
-  app.add_flag("--json", o.json, "print " + what + " as JSON on stdout");
-  app.add_option("-o,--output", o.file, "write " + what + " (JSON) to this file");
+  always(app.add_flag("--json", o.json, "print " + what + " as JSON on stdout"));
+  always(app.add_option("-o,--output", o.file, "write " + what + " (JSON) to this file"));
 }
 
 std::string json_document(const nlohmann::json& doc) {

@@ -107,7 +107,7 @@ TEST_CASE("analyze --merge refuses other models, options, builds, splits, missin
   // The parts carry how they were measured: measurement options do not apply to a merge.
   std::string out;
   CHECK(run(cli() + " analyze --merge " + p1 + " " + p2 + " " + p3 + " --format gguf", &out) == 2);
-  CHECK_THAT(out, Catch::Contains("--format does not apply"));
+  CHECK_THAT(out, Catch::Contains("--format applies only when measuring a model"));
   CHECK(run(cli() + " analyze " + m + " --part 4/3", &out) == 2);
   CHECK_THAT(out, Catch::Contains("is not K/N"));
   CHECK(run(cli() + " analyze " + m + " --part 1/3 --sqnr-table", &out) == 2);

@@ -238,5 +238,5 @@ TEST_CASE("plan --select-text: the kept plan has the lowest KL of its candidates
   // An analysis file cannot be run: a clear error.
   REQUIRE(run(cli() + " -q analyze " + stories() + " -o " + d.str("a.json"), &out) == 0);
   CHECK(run(cli() + " -q plan " + d.str("a.json") + " --bpw 7 --select-text " + train, &out) == 2);
-  CHECK(out.find("needs the model") != std::string::npos);
+  CHECK(out.find("--select-text applies only when the input is a model") != std::string::npos);
 }

@@ -59,6 +59,7 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparam
   std::stable_sort(uni.begin(), uni.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
   for (std::size_t i = 0; i < uni.size() && i < 3; ++i) add("uniform " + config_name(uni[i].second), uniform_plan(a, uni[i].second), "");
 
+  if (progress) progress(0, cands.size(), "float model");  // the solves are done (select.h)
   Model base_model(cfg, float_weights(ck));
   EvalBase base(base_model, w, pf);
   std::size_t best = cands.size();

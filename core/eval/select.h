@@ -30,7 +30,8 @@ struct Selection {
 
 // `opt` gives the budget, floor, allowed configs and --prior overrides; the objective and prior set are
 // replaced per candidate. Identical plans are evaluated once; ties keep the earlier candidate (the default
-// setting comes first).
+// setting comes first). `progress` is first called once every candidate is solved, before the float model
+// runs, so that a caller can time the solves apart from the evaluations.
 Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparams& cfg, const EvalWindows& w,
                       const PlanOptions& opt, const ParallelFor& pf, const std::string& text_name,
                       const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {});

@@ -9,6 +9,29 @@
 
 namespace squint {
 
+void check_config_filters(const std::vector<int>& bits, const std::vector<int>& groups, QFormat format) {
+  const std::vector<QConfig> all = format == QFormat::Gguf ? all_gguf_configs() : all_configs();
+  const std::string fmt = format == QFormat::Gguf ? "GGUF type" : "MLX config";
+  auto offered = [&](auto field) {
+    std::vector<int> v;
+    for (QConfig c : all)
+      if (std::find(v.begin(), v.end(), field(c)) == v.end()) v.push_back(field(c));
+    std::sort(v.begin(), v.end());
+    std::string s;
+    for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+    return std::make_pair(v, s);
+  };
+  const auto [bv, bs] = offered([](QConfig c) { return c.bits; });
+  const auto [gv, gs] = offered([](QConfig c) { return c.group; });
+  for (int b : bits)
+    if (std::find(bv.begin(), bv.end(), b) == bv.end())
+      fail("--bits " + std::to_string(b) + ": no " + fmt + " has " + std::to_string(b) + " bits (" + bs + ")");
+  for (int g : groups)
+    if (std::find(gv.begin(), gv.end(), g) == gv.end())
+      fail("--group-sizes " + std::to_string(g) + ": no " + fmt + " has " +
+           (format == QFormat::Gguf ? "blocks" : "groups") + " of " + std::to_string(g) + " (" + gs + ")");
+}
+
 PlanOptions plan_options_from(const PlanSettings& o, bool need_budget) {
   PlanOptions p;
   if (need_budget) {

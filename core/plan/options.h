@@ -25,4 +25,8 @@ struct PlanSettings {
 // need_budget: exactly one of budget/bpw/min_safe must be set (else squint::Error).
 PlanOptions plan_options_from(const PlanSettings& s, bool need_budget);
 
+// A --bits or --group-sizes value that no candidate of `format` has would be dropped without a word (MLX groups
+// are 32, 64 and 128; GGUF blocks 32 and 256): refused, naming the value and what the format offers.
+void check_config_filters(const std::vector<int>& bits, const std::vector<int>& groups, QFormat format);
+
 }  // namespace squint
