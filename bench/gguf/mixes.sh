@@ -39,7 +39,7 @@ for model in $MODELS; do
   [ -s "$D/f32.gguf" ] || $S -q quantize "$M" --format gguf --type F32 -o "$D/f32.gguf"
   $S -q analyze "$M" --format gguf -o "$D/analysis.json"
   case " $KINDS " in *" norm "*) $S -q analyze "$M" --format gguf --norm-weights -o "$D/analysis-norm.json" ;; esac
-  case " $KINDS " in *" calibrated "*) $S -q analyze "$M" --format gguf --calibrate "$CALIB" -o "$D/analysis-calibrated.json" ;; esac
+  case " $KINDS " in *" calibrated "*) $S -q analyze "$M" --format gguf --calibrate "$CALIB" --calibrate-seq-len "$SEQ" -o "$D/analysis-calibrated.json" ;; esac
   $S -q tokenize "$M" --text "$W/eval.txt" --json -o "$D/tokens.json"
   $S -q eval "$D/f32.gguf" --text "$W/eval.txt" --seq-len "$SEQ" --samples "$SAMPLES" --tokenizer "$M" -o "$D/squint-eval.json"
   files=()
@@ -60,7 +60,7 @@ for model in $MODELS; do
         residual) extra=(--objective residual) ;;
         norm) src=$D/analysis-norm.json extra=(--objective norm) ;;
         calibrated) src=$D/analysis-calibrated.json extra=(--objective calibrated) ;;
-        select) src=$M extra=(--format gguf --calibrate "$CALIB" --select-text "$CALIB") ;;
+        select) src=$M extra=(--format gguf --calibrate "$CALIB" --calibrate-seq-len "$SEQ" --select-text "$CALIB" --select-seq-len "$SEQ") ;;
         *) echo "error: unknown kind $kind" >&2; exit 2 ;;
       esac
       out=$D/squint-$kind-$mix

@@ -29,12 +29,12 @@ run tinystories-3M tinystories-3M "$S3" 3.1 7.1 "$OBJ_3M" roles,flat
 # The column-weighted objectives need analyses of their own (one weighting per analysis): flat priors,
 # params-mse beside them from the same run.
 run stories260K-norm stories260K 0 6.0 9.0 params-mse,norm flat
-run stories260K-calibrated stories260K 0 6.0 9.0 params-mse,calibrated flat --calibrate "$CAL" --calibrate-samples 32
+run stories260K-calibrated stories260K 0 6.0 9.0 params-mse,calibrated flat --calibrate "$CAL" --calibrate-samples 32 --calibrate-seq-len 256
 run tinystories-3M-norm tinystories-3M "$S3" 3.1 7.1 params-mse,norm flat
-run tinystories-3M-calibrated tinystories-3M "$S3" 3.1 7.1 params-mse,calibrated flat --calibrate "$CAL" --calibrate-samples 32
+run tinystories-3M-calibrated tinystories-3M "$S3" 3.1 7.1 params-mse,calibrated flat --calibrate "$CAL" --calibrate-samples 32 --calibrate-seq-len 256
 # Cost of the column weights: the analysis alone, with --norm-weights and with --calibrate (tinystories-3M).
 cost() { local t0=$(date +%s.%N); $S -q analyze "$SH/models/tinystories-3M" "$@" -o "$W/cost.json"; python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$t0" "$(date +%s.%N)"; }
-{ echo "plain $(cost)"; echo "norm $(cost --norm-weights)"; echo "calibrated $(cost --calibrate "$CAL" --calibrate-samples 32)"; cut -d' ' -f1 /proc/loadavg; } > "$W/analyze-cost.txt"
+{ echo "plain $(cost)"; echo "norm $(cost --norm-weights)"; echo "calibrated $(cost --calibrate "$CAL" --calibrate-samples 32 --calibrate-seq-len 256)"; cut -d' ' -f1 /proc/loadavg; } > "$W/analyze-cost.txt"
 python3 bench/quality/render.py "$W" stories260K tinystories-3M \
   --weighted stories260K-norm stories260K-calibrated tinystories-3M-norm tinystories-3M-calibrated > docs/quality.md
 for n in stories260K tinystories-3M stories260K-norm stories260K-calibrated tinystories-3M-norm tinystories-3M-calibrated; do
