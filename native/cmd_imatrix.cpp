@@ -7,12 +7,14 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "applies.h"
 #include "atomic_output.h"
 #include "command.h"
 #include "eval/calibrate.h"
 #include "eval/imatrix_collect.h"
 #include "eval_model.h"
 #include "file_source.h"
+#include "input_kind.h"
 #include "model_input.h"
 #include "output.h"
 #include "parallel.h"
@@ -24,10 +26,13 @@ namespace squint {
 
 namespace {
 
+// llama-imatrix's default chunk (its -c): the default window here too, capped at the model's context.
+constexpr int kImatrixChunk = 512;
+
 struct ImatrixCmd {
   std::string model, text, out, output_format, tokenizer_dir;
   OutputCli report;  // --json / --report FILE
-  int seq_len = 512, samples = 0;
+  int seq_len = 0, samples = 0;  // seq_len 0: the model's context, at most llama-imatrix's chunk of 512
   uint64_t seed = 42;
   bool process_output = false, force = false;
 };
@@ -79,12 +84,12 @@ int run_imatrix(const ImatrixCmd& o) {
   if (path_exists(o.out) && !o.force) fail(o.out + ": already exists (pass --force to replace it)");
   if (!o.report.file.empty()) check_writable_parent(o.report.file);
   check_writable_parent(o.out);
-  if (is_gguf_file(o.model))
-    fail(o.model + ": give the float safetensors model (squint names the imatrix by its tensors)");
+  expect_float_model(o.model);  // squint names the imatrix by the float model's tensors
   const auto t0 = std::chrono::steady_clock::now();
   const Checkpoint ck = open_model(o.model);
-  const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir,
-                                          o.seq_len, o.samples, o.seed);
+  const EvalWindows w =
+      load_eval_windows(o.text, o.tokenizer_dir.empty() ? model_dir(o.model) : o.tokenizer_dir,
+                        window_length(o.seq_len, o.model, "--seq-len", kImatrixChunk), o.samples, o.seed);
   auto model = load_model(o.model);
   Progress prog("imatrix", !quiet);
   const auto t1 = std::chrono::steady_clock::now();
@@ -123,27 +128,31 @@ int run_imatrix(const ImatrixCmd& o) {
   return 0;
 }
 
+const Mode kSampled{"sampled", "when windows are sampled (--samples K, not 0)"};
+
 RegisterCommand reg("imatrix", 36, [](CLI::App& app) {
   auto o = std::make_shared<ImatrixCmd>();
   app.description(
       "collect llama.cpp's importance matrix (imatrix.gguf or .dat) from a forward pass on text (not data-free)");
-  app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required();
-  app.add_option("--text", o->text, "calibration text file (train text, not what you evaluate on)")->required();
-  app.add_option("-o,--output", o->out, "imatrix file to write: .gguf (llama.cpp's format) or .dat (legacy)")
-      ->required();
-  app.add_option("--output-format", o->output_format, "gguf or dat (default: dat for a .dat name, else gguf)")
-      ->check(CLI::IsMember({"gguf", "dat"}));
-  app.add_option("--seq-len", o->seq_len, "window (chunk) length in tokens")
-      ->check(CLI::Range(2, 1 << 20))
-      ->capture_default_str();
-  app.add_option("--samples", o->samples, "use K windows drawn with the seed (0 = all)")->capture_default_str();
-  app.add_option("--seed", o->seed, "sampling seed")->capture_default_str();
-  app.add_flag("--process-output", o->process_output, "also collect output.weight (llama-imatrix --process-output)");
-  app.add_option("--tokenizer", o->tokenizer_dir,
-                 "folder with tokenizer.model or tokenizer.json (default: the model's)");
-  app.add_flag("--json", o->report.json, "print the summary as JSON on stdout instead of the table");
-  app.add_option("--report", o->report.file, "also write the summary (JSON) to FILE");
-  app.add_flag("-f,--force", o->force, "replace the output file if it exists");
+  always(app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required());
+  always(app.add_option("--text", o->text, "calibration text file (train text, not what you evaluate on)")->required());
+  always(app.add_option("-o,--output", o->out, "imatrix file to write: .gguf (llama.cpp's format) or .dat (legacy)")
+             ->required());
+  always(app.add_option("--output-format", o->output_format, "gguf or dat (default: dat for a .dat name, else gguf)")
+             ->check(CLI::IsMember({"gguf", "dat"})));
+  always(app.add_option("--seq-len", o->seq_len,
+                        "window (chunk) length in tokens (default: the model's context length, at most 512)")
+             ->check(CLI::Range(2, 1 << 20)));
+  always(app.add_option("--samples", o->samples, "use K windows drawn with the seed (0 = all)")->capture_default_str());
+  only_with(app.add_option("--seed", o->seed, "sampling seed")->capture_default_str(), kSampled);
+  always(app.add_flag("--process-output", o->process_output,
+                      "also collect output.weight (llama-imatrix --process-output)"));
+  always(app.add_option("--tokenizer", o->tokenizer_dir,
+                        "folder with tokenizer.model or tokenizer.json (default: the model's)"));
+  always(app.add_flag("--json", o->report.json, "print the summary as JSON on stdout instead of the table"));
+  always(app.add_option("--report", o->report.file, "also write the summary (JSON) to FILE"));
+  always(app.add_flag("-f,--force", o->force, "replace the output file if it exists"));
+  set_modes(app, [o] { return Modes().set(kSampled, o->samples > 0, "every window is used (no --samples)"); });
   return [o] { return run_imatrix(*o); };
 });
 

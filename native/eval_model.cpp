@@ -68,8 +68,8 @@ ModelHparams load_model_hparams(const std::string& path) {
 // <arch>.context_length, as each family reads them.
 int model_context_length(const std::string& model) { return load_model_hparams(model).context; }
 
-int window_length(int requested, const std::string& model, const std::string& flag) {
-  return resolve_seq_len(requested, model_context_length(model), flag, model);
+int window_length(int requested, const std::string& model, const std::string& flag, int cap) {
+  return resolve_seq_len(requested, model_context_length(model), flag, model, cap);
 }
 
 EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "eval/evaluate.h"
+#include "eval/seq_len.h"
 #include "model/model.h"
 #include "progress.h"
 
@@ -29,7 +30,7 @@ ModelHparams load_model_hparams(const std::string& path);
 int model_context_length(const std::string& model);
 // The window length for `model`: `requested` (0 = the model's context capped at 2048), refused when longer than
 // the context (core/eval/seq_len.h). `flag` names the option in the message (--seq-len, --select-seq-len, ...).
-int window_length(int requested, const std::string& model, const std::string& flag);
+int window_length(int requested, const std::string& model, const std::string& flag, int cap = kSeqLenCap);
 // What --seq-len-like options say in --help about their default.
 inline constexpr const char* kSeqLenDefaultHelp = "default: the model's context length, at most 2048";
 

@@ -26,6 +26,7 @@ const std::map<std::string, std::vector<std::string>> kSamples = {
     {"synth", {"{D}/s"}},
     {"inspect", {"{M}", "{G}"}},
     {"analyze", {"{M}", "{M} --json", "{M} --calibrate {T}"}},
+    {"imatrix", {"{M} --text {T} -o {D}/im.gguf", "{M} --text {T} --samples 2 -o {D}/im.gguf"}},
     {"plan",
      {"{A} --bpw 7", "{AG} --min-safe", "{A} --budget 200KB", "{M} --bpw 7", "{M} --bpw 7 --select-text {T}",
       "{M} --bpw 7 --calibrate {T}"}},

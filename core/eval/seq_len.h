@@ -12,11 +12,13 @@ namespace squint {
 // and eval's default before the context was read, so a model with a long context evaluates as it always did.
 inline constexpr int kSeqLenCap = 2048;
 
-// The default window for a model of `context_length` tokens (0 = not stated: the cap).
-int default_seq_len(int context_length);
+// The default window for a model of `context_length` tokens (0 = not stated: the cap). `cap` is kSeqLenCap
+// except where a reference tool fixes another (imatrix: llama-imatrix's chunk of 512).
+int default_seq_len(int context_length, int cap = kSeqLenCap);
 
 // The window to use: `requested` (0 = the default), refused with one line naming both numbers when it is
 // longer than the model's context; `flag` and `model` name them in the message.
-int resolve_seq_len(int requested, int context_length, const std::string& flag, const std::string& model);
+int resolve_seq_len(int requested, int context_length, const std::string& flag, const std::string& model,
+                    int cap = kSeqLenCap);
 
 }  // namespace squint
