@@ -64,6 +64,7 @@ const std::map<std::string, std::string> kValues = {
     {"--configs", "4/64"},
     {"--dtype", "float32"},
     {"--bpw", "5"},
+    {"--output-format", "gguf"},
 };
 
 struct Option {

@@ -92,3 +92,20 @@ TEST_CASE("seq-len: drift, sweep, plan --select-text and analyze --calibrate sha
   CHECK(run(cli() + " -q analyze " + m + " --calibrate " + eval_text() + " --calibrate-seq-len 600", &out) == 2);
   CHECK_THAT(out, Catch::Contains("--calibrate-seq-len 600 is longer than the context"));
 }
+
+TEST_CASE("seq-len: imatrix defaults to llama-imatrix's chunk of 512 capped at the model's context",
+          "[eval][seq-len]") {
+  TempDir d;
+  const std::string m = model("tinystories-3M");  // context 256: the chunk of 512 would not fit
+  std::string out;
+  REQUIRE(run(cli() + " imatrix " + m + " --text " + eval_text() + " --samples 2 -o " + d.str("im.gguf"), &out) == 0);
+  CHECK_THAT(out, Catch::Contains("from 2 windows of 256 tokens"));
+  REQUIRE(run(cli() + " imatrix " + model("stories260K") + " --text " + eval_text() + " --samples 2 -o " +
+                  d.str("im2.gguf"),
+              &out) == 0);
+  CHECK_THAT(out, Catch::Contains("from 2 windows of 512 tokens"));  // context 512: the chunk itself
+  CHECK(run(cli() + " -q imatrix " + m + " --text " + eval_text() + " --seq-len 512 -o " + d.str("im3.gguf"), &out) ==
+        2);
+  CHECK_THAT(out, Catch::Contains("--seq-len 512 is longer than the context of " + m + " (256 tokens)"));
+  CHECK(!path_exists(d.str("im3.gguf")));
+}
