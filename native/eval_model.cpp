@@ -65,8 +65,15 @@ ModelHparams load_model_hparams(const std::string& path) {
 }
 
 // Through the model-family registry (core/model): config.json's max_position_embeddings or the GGUF's
-// <arch>.context_length, as each family reads them.
-int model_context_length(const std::string& model) { return load_model_hparams(model).context; }
+// <arch>.context_length, as each family reads them. A model whose hyperparameters cannot be read gives 0 here:
+// the verb's own loading says what is wrong with it (after its tokenizer, whose message is the more useful).
+int model_context_length(const std::string& model) {
+  try {
+    return load_model_hparams(model).context;
+  } catch (const Error&) {
+    return 0;
+  }
+}
 
 int window_length(int requested, const std::string& model, const std::string& flag, int cap) {
   return resolve_seq_len(requested, model_context_length(model), flag, model, cap);
