@@ -25,7 +25,7 @@ namespace {
 const std::map<std::string, std::vector<std::string>> kSamples = {
     {"synth", {"{D}/s"}},
     {"inspect", {"{M}", "{G}"}},
-    {"analyze", {"{M}", "{M} --json", "{M} --calibrate {T}"}},
+    {"analyze", {"{M}", "{M} --json", "{M} --calibrate {T}", "--merge {D}/p1.json {D}/p2.json"}},
     {"imatrix", {"{M} --text {T} -o {D}/im.gguf", "{M} --text {T} --samples 2 -o {D}/im.gguf"}},
     {"plan",
      {"{A} --bpw 7", "{AG} --min-safe", "{A} --budget 200KB", "{M} --bpw 7", "{M} --bpw 7 --select-text {T}",
@@ -64,6 +64,7 @@ const std::map<std::string, std::string> kValues = {
     {"--configs", "4/64"},
     {"--dtype", "float32"},
     {"--bpw", "5"},
+    {"--part", "1/2"},
     {"--output-format", "gguf"},
 };
 
