@@ -221,7 +221,8 @@ TEST_CASE("option audit: every option of every verb declares when it applies", "
   CHECK_THAT(found[0], Catch::Contains("plan --undeclared: declare it"));
 }
 
-TEST_CASE("option audit: each option is accepted with all it needs, or refused in one line naming it", "[cli][audit]") {
+TEST_CASE("option audit: each option is accepted with all it needs, or refused in one line naming it",
+          "[cli][audit][slow]") {
   TempDir d;
   const std::string M = shared_dir() + "/models/stories260K";
   write_text(d.str("t.txt"), "Once upon a time there was a cat.\n\nThe cat sat on the mat.\n");

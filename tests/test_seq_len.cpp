@@ -33,7 +33,7 @@ TEST_CASE("seq-len: the default is the model's context capped at 2048, longer is
 }
 
 TEST_CASE("seq-len: eval without --seq-len windows like --seq-len <context>, for safetensors and GGUF",
-          "[eval][seq-len]") {
+          "[eval][seq-len][slow]") {
   TempDir d;
   for (const auto& [name, ctx] :
        std::vector<std::pair<std::string, int>>{{"stories260K", 512}, {"tinystories-3M", 256}}) {
@@ -62,7 +62,8 @@ TEST_CASE("seq-len: eval without --seq-len windows like --seq-len <context>, for
   }
 }
 
-TEST_CASE("seq-len: drift, sweep, plan --select-text and analyze --calibrate share eval's default", "[eval][seq-len]") {
+TEST_CASE("seq-len: drift, sweep, plan --select-text and analyze --calibrate share eval's default",
+          "[eval][seq-len][slow]") {
   TempDir d;
   const std::string m = model("stories260K");  // context 512: neither the old 256 nor the cap
   std::string out;
