@@ -115,9 +115,13 @@ Modes quantize_modes(const QuantizeCli& o) {
   if (sources > 1) fail("quantize: give only one of --type, --plan or a budget (--budget, --bpw, --min-safe)");
   Modes m;
   m.set(mode::gguf, format == "gguf").set(mode::mlx, format == "mlx").set(mode::budget, with_budget(o));
+  // MLX with --type: say why the run is MLX (--type alone does not make it GGUF), not "an MLX folder of Q8_0".
+  const bool mlx_by_default = format == "mlx" && o.format.empty();
   m.what = std::string(format == "gguf" ? "this run writes a GGUF file" : "this run writes an MLX folder") +
            (with_budget(o)         ? " planned for the budget"
             : !o.plan.empty()      ? " from --plan " + o.plan
+            : mlx_by_default       ? " (-o " + o.out + " does not end in .gguf, no --format gguf)"
+            : format == "mlx"      ? " (--format mlx)"
             : !o.gguf_type.empty() ? " of --type " + o.gguf_type
                                    : " in the checkpoint's float types");
   return m;

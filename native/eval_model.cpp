@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "command.h"
 #include "convert/gate.h"
 #include "convert/gguf_llama.h"
 #include "eval/perplexity.h"
@@ -76,7 +77,12 @@ int model_context_length(const std::string& model) {
 }
 
 int window_length(int requested, const std::string& model, const std::string& flag, int cap) {
-  return resolve_seq_len(requested, model_context_length(model), flag, model, cap);
+  try {
+    return resolve_seq_len(requested, model_context_length(model), flag, model, cap);
+  } catch (const Error& e) {  // "eval: --seq-len 2048 is longer ...", as the verb's other refusals
+    const std::string& verb = global_options().verb;
+    fail(verb.empty() ? e.what() : verb + ": " + e.what());
+  }
 }
 
 EvalWindows load_eval_windows(const std::string& text_file, const std::string& tokenizer_dir, int seq_len, int samples,

@@ -55,7 +55,7 @@ TEST_CASE("seq-len: eval without --seq-len windows like --seq-len <context>, for
       CHECK(half["windows"] != def["windows"]);
       std::string out;
       CHECK(run(base + " --seq-len " + std::to_string(ctx + 1), &out) == 2);
-      CHECK(out == "squint: error: --seq-len " + std::to_string(ctx + 1) + " is longer than the context of " + m +
+      CHECK(out == "squint: error: eval: --seq-len " + std::to_string(ctx + 1) + " is longer than the context of " + m +
                        " (" + std::to_string(ctx) + " tokens); give at most " + std::to_string(ctx) +
                        ", or leave --seq-len out for " + std::to_string(ctx) + "\n");
     }
