@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "command.h"
 #include "convert/gate.h"
@@ -115,17 +116,25 @@ std::unique_ptr<Model> load_model(const std::string& path, const NoiseSpec* nois
   DirProvider dp(dir);
   MlxModel m = open_mlx_model(dp);
   ModelHparams cfg = load_model_hparams(path);
-  WeightSource base = weights_from(m);
-  if (!noise) return std::make_unique<Model>(cfg, base);
-  auto targets = noise_targets(*noise, m);
-  const uint64_t seed = noise->seed;
-  WeightSource noisy = [&, targets, seed](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
-    if (!base(name, shape, data)) return false;
-    auto it = targets.find(name);
-    if (it != targets.end()) add_matched_noise(data->data(), data->size(), it->second, seed, name);
-    return true;
-  };
-  return std::make_unique<Model>(cfg, noisy);
+  std::set<std::string> read;
+  WeightSource base = weights_from(m, &read);
+  std::unique_ptr<Model> model;
+  if (!noise) {
+    model = std::make_unique<Model>(cfg, base);
+  } else {
+    auto targets = noise_targets(*noise, m);
+    const uint64_t seed = noise->seed;
+    WeightSource noisy = [&, targets, seed](const std::string& name, std::vector<int64_t>* shape,
+                                            std::vector<float>* data) {
+      if (!base(name, shape, data)) return false;
+      auto it = targets.find(name);
+      if (it != targets.end()) add_matched_noise(data->data(), data->size(), it->second, seed, name);
+      return true;
+    };
+    model = std::make_unique<Model>(cfg, noisy);
+  }
+  check_all_weights_read(m, read, cfg);
+  return model;
 }
 
 }  // namespace squint

@@ -18,14 +18,16 @@ std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> make_
     std::vector<float> w(t.numel()), gamma;
     std::vector<uint8_t> scratch;
     if (!read_tensor_f32(ck, t, w.data(), scratch)) return;
-    std::string norm;
+    const FeedingNorm* feeding = nullptr;
     InputSite site;
     if (input_site_of(ta.role, ck.config.tied_embeddings, &site) && site != InputSite::Head)
-      if (auto it = norms.find({site, ta.role.layer}); it != norms.end()) norm = it->second;
-    if (!norm.empty())
+      if (auto it = norms.find({site, ta.role.layer}); it != norms.end()) feeding = &it->second;
+    const std::string norm = feeding ? feeding->name : "";
+    if (feeding)
       if (const TensorInfo* n = ck.find(norm); n && n->numel() == t.cols() && is_float_measurable(n->dtype)) {
         gamma.resize(n->numel());
         if (!read_tensor_f32(ck, *n, gamma.data(), scratch)) gamma.clear();
+        for (float& g : gamma) g += feeding->add;  // Gemma's 1 + w
       }
     ta.features = compute_features(w.data(), t.rows(), t.cols(), gamma.empty() ? nullptr : gamma.data(), ta.out_dtype);
     if (!norm.empty() && !gamma.empty()) ta.features["norm"] = norm;

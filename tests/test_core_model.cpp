@@ -173,8 +173,8 @@ TEST_CASE("MoE layer: routed experts equal every expert run densely with zero we
 }
 
 TEST_CASE("family registry: refusals name the model_type and the supported list", "[model]") {
-  CHECK_THROWS_WITH(hparams_from_config(nlohmann::json{{"model_type", "gemma3_text"}, {"hidden_size", 8}}, "cfg.json"),
-                    Catch::Contains("model_type 'gemma3_text' is not supported") && Catch::Contains("llama"));
+  CHECK_THROWS_WITH(hparams_from_config(nlohmann::json{{"model_type", "gemma3n_text"}, {"hidden_size", 8}}, "cfg.json"),
+                    Catch::Contains("model_type 'gemma3n_text' is not supported") && Catch::Contains("llama"));
   CHECK_THROWS_WITH(hparams_from_config(nlohmann::json{{"hidden_size", 8}}, "cfg.json"), Catch::Contains("no model_type"));
   nlohmann::json bad = mixtral_config(1, 8, 2);
   bad["num_experts_per_tok"] = 3;

@@ -140,6 +140,10 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
     ta.reason = "MoE router: F32 in GGUF, as llama.cpp keeps it";
   } else if (ta.params == 0) {
     ta.reason = "empty tensor (a zero dimension); kept";
+  } else if (opt.format == QFormat::Mlx && !t.name.ends_with(".weight")) {
+    // mlx-lm quantizes modules (P.weight → P.scales/P.biases); a bare parameter such as Gemma 3's
+    // multi_modal_projector.mm_input_projection_weight has no module to hold them.
+    ta.reason = "not a module weight (P.weight): MLX quantizes modules only; kept";
   }
   const uint64_t cols = t.cols();
   std::vector<QConfig> valid;

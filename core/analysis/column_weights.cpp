@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "model/family.h"
 #include "util/error.h"
 
 namespace squint {
@@ -48,7 +49,7 @@ const std::vector<float>* ColumnWeights::for_tensor(const TensorRole& r, bool ti
 
 namespace {
 // The norm that feeds each site, by name (HF Llama family, and Meta's original naming).
-bool norm_site(const std::string& name, InputSite* site, int* layer) {
+bool llama_norm_site(const std::string& name, InputSite* site, int* layer) {
   auto ends = [&](const char* s) {
     const std::string t(s);
     return name.size() >= t.size() && name.compare(name.size() - t.size(), t.size(), t) == 0;
@@ -67,30 +68,86 @@ bool norm_site(const std::string& name, InputSite* site, int* layer) {
   *site = attn ? InputSite::AttnIn : InputSite::MlpIn;
   return true;
 }
+
+// For a checkpoint of a registered family, its GGUF name table says it: llama.cpp's attn_norm / ffn_norm /
+// output_norm are the norms in front of attention, the MLP and the head, whatever the HF names (Gemma's MLP
+// norm is pre_feedforward_layernorm; its post_attention_layernorm feeds no linear), and AddOne marks norms
+// stored as w for a multiplier 1 + w. Other checkpoints: the Llama names.
+struct NormSiteRules {
+  std::vector<GgufNameRule> rules;
+  bool by_family = false;
+  explicit NormSiteRules(const Checkpoint& ck) {
+    const Family* f = ck.config.raw.is_object() ? find_family_for_config(ck.config.raw) : nullptr;
+    if (!f) return;
+    try {
+      rules = f->gguf_names(f->from_config(ck.config.raw, ck.location + "/config.json"));
+      by_family = true;
+    } catch (const Error&) {
+      // A config the family refuses to run (e.g. a bias it has no place for) is still analysed, as before
+      // families existed: by the Llama names.
+    }
+  }
+  bool site(const std::string& name, InputSite* site, int* layer, float* add) const {
+    *add = 0.0f;
+    if (!by_family) return llama_norm_site(name, site, layer);
+    return family_site(name, site, layer, add);
+  }
+  bool family_site(const std::string& name, InputSite* site, int* layer, float* add) const {
+    const auto m = gguf_name_of(rules, name);
+    if (!m) return false;
+    *layer = m->layer;
+    if (m->name == "output_norm.weight") {
+      *site = InputSite::Head;
+      *layer = -1;
+    } else if (m->name.ends_with(".attn_norm.weight")) {
+      *site = InputSite::AttnIn;
+    } else if (m->name.ends_with(".ffn_norm.weight")) {
+      *site = InputSite::MlpIn;
+    } else {
+      return false;
+    }
+    if (m->transform == GgufTransform::AddOne) *add = 1.0f;
+    return true;
+  }
+};
 }  // namespace
 
-std::map<std::pair<InputSite, int>, std::string> norm_tensors_by_site(const Checkpoint& ck) {
-  std::map<std::pair<InputSite, int>, std::string> m;
+std::map<std::pair<InputSite, int>, FeedingNorm> norm_tensors_by_site(const Checkpoint& ck) {
+  const NormSiteRules rules(ck);
+  std::map<std::pair<InputSite, int>, FeedingNorm> m;
   for (const auto& t : ck.tensors) {
     InputSite s;
     int layer = -1;
-    if (t.shape.size() == 1 && norm_site(t.name, &s, &layer)) m[{s, layer}] = t.name;
+    float add = 0.0f;
+    if (t.shape.size() == 1 && rules.site(t.name, &s, &layer, &add)) m[{s, layer}] = {t.name, add};
   }
+  // Names the family's table does not know (Meta's original naming under a llama config): the Llama names.
+  if (m.empty() && rules.by_family)
+    for (const auto& t : ck.tensors) {
+      InputSite s;
+      int layer = -1;
+      if (t.shape.size() == 1 && llama_norm_site(t.name, &s, &layer)) m[{s, layer}] = {t.name, 0.0f};
+    }
   return m;
+}
+
+void read_feeding_norm(const Checkpoint& ck, const FeedingNorm& n, std::vector<float>& gamma) {
+  const TensorInfo* t = ck.find(n.name);
+  if (!t) fail("internal error: norm '" + n.name + "' disappeared");
+  gamma.resize(t->numel());
+  std::vector<uint8_t> scratch;
+  if (!read_tensor_f32(ck, *t, gamma.data(), scratch)) fail(t->name + ": norm weights contain NaN or Inf");
+  for (float& x : gamma) x += n.add;
 }
 
 ColumnWeights norm_column_weights(const Checkpoint& ck) {
   ColumnWeights w;
   w.kind = "norm";
-  std::vector<uint8_t> scratch;
-  for (const auto& t : ck.tensors) {
-    InputSite s;
-    int layer = -1;
-    if (t.shape.size() != 1 || !norm_site(t.name, &s, &layer)) continue;
-    std::vector<float> g(t.numel());
-    if (!read_tensor_f32(ck, t, g.data(), scratch)) fail(t.name + ": norm weights contain NaN or Inf");
+  for (const auto& [site, n] : norm_tensors_by_site(ck)) {
+    std::vector<float> g;
+    read_feeding_norm(ck, n, g);
     for (float& x : g) x *= x;
-    w.sites[{s, layer}] = std::move(g);
+    w.sites[site] = std::move(g);
   }
   return w;
 }

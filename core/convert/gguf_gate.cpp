@@ -24,8 +24,9 @@ GateReport gate_gguf(const Checkpoint& original, const GgufFile& g, ByteSource& 
   for (const auto& t : original.tensors) {
     if (progress) progress(done++, original.tensors.size());
     if (t.name.find("rotary_emb.inv_freq") != std::string::npos) continue;  // not a weight; GGUF has none
-    if (t.name == "lm_head.weight" && tied) continue;                      // the file reuses token_embd
+    if (fam.outside_text_model(t.name)) continue;                           // not converted (vision tower)
     const auto m = gguf_name_of(rules, t.name);
+    if (m && m->name == "output.weight" && tied) continue;  // the file reuses token_embd
     const std::optional<std::string> gn = m ? std::optional<std::string>(m->name) : std::nullopt;
     const GgufTensorInfo* gt = gn ? g.tensor(*gn) : nullptr;
     if (!gt) fail(g.file + ": tensor '" + t.name + "' of " + oloc + " is missing (GGUF name " + (gn ? *gn : "none") + ")");

@@ -73,12 +73,18 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
     L.tensors.push_back(std::move(t));
   }
   bool has_lm_head = false;
+  std::size_t outside = 0;
   std::map<std::string, std::size_t> stacks;  // GGUF name of an expert stack -> its index in L.tensors
   for (const auto& t : ck.tensors) {
     if (t.name.find("rotary_emb.inv_freq") != std::string::npos) continue;
     if (t.name == "lm_head.weight" && c.tied) continue;  // the loader reuses token_embd
+    if (fam.outside_text_model(t.name)) {
+      ++outside;
+      continue;
+    }
     auto m = gguf_name_of(rules, t.name);
     if (!m) fail(ck.location + ": tensor '" + t.name + "' has no GGUF equivalent in llama.cpp's " + L.arch + " architecture");
+    if (m->name == "output.weight" && c.tied) continue;  // a wrapper's language_model.lm_head.weight
     if (faults.swap_shared_gate_up) {
       for (auto [from, to] :
            {std::pair<const char*, const char*>{"ffn_gate_shexp", "ffn_up_shexp"}, {"ffn_up_shexp", "ffn_gate_shexp"}})
@@ -88,7 +94,7 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
         }
     }
     if (!is_float_measurable(t.dtype)) fail(ck.location + ": tensor '" + t.name + "' is " + dtype_name(t.dtype) + "; GGUF conversion needs F32, F16 or BF16");
-    if (t.name == "lm_head.weight") has_lm_head = true;
+    if (m->name == "output.weight") has_lm_head = true;
     // llama.cpp never quantizes routers (llama-quantize skips ffn_gate_inp; the converter writes it F32).
     const bool router = m->name.find("ffn_gate_inp") != std::string::npos;
     const uint32_t type = t.shape.size() >= 2 && !router ? type_for(t) : ggml_id::F32;
@@ -140,6 +146,10 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
     gguf_row_bytes(p.type, p.cols(), ck.location + ": tensor '" + p.hf_name + "'");
   }
   if (!c.tied && !has_lm_head) L.warnings.push_back("config says untied embeddings but there is no lm_head.weight; llama.cpp will reuse token_embd");
+  if (outside > 0)
+    L.warnings.push_back(std::to_string(outside) +
+                         " tensors of the vision tower and projector are left out: llama.cpp runs them " +
+                         "from a separate mmproj GGUF, which squint does not write (this file is the text model)");
   return L;
 }
 

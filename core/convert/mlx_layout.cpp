@@ -147,7 +147,13 @@ ConvertLayout plan_conversion(const Checkpoint& ck, const Plan& plan, uint64_t m
 
   L.config = mlx_config_json(ck.config.raw, L.units, plan.f32_out_dtype, &L.global);
   // What mlx-lm's model file for this model_type cannot run is refused; the keys it requires are completed.
-  if (family) family_named(family->family).mlx_config(*family, L.config);
+  if (family) {
+    const Family& f = family_named(family->family);
+    for (const auto& t : ck.tensors)
+      if (const std::string why = f.mlx_unreadable(t.name); !why.empty())
+        fail(ck.location + ": tensor '" + t.name + "': " + why);
+    f.mlx_config(*family, L.config);
+  }
   return L;
 }
 

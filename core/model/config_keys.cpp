@@ -59,6 +59,20 @@ bool ConfigReader::boolean(const char* key, bool def) const {
   return j_[key].get<bool>();
 }
 
+void read_rope_scaling(const nlohmann::json& r, RopeSpec& rs, const std::string& where) {
+  rs.type = r.value("rope_type", r.value("type", std::string("default")));
+  if (r.contains("rope_theta")) {
+    if (!r["rope_theta"].is_number()) squint::fail(where + ": rope_theta is not a number");
+    rs.theta = r["rope_theta"].get<double>();
+  }
+  rs.factor = r.value("factor", 1.0);
+  rs.low_freq_factor = r.value("low_freq_factor", 1.0);
+  rs.high_freq_factor = r.value("high_freq_factor", 4.0);
+  rs.original_max_pos = int_of(r, "original_max_position_embeddings", 8192, where);
+  if (rs.type != "default" && rs.type != "linear" && rs.type != "llama3")
+    squint::fail(where + ": rope type '" + rs.type + "' is not supported (default, linear, llama3)");
+}
+
 ModelHparams decoder_hparams(const ConfigReader& c) {
   ModelHparams h;
   h.hidden = c.integer("hidden_size", 0);
@@ -80,17 +94,8 @@ ModelHparams decoder_hparams(const ConfigReader& c) {
   h.tied = c.root_boolean("tie_word_embeddings", c.boolean("tie_word_embeddings", false));
   h.bos = c.root_integer("bos_token_id", 1);
   h.eos = c.root_integer("eos_token_id", 2);
-  if (c.has("rope_scaling") && c.text()["rope_scaling"].is_object()) {
-    const nlohmann::json& r = c.text()["rope_scaling"];
-    RopeSpec& rs = h.rope;
-    rs.type = r.value("rope_type", r.value("type", std::string("default")));
-    rs.factor = r.value("factor", 1.0);
-    rs.low_freq_factor = r.value("low_freq_factor", 1.0);
-    rs.high_freq_factor = r.value("high_freq_factor", 4.0);
-    rs.original_max_pos = int_of(r, "original_max_position_embeddings", 8192, c.where() + ": rope_scaling");
-    if (rs.type != "default" && rs.type != "linear" && rs.type != "llama3")
-      squint::fail(c.where() + ": rope_scaling type '" + rs.type + "' is not supported (default, linear, llama3)");
-  }
+  if (c.has("rope_scaling") && c.text()["rope_scaling"].is_object())
+    read_rope_scaling(c.text()["rope_scaling"], h.rope, c.where() + ": rope_scaling");
   for (int l = 0; l < h.layers; ++l) h.layer_moe.push_back(false);
   return h;
 }

@@ -35,6 +35,10 @@ class ConfigReader {
   std::string where_;
 };
 
+// A RoPE scaling object (config.json's rope_scaling, or one entry of transformers' newer rope_parameters, which
+// may also carry rope_theta) read into rs: type default | linear | llama3, anything else refused.
+void read_rope_scaling(const nlohmann::json& r, RopeSpec& rs, const std::string& where);
+
 // The decoder hyperparameters of the Llama family, which the others start from: sizes, heads, head_dim,
 // eps, RoPE (theta and scaling: default, linear, llama3), tied embeddings, bos/eos, context length.
 ModelHparams decoder_hparams(const ConfigReader& c);

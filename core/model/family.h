@@ -33,6 +33,18 @@ class Family {
   // Every tensor a checkpoint of this family with these hyperparameters holds (HF names and shapes, in the
   // order HF checkpoints list them): what `squint synth` writes for the family's presets.
   virtual std::vector<TensorShape> tensors(const ModelHparams& h) const = 0;
+  // Tensors of a checkpoint that lie outside the language model this family runs (a multimodal wrapper's
+  // vision tower and projector): the forward pass never reads them and the GGUF writer leaves them out.
+  virtual bool outside_text_model(const std::string& hf_name) const {
+    (void)hf_name;
+    return false;
+  }
+  // Why mlx-lm's model file for this model_type would not find a tensor of that name, or "" (it would): an MLX
+  // conversion of such a checkpoint is refused rather than written for a loader that cannot read it.
+  virtual std::string mlx_unreadable(const std::string& hf_name) const {
+    (void)hf_name;
+    return "";
+  }
 
   // GGUF, as llama.cpp's loader for this family expects it.
   virtual std::string gguf_arch(const ModelHparams& h) const = 0;

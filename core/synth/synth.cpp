@@ -104,13 +104,78 @@ SynthSpec synth_preset(const std::string& name) {
     }
     return s;
   }
+  if (name == "gemma2" || name == "gemma3" || name == "gemma3-mm") {
+    // Small Gemmas with their real config keys: vocabulary 512 (stories260K's tokenizer), a sliding window of
+    // 16 so 64-token windows exercise it, query_pre_attn_scalar = head_dim (the scale llama.cpp applies).
+    // gemma3: head_dim 48 != hidden / heads, linear RoPE scaling on the global layers, layer_types with a
+    // period of 3; gemma3-mm: the same text model inside the multimodal wrapper (language_model.model.*,
+    // text_config) with a stub vision tower. Soft-caps smaller than Gemma 2's 50/30 so they act on random
+    // weights' small scores and logits.
+    s.outlier_channels = false;
+    s.hidden = 128;
+    s.intermediate = 384;
+    s.layers = 4;
+    s.heads = 4;
+    s.kv_heads = 2;
+    s.vocab = 512;
+    s.tied = true;
+    s.norm_center = 0.0f;
+    const nlohmann::json common = {{"hidden_act", "gelu_pytorch_tanh"},
+                                   {"hidden_activation", "gelu_pytorch_tanh"},
+                                   {"rms_norm_eps", 1e-6},
+                                   {"sliding_window", 16},
+                                   {"bos_token_id", 2},
+                                   {"eos_token_id", 1},
+                                   {"pad_token_id", 0},
+                                   {"attention_bias", false}};
+    if (name == "gemma2") {
+      s.extra = common;
+      s.extra.update({{"architectures", {"Gemma2ForCausalLM"}},
+                      {"model_type", "gemma2"},
+                      {"head_dim", 32},
+                      {"query_pre_attn_scalar", 32},
+                      {"attn_logit_softcapping", 10.0},
+                      {"final_logit_softcapping", 5.0},
+                      {"max_position_embeddings", 8192},
+                      {"rope_theta", 10000.0}});
+      return s;
+    }
+    nlohmann::json text = common;
+    text.update({{"model_type", "gemma3_text"},
+                 {"head_dim", 48},
+                 {"query_pre_attn_scalar", 48},
+                 {"layer_types", {"sliding_attention", "sliding_attention", "full_attention", "sliding_attention"}},
+                 {"rope_theta", 1000000.0},
+                 {"rope_local_base_freq", 10000.0},
+                 {"rope_scaling", {{"rope_type", "linear"}, {"factor", 8.0}}},
+                 {"final_logit_softcapping", nullptr},
+                 {"attn_logit_softcapping", nullptr},
+                 {"max_position_embeddings", 32768}});
+    if (name == "gemma3") {
+      s.extra = text;
+      s.extra["architectures"] = {"Gemma3ForCausalLM"};
+      return s;
+    }
+    text.erase("bos_token_id");
+    text.erase("eos_token_id");
+    s.extra = {{"architectures", {"Gemma3ForConditionalGeneration"}},
+               {"model_type", "gemma3"},
+               {"text_config", text},
+               {"vision_config", {{"model_type", "siglip_vision_model"}, {"hidden_size", 32}, {"patch_size", 14}}},
+               {"bos_token_id", 2},
+               {"eos_token_id", 1},
+               {"image_token_index", 262144},
+               {"mm_tokens_per_image", 256}};
+    return s;
+  }
   std::string names;
   for (const auto& n : synth_preset_names()) names += (names.empty() ? "" : ", ") + n;
   fail("unknown synth preset '" + name + "' (choose " + names + ")");
 }
 
 std::vector<std::string> synth_preset_names() {
-  return {"demo", "tiny", "llama3-8b", "moe", "mixtral", "qwen2-moe", "qwen3-moe", "qwen3-moe-mixed"};
+  return {"demo",   "tiny",   "llama3-8b", "moe", "mixtral", "qwen2-moe", "qwen3-moe", "qwen3-moe-mixed",
+          "gemma2", "gemma3", "gemma3-mm"};
 }
 
 std::vector<TensorSpec> synth_tensors(const SynthSpec& s) {
@@ -148,6 +213,14 @@ nlohmann::json synth_config(const SynthSpec& s) {
     c["num_experts_per_tok"] = 2;
   }
   for (const auto& [k, v] : s.extra.items()) c[k] = v;  // a family preset's own keys
+  // A multimodal wrapper's preset: the decoder's keys belong in its text_config.
+  if (c.contains("text_config") && c["text_config"].is_object())
+    for (const char* k :
+         {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+          "head_dim", "vocab_size", "max_position_embeddings", "rms_norm_eps", "rope_theta", "hidden_act"}) {
+      if (!c["text_config"].contains(k)) c["text_config"][k] = c[k];
+      c.erase(k);
+    }
   return c;
 }
 
@@ -173,7 +246,7 @@ void synth_fill(const SynthSpec& s, const TensorSpec& t, uint64_t begin, uint64_
       const uint64_t r = mix(key + idx);
       float v;
       if (is_norm) {
-        v = 1.0f + base * normalish(r);
+        v = s.norm_center + base * normalish(r);
       } else {
         const uint64_t cr = mix(key ^ (col * 0x2545f4914f6cdd1dull));
         float cs = (s.outlier_channels && cr % 61 == 0) ? 3.0f + static_cast<float>((cr >> 8) % 8) : 1.0f;

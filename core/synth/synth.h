@@ -20,6 +20,9 @@ struct SynthSpec {
   int vocab = 2048;
   int experts = 0;  // > 0: Mixtral-style MoE with separately stored experts
   bool tied = false;
+  // 1-D tensors (norms) are drawn around this value: 1 for norms that multiply by w, 0 for Gemma's, which
+  // store w for a multiplier 1 + w (both start near a multiplier of 1, as trained models' norms do).
+  float norm_center = 1.0f;
   DType dtype = DType::BF16;
   uint64_t seed = 42;
   // Keys of a family preset written over the Llama/Mixtral config above (model_type, the family's own
@@ -33,7 +36,8 @@ struct SynthSpec {
 
 // Named presets: "demo" (default, ~6M params), "tiny" (tests), "llama3-8b" (real Llama-3-8B layer shapes;
 // pick the layer count to set the size), "moe"/"mixtral" (small Mixtral), "qwen2-moe", "qwen3-moe" (small, all
-// layers MoE) and "qwen3-moe-mixed" (a dense layer too, which llama.cpp's qwen3moe cannot run).
+// layers MoE), "qwen3-moe-mixed" (a dense layer too, which llama.cpp's qwen3moe cannot run), "gemma2", "gemma3"
+// (text) and "gemma3-mm" (the multimodal wrapper with a stub vision tower).
 SynthSpec synth_preset(const std::string& name);
 std::vector<std::string> synth_preset_names();
 

@@ -18,6 +18,9 @@ const FAMILIES = [
   { preset: "mixtral", fault: "reverse-experts" },
   { preset: "qwen2-moe", fault: "swap-shared-gate-up" },  // shared expert, sigmoid gate, q/k/v biases, no renormalisation
   { preset: "qwen3-moe", fault: "reverse-experts" },      // q/k norms, head_dim 48 != 128/4, renormalised top-k
+  { preset: "gemma2", fault: "no-norm-add-one" },
+  { preset: "gemma3", fault: "no-norm-add-one" },
+  { preset: "gemma3-mm", fault: "no-norm-add-one" },  // the multimodal wrapper's text model
 ];
 
 const tokenizer = path.join(shared, "models/stories260K");  // 512 ids: the presets' vocabulary size

@@ -28,21 +28,6 @@ MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& p
   return m;
 }
 
-void end_tensors_front(const ModelHparams& h, std::vector<TensorShape>& out) {
-  out.push_back({"model.embed_tokens.weight", {h.vocab, h.hidden}});
-}
-void end_tensors_back(const ModelHparams& h, std::vector<TensorShape>& out) {
-  out.push_back({"model.norm.weight", {h.hidden}});
-  if (!h.tied) out.push_back({"lm_head.weight", {h.vocab, h.hidden}});
-}
-
-void load_ends(WeightLoader& w, const ModelHparams& h, ModelWeights& out, float norm_add) {
-  out.embed = w.matrix("model.embed_tokens.weight", h.vocab, h.hidden);
-  out.final_norm = w.vector("model.norm.weight", h.hidden, true, norm_add);
-  out.lm_head = h.tied ? nullptr : w.optional_matrix("lm_head.weight", h.vocab, h.hidden);
-  if (!out.lm_head) out.lm_head = out.embed;
-}
-
 }  // namespace squint::families
 
 namespace squint::families {
@@ -71,32 +56,45 @@ void mlp_tensors(const ModelHparams& h, const std::string& p, int width, std::ve
   out.push_back({p + down + ".weight", {h.hidden, width}});
 }
 
-ModelWeights load_prenorm_decoder(WeightLoader& w, const ModelHparams& h, const FfnLoader& ffn) {
+ModelWeights load_prenorm_decoder(WeightLoader& w, const ModelHparams& h, const FfnLoader& ffn, const DecoderNames& n) {
   ModelWeights m;
-  load_ends(w, h, m);
+  m.embed = w.matrix(n.model + "embed_tokens.weight", h.vocab, h.hidden);
+  m.final_norm = w.vector(n.model + "norm.weight", h.hidden, true, n.norm_add);
+  m.lm_head = h.tied ? nullptr : w.optional_matrix(n.head, h.vocab, h.hidden);
+  if (!m.lm_head) m.lm_head = m.embed;
   for (int l = 0; l < h.layers; ++l) {
-    const std::string p = layer_prefix(l);
+    const std::string p = n.model + "layers." + std::to_string(l) + ".";
     LayerWeights L;
-    L.attn = load_attention(w, h, p);
-    L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true);
-    L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true);
+    L.attn = load_attention(w, h, p, n.norm_add);
+    L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true, n.norm_add);
+    if (n.sandwich) {
+      L.post_attn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true, n.norm_add);
+      L.ffn_norm = w.vector(p + "pre_feedforward_layernorm.weight", h.hidden, true, n.norm_add);
+      L.post_ffn_norm = w.vector(p + "post_feedforward_layernorm.weight", h.hidden, true, n.norm_add);
+    } else {
+      L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true, n.norm_add);
+    }
     ffn(l, p, L);
     m.layers.push_back(std::move(L));
   }
   return m;
 }
 
-std::vector<TensorShape> prenorm_decoder_tensors(const ModelHparams& h, bool biases, bool qk_norm, const FfnTensors& ffn) {
+std::vector<TensorShape> prenorm_decoder_tensors(const ModelHparams& h, bool biases, bool qk_norm,
+                                                 const FfnTensors& ffn, const DecoderNames& n) {
   std::vector<TensorShape> t;
-  end_tensors_front(h, t);
+  t.push_back({n.model + "embed_tokens.weight", {h.vocab, h.hidden}});
   for (int l = 0; l < h.layers; ++l) {
-    const std::string p = layer_prefix(l);
+    const std::string p = n.model + "layers." + std::to_string(l) + ".";
     t.push_back({p + "input_layernorm.weight", {h.hidden}});
     attention_tensors(h, p, biases, qk_norm, t);
     t.push_back({p + "post_attention_layernorm.weight", {h.hidden}});
+    if (n.sandwich) t.push_back({p + "pre_feedforward_layernorm.weight", {h.hidden}});
     ffn(l, p, t);
+    if (n.sandwich) t.push_back({p + "post_feedforward_layernorm.weight", {h.hidden}});
   }
-  end_tensors_back(h, t);
+  t.push_back({n.model + "norm.weight", {h.hidden}});
+  if (!h.tied) t.push_back({n.head, {h.vocab, h.hidden}});
   return t;
 }
 

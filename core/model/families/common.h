@@ -16,22 +16,30 @@ std::string layer_prefix(int layer);
 // present, whose values get `norm_add`).
 AttnWeights load_attention(WeightLoader& w, const ModelHparams& h, const std::string& prefix, float norm_add = 0.0f);
 // {gate,up,down}_proj (or the given names) of width `width` under `prefix`.
-MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& prefix, int width, const char* gate = "gate_proj",
-                    const char* up = "up_proj", const char* down = "down_proj");
-// embed_tokens, final norm (+ norm_add), lm_head (the embedding when tied or absent).
-void load_ends(WeightLoader& w, const ModelHparams& h, ModelWeights& out, float norm_add = 0.0f);
-// Their tensors: the embedding (first in a checkpoint), the final norm and untied lm_head (last).
-void end_tensors_front(const ModelHparams& h, std::vector<TensorShape>& out);
-void end_tensors_back(const ModelHparams& h, std::vector<TensorShape>& out);
+MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& prefix, int width,
+                    const char* gate = "gate_proj", const char* up = "up_proj", const char* down = "down_proj");
 
-// The pre-norm decoder Llama, Mixtral and Qwen-MoE share: the ends, then per layer self_attn,
+// Where a decoder's tensors live and how its norms read: the defaults are the Llama layout. A multimodal
+// wrapper keeps its language model under another prefix (Gemma 3: language_model.model.*); Gemma's norms
+// multiply by 1 + w (norm_add 1) and sit around each block as a sandwich: post_attention_layernorm then norms
+// the attention output, and pre_/post_feedforward_layernorm surround the feed-forward part.
+struct DecoderNames {
+  std::string model = "model.";         // embed_tokens, layers.N., norm
+  std::string head = "lm_head.weight";  // the untied LM head
+  float norm_add = 0.0f;
+  bool sandwich = false;
+};
+
+// The pre-norm decoder Llama, Mixtral, Qwen-MoE and Gemma share: the ends, then per layer self_attn,
 // input_layernorm and post_attention_layernorm; `ffn(layer, prefix, L)` loads the feed-forward part (a dense MLP
 // or an MoE block) into L, after the attention and norms.
 using FfnLoader = std::function<void(int layer, const std::string& prefix, LayerWeights& L)>;
-ModelWeights load_prenorm_decoder(WeightLoader& w, const ModelHparams& h, const FfnLoader& ffn);
+ModelWeights load_prenorm_decoder(WeightLoader& w, const ModelHparams& h, const FfnLoader& ffn,
+                                  const DecoderNames& n = {});
 // Its tensors in checkpoint order; `ffn(layer, prefix, out)` appends the feed-forward part's.
 using FfnTensors = std::function<void(int layer, const std::string& prefix, std::vector<TensorShape>& out)>;
-std::vector<TensorShape> prenorm_decoder_tensors(const ModelHparams& h, bool biases, bool qk_norm, const FfnTensors& ffn);
+std::vector<TensorShape> prenorm_decoder_tensors(const ModelHparams& h, bool biases, bool qk_norm,
+                                                 const FfnTensors& ffn, const DecoderNames& n = {});
 
 }  // namespace squint::families
 

@@ -9,5 +9,7 @@ const Family& llama_family();    // llama, mistral, qwen2, qwen3
 const Family& mixtral_family();  // mixtral
 const Family& qwen2_moe_family();  // qwen2_moe
 const Family& qwen3_moe_family();  // qwen3_moe
+const Family& gemma2_family();     // gemma2
+const Family& gemma3_family();     // gemma3_text, gemma3 (its text model)
 
 }  // namespace squint::families
