@@ -325,7 +325,7 @@ int run_drift(const DriftCmd& o) {
   EvalWindows windows;
   if (!o.text.empty())
     windows = load_eval_windows(o.text, o.tokenizer.empty() ? model_dir(o.checkpoints[order[0]]) : o.tokenizer,
-                                window_length(o.seq_len, o.checkpoints[order[0]], "--seq-len"), o.samples, o.seed);
+                                window_length(o.seq_len, o.checkpoints, "--seq-len"), o.samples, o.seed);
 
   // One checkpoint at a time: only the current model is in memory.
   std::vector<Row> rows;

@@ -29,11 +29,17 @@ struct EvalCmd {
   uint64_t seed = 42;
 };
 
+// The models that read the windows: MODEL, and the float base with --kl-base.
+std::vector<std::string> windowed_models(const EvalCmd& o) {
+  if (o.kl_base.empty()) return {o.model};
+  return {o.model, o.kl_base};
+}
+
 int run_eval(const EvalCmd& o) {
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
   expect_runnable_model(o.model);  // before its tokenizer and config are looked for: say what MODEL is
   const EvalWindows w = load_eval_windows(o.text, o.tokenizer_dir.empty() ? tokenizer_source(o.model) : o.tokenizer_dir,
-                                          window_length(o.seq_len, o.model, "--seq-len"), o.samples, o.seed);
+                                          window_length(o.seq_len, windowed_models(o), "--seq-len"), o.samples, o.seed);
   NoiseSpec ns{o.noise_like, o.seed};
   auto model = load_model(o.model, o.noise_like.empty() ? nullptr : &ns);
   auto pool = make_thread_pool(global_options().threads);

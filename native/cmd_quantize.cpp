@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "applies.h"
 #include "atomic_output.h"
@@ -96,10 +97,27 @@ Plan budget_plan(Checkpoint& ck, const QuantizeCli& o, QFormat format) {
 
 bool with_budget(const QuantizeCli& o) { return !o.budget.budget.empty() || o.budget.bpw > 0 || o.budget.min_safe; }
 
-// The output format: --format, else what -o's name says (NAME.gguf is a GGUF file: never a folder named so).
+// The format a plan file says it is ("gguf", "mlx"), "" when it cannot be read here: its reader says why later.
+std::string plan_format_of(const std::string& plan) {
+  if (plan.empty() || !path_exists(plan) || is_directory(plan)) return "";
+  const auto j = nlohmann::json::parse(read_text_file(plan), nullptr, false);
+  if (!j.is_object() || j.value("format", std::string()) != "squint.plan") return "";
+  return j.value("quant_format", std::string("mlx"));
+}
+
+// The output format: --format, else what the plan and -o's name say (NAME.gguf is a GGUF file: never a folder
+// named so; a GGUF plan is written to a GGUF file, an MLX plan to a folder).
 std::string output_format(const QuantizeCli& o) {
   const bool gguf_name = o.out.ends_with(".gguf");
-  if (o.format.empty()) return gguf_name ? "gguf" : "mlx";
+  if (o.format.empty()) {
+    const std::string pf = plan_format_of(o.plan);
+    if (pf == "gguf" && !gguf_name)
+      fail("quantize: " + o.plan + " is a GGUF plan; give -o NAME.gguf (a GGUF model is one file), not -o " + o.out);
+    if (pf == "mlx" && gguf_name)
+      fail("quantize: " + o.plan + " is an MLX plan, but -o " + o.out +
+           " names a GGUF file; give a folder name, or make a GGUF plan (--format gguf)");
+    return gguf_name ? "gguf" : "mlx";
+  }
   if (o.format == "mlx" && gguf_name)
     fail("quantize: -o " + o.out +
          " names a GGUF file, but --format mlx writes a folder; use --format gguf or another name");

@@ -78,8 +78,19 @@ int model_context_length(const std::string& model) {
 }
 
 int window_length(int requested, const std::string& model, const std::string& flag, int cap) {
+  return window_length(requested, std::vector<std::string>{model}, flag, cap);
+}
+
+int window_length(int requested, const std::vector<std::string>& models, const std::string& flag, int cap) {
+  int context = 0;  // the shortest stated context, and the model that states it
+  std::string model = models.empty() ? std::string() : models.front();
+  for (const auto& m : models)
+    if (const int c = model_context_length(m); c > 0 && (context == 0 || c < context)) {
+      context = c;
+      model = m;
+    }
   try {
-    return resolve_seq_len(requested, model_context_length(model), flag, model, cap);
+    return resolve_seq_len(requested, context, flag, model, cap);
   } catch (const Error& e) {  // "eval: --seq-len 2048 is longer ...", as the verb's other refusals
     const std::string& verb = global_options().verb;
     fail(verb.empty() ? e.what() : verb + ": " + e.what());

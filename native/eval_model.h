@@ -2,6 +2,7 @@
 // Loading a model for evaluation: config, weights (quantized or float), optional matched noise.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "eval/evaluate.h"
 #include "eval/seq_len.h"
@@ -31,6 +32,9 @@ int model_context_length(const std::string& model);
 // The window length for `model`: `requested` (0 = the model's context capped at 2048), refused when longer than
 // the context (core/eval/seq_len.h). `flag` names the option in the message (--seq-len, --select-seq-len, ...).
 int window_length(int requested, const std::string& model, const std::string& flag, int cap = kSeqLenCap);
+// The same for windows that several models read (eval --kl-base, drift's checkpoints): they must fit the
+// shortest context of them (a float base of context 256 scored on windows of 512 is as wrong as the model).
+int window_length(int requested, const std::vector<std::string>& models, const std::string& flag, int cap = kSeqLenCap);
 // What --seq-len-like options say in --help about their default.
 inline constexpr const char* kSeqLenDefaultHelp = "default: the model's context length, at most 2048";
 

@@ -15,7 +15,16 @@ namespace squint {
 
 void add_output_options(CLI::App& app, OutputCli& o, const std::string& what) {
   always(app.add_flag("--json", o.json, "print " + what + " as JSON on stdout"));
-  always(app.add_option("-o,--output", o.file, "write " + what + " (JSON) to this file"));
+  // A JSON document named like a model (plan -o mix.gguf) would pass for one: refused before any work.
+  auto not_a_model_name = [what](std::string& f) -> std::string {
+    for (const char* ext : {".gguf", ".safetensors"})
+      if (f.ends_with(ext))
+        return f + " names a model file, but -o here writes " + what +
+               " (JSON), not a model; squint quantize writes models";
+    return "";
+  };
+  always(app.add_option("-o,--output", o.file, "write " + what + " (JSON) to this file")
+             ->check(CLI::Validator(not_a_model_name, "FILE")));
 }
 
 std::string json_document(const nlohmann::json& doc) {
