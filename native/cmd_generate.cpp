@@ -1,6 +1,7 @@
 // squint generate MODEL --prompt TEXT -n N: greedy decoding, mainly to prove the forward pass right.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "applies.h"
@@ -9,6 +10,7 @@
 #include "input_kind.h"
 #include "output.h"
 #include "tokenizer_sp.h"
+#include "util/error.h"
 
 namespace squint {
 
@@ -28,6 +30,14 @@ int run_generate(const GenCmd& o) {
   std::vector<int> seq = tok->encode(o.prompt);
   if (tok->add_bos) seq.insert(seq.begin(), tok->bos_id());
   const std::size_t start = tok->add_bos ? 1 : 0;
+  // Positions beyond the context the model was trained for give text that means nothing (as eval's windows).
+  const int ctx = model_context_length(o.model);
+  if (ctx > 0 && static_cast<int64_t>(seq.size()) + o.n > ctx)
+    fail(
+        fmt::format("generate: the prompt's {} tokens and -n {} make {}, beyond the context of {} ({} tokens); give "
+                    "-n at most {}",
+                    seq.size(), o.n, seq.size() + static_cast<std::size_t>(std::max(o.n, 0)), o.model, ctx,
+                    std::max<int64_t>(0, ctx - static_cast<int64_t>(seq.size()))));
   std::vector<int> out = model->generate_greedy(seq, o.n);
   const std::string text = tok->decode(std::vector<int>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()));
   emit_document(o.out, nlohmann::json{{"format", "squint.generate"}, {"version", 1}, {"model", o.model},

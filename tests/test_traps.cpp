@@ -29,6 +29,12 @@ const std::vector<Trap> kTraps = {
      2,
      {"squint: error: eval: --seq-len 2048 is longer than the context of", "(256 tokens)"},
      {}},
+    {"generating beyond the context",
+     "generate {M3} -n 300",
+     2,
+     {"generate: the prompt's 1 tokens and -n 300 make 301, beyond the context of",
+      "(256 tokens); give -n at most 255"},
+     {}},
     // Flags that do not apply are errors
     {"--types on an MLX plan",
      "plan {M} --bpw 4.5 --types Q4_K,Q6_K",
