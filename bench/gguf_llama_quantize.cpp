@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
         imatrix = v;
       else {
         const auto eq = v.rfind('=');
-        const auto type = eq == std::string::npos ? std::nullopt : squint::ggml_type_from_name(v.substr(eq + 1));
+        const auto type = eq == std::string::npos ? std::nullopt : squint::gguf_type_id_from_name(v.substr(eq + 1));
         if (!type) return usage(("--tensor-type wants REGEX=TYPE, got " + v).c_str());
         r.tensor_types.emplace_back(v.substr(0, eq), *type);
       }

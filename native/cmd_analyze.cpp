@@ -136,7 +136,7 @@ int run_analyze(const AnalyzeCmd& o) {
   return 0;
 }
 
-RegisterCommand reg("analyze", 30, [](CLI::App& app) {
+RegisterCommand reg_analyze("analyze", 30, [](CLI::App& app) {
   auto o = std::make_shared<AnalyzeCmd>();
   app.description("measure NRMSE/SQNR/bytes of every weight tensor under every candidate config");
   always(app.add_option("MODEL", o->model, "model folder or .safetensors file (not with --merge)"));

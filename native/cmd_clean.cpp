@@ -26,7 +26,7 @@ int run_clean(const CleanCli& o) {
   return 0;
 }
 
-RegisterCommand reg("clean", 90, [](CLI::App& app) {
+RegisterCommand reg_clean("clean", 90, [](CLI::App& app) {
   auto o = std::make_shared<CleanCli>();
   app.description("remove the temporary outputs that killed runs left in a folder");
   always(app.add_option("DIR", o->dir, "folder that holds the outputs (e.g. where quantize -o wrote)")->required());

@@ -48,7 +48,7 @@ int run_compare(const CmpCmd& o) {
   return 0;
 }
 
-RegisterCommand reg("compare", 80, [](CLI::App& app) {
+RegisterCommand reg_compare("compare", 80, [](CLI::App& app) {
   auto o = std::make_shared<CmpCmd>();
   app.description("compare two `eval --json` runs window by window");
   always(app.add_option("BASE", o->base, "baseline eval JSON")->required());

@@ -104,7 +104,7 @@ int run_convert_gguf(const ConvertGgufCli& o) {
   return 0;
 }
 
-RegisterCommand reg("convert-gguf", 52, [](CLI::App& app) {
+RegisterCommand reg_convert_gguf("convert-gguf", 52, [](CLI::App& app) {
   auto o = std::make_shared<ConvertGgufCli>();
   app.description("transcode an MLX-quantized model to one GGUF file: 4/5-bit affine tensors become Q4_1/Q5_1 bit-exactly, "
                   "other widths are requantized (reported per tensor)");

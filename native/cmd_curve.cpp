@@ -99,7 +99,7 @@ int run_curve(const CurveCmd& o) {
   return 0;
 }
 
-RegisterCommand reg("curve", 45, [](CLI::App& app) {
+RegisterCommand reg_curve("curve", 45, [](CLI::App& app) {
   auto o = std::make_shared<CurveCmd>();
   app.description("sweep budgets: loss, bound and bit mix per size, with a fitted PPL prediction");
   always(app.add_option("MODEL_OR_ANALYSIS", o->input, "model folder/.safetensors or analysis.json")->required());

@@ -83,7 +83,7 @@ int run_dequantize(const DequantizeCli& o) {
   return 0;
 }
 
-RegisterCommand reg("dequantize", 65, [](CLI::App& app) {
+RegisterCommand reg_dequantize("dequantize", 65, [](CLI::App& app) {
   auto o = std::make_shared<DequantizeCli>();
   app.description("turn an MLX quantized model back into a plain float checkpoint (HF layout)");
   always(app.add_option("QUANTIZED", o->model, "MLX model folder")->required());

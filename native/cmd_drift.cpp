@@ -411,7 +411,7 @@ int run_drift(const DriftCmd& o) {
   return verdict && verdict->divergence && o.fail_on_divergence ? 1 : 0;
 }
 
-RegisterCommand reg("drift", 75, [](CLI::App& app) {
+RegisterCommand reg_drift("drift", 75, [](CLI::App& app) {
   auto o = std::make_shared<DriftCmd>();
   app.description("quantization drift along training checkpoints: SQNR, grid alignment, kurtosis; with --text the "
                   "low-bit PPL gap, KL and the phase-3 verdict");

@@ -102,7 +102,7 @@ int run_eval(const EvalCmd& o) {
 
 const Mode kSeeded{"seeded", "when windows are sampled (--samples K) or noise is drawn (--noise-like)"};
 
-RegisterCommand reg("eval", 70, [](CLI::App& app) {
+RegisterCommand reg_eval("eval", 70, [](CLI::App& app) {
   auto o = std::make_shared<EvalCmd>();
   app.description("perplexity of a float or MLX-quantized Llama-family model (median, mean, trimmed, outliers), "
                   "and KL divergence from a float model (--kl-base)");

@@ -90,7 +90,7 @@ int run_gate(const GateCli& o) {
   return r.pass() ? 0 : 1;
 }
 
-RegisterCommand reg("gate", 60, [](CLI::App& app) {
+RegisterCommand reg_gate("gate", 60, [](CLI::App& app) {
   auto o = std::make_shared<GateCli>();
   app.description("SQNR quality gate: every quantized tensor >= floor (exit 0), else exit 1; errors exit 2");
   always(app.add_option("ORIGINAL", o->original, "the float model the quantized one was made from")->required());

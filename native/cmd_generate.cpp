@@ -53,7 +53,7 @@ int run_generate(const GenCmd& o) {
   return 0;
 }
 
-RegisterCommand reg("generate", 75, [](CLI::App& app) {
+RegisterCommand reg_generate("generate", 75, [](CLI::App& app) {
   auto o = std::make_shared<GenCmd>();
   app.description("greedy text generation (checks the forward pass)");
   always(app.add_option("MODEL", o->model, "model folder")->required());

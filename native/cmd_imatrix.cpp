@@ -130,7 +130,7 @@ int run_imatrix(const ImatrixCmd& o) {
 
 const Mode kSampled{"sampled", "when windows are sampled (--samples K, not 0)"};
 
-RegisterCommand reg("imatrix", 36, [](CLI::App& app) {
+RegisterCommand reg_imatrix("imatrix", 36, [](CLI::App& app) {
   auto o = std::make_shared<ImatrixCmd>();
   app.description(
       "collect llama.cpp's importance matrix (imatrix.gguf or .dat) from a forward pass on text (not data-free)");

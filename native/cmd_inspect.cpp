@@ -210,7 +210,7 @@ int run_inspect(const InspectCli& o) {
 // Sensitivity features are measured on float weights.
 const Mode kFloat{"float", "to a float safetensors model (not a GGUF file or a quantized model)"};
 
-RegisterCommand reg("inspect", 20, [](CLI::App& app) {
+RegisterCommand reg_inspect("inspect", 20, [](CLI::App& app) {
   auto o = std::make_shared<InspectCli>();
   app.description("list a checkpoint's tensors, dtypes, shapes, parameters, bytes and roles");
   always(app.add_option("MODEL", o->model, "model folder, .safetensors file or .gguf file")->required());

@@ -94,7 +94,7 @@ int run_plan(const PlanCmd& o) {
 const Mode kOneObjective{"one-objective",
                          "without --select-text (measured selection tries every objective and prior set)"};
 
-RegisterCommand reg("plan", 40, [](CLI::App& app) {
+RegisterCommand reg_plan("plan", 40, [](CLI::App& app) {
   auto o = std::make_shared<PlanCmd>();
   app.description("choose (bits, group size) or keep per tensor to fit a budget with minimal weighted error");
   always(app.add_option("MODEL_OR_ANALYSIS", o->input, "model folder/.safetensors (analysed first) or analysis.json")

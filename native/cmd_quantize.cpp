@@ -228,7 +228,7 @@ int run_quantize(const QuantizeCli& o) {
   return 0;
 }
 
-RegisterCommand reg("quantize", 50, [](CLI::App& app) {
+RegisterCommand reg_quantize("quantize", 50, [](CLI::App& app) {
   auto o = std::make_shared<QuantizeCli>();
   app.description("write a plan as an MLX (mlx-lm) mixed-precision model, or a GGUF file for llama.cpp (--format gguf)");
   always(app.add_option("MODEL", o->model, "float model folder or .safetensors file")->required());

@@ -187,7 +187,7 @@ int run_sweep_cmd(const SweepCmd& o) {
 
 const Mode kSampled{"sampled", "when windows are sampled (--samples K, not 0)"};
 
-RegisterCommand reg("sweep", 75, [](CLI::App& app) {
+RegisterCommand reg_sweep("sweep", 75, [](CLI::App& app) {
   auto o = std::make_shared<SweepCmd>();
   app.description("quality lab: uniform vs squint plans (per objective/priors) at every uniform size, quantized in "
                   "memory, KL and PPL against the float model, with the matched-noise spread");

@@ -100,7 +100,7 @@ int run_synth(const SynthCli& o) {
   return 0;
 }
 
-RegisterCommand reg("synth", 10, [](CLI::App& app) {
+RegisterCommand reg_synth("synth", 10, [](CLI::App& app) {
   auto o = std::make_shared<SynthCli>();
   app.description("write a seeded synthetic Llama-shaped checkpoint (demo model, benchmarks)");
   always(app.add_option("OUT", o->out, "output folder")->required());

@@ -64,7 +64,7 @@ int run_tokenize(const TokenizeCmd& o) {
   return 0;
 }
 
-RegisterCommand reg("tokenize", 72, [](CLI::App& app) {
+RegisterCommand reg_tokenize("tokenize", 72, [](CLI::App& app) {
   auto o = std::make_shared<TokenizeCmd>();
   app.description("token ids of a text through eval's tokenizer (tokenizer.json, tokenizer.model or GGUF)");
   always(app.add_option("TOKENIZER", o->tokenizer, "model folder, tokenizer.json, tokenizer.model or GGUF file")

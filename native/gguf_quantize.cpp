@@ -49,7 +49,7 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
   if (sources > 1) fail("quantize: give only one of --type, --plan or a budget (--budget, --bpw, --min-safe)");
   std::optional<uint32_t> uniform;
   if (!a.type.empty()) {
-    uniform = ggml_type_from_name(a.type);
+    uniform = gguf_type_id_from_name(a.type);
     if (!uniform) fail("--type: unknown GGUF type '" + a.type + "' (e.g. F32, F16, BF16, Q8_0, Q4_K)");
     if (!gguf_type_encodable(*uniform)) fail("--type " + a.type + ": squint cannot write this type");
   }

@@ -13,7 +13,6 @@ using namespace squint::test;
 namespace fs = std::filesystem;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 
 std::string analyze(const std::string& args, int want = 0) {
   std::string out;
@@ -35,7 +34,7 @@ std::string split_and_merge(const TempDir& d, const std::string& model, const st
   return read_text_file(d.str("merged.json"));
 }
 
-int lines(const std::string& path) {
+int file_lines(const std::string& path) {
   const std::string s = read_text_file(path);
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
 }
@@ -125,7 +124,7 @@ TEST_CASE("a run killed by SIGKILL resumes from its journal to the bytes of an u
       CHECK(run("SQUINT_TEST_KILL_AFTER_TENSORS=" + std::to_string(after) + " " + cli() + " -q analyze " + stories() +
                 " -o " + out) == 128 + 9);
       CHECK_FALSE(fs::exists(out));
-      REQUIRE(lines(journal) == after + 1);  // its header and one line per tensor
+      REQUIRE(file_lines(journal) == after + 1);  // its header and one line per tensor
       if (after == 20) {                     // as if killed in the middle of writing tensor 21's line
         std::string j = read_text_file(journal);
         write_text(journal, j + j.substr(j.find('\n') + 1, 300));
@@ -151,7 +150,7 @@ TEST_CASE("a run killed by SIGKILL resumes from its journal to the bytes of an u
     run(script, &log);
     REQUIRE_THAT(log, Catch::Contains("rc=137"));
     CHECK_FALSE(fs::exists(out));
-    CHECK(lines(journal) >= 3);
+    CHECK(file_lines(journal) >= 3);
     REQUIRE(run(cli() + " -q analyze " + tiny3m + " --format gguf --resume -o " + out) == 0);
     CHECK(read_text_file(out) == read_text_file(d.str("gref.json")));
   }

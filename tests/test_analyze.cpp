@@ -20,7 +20,6 @@ Analysis analyze_path(const std::string& path, ParallelFor pf = serial()) {
   o.parallel = std::move(pf);
   return analyze_checkpoint(ck, o);
 }
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 }  // namespace
 
 TEST_CASE("sharded and single-file stories260K give identical analyses", "[analyze]") {

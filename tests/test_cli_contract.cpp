@@ -11,7 +11,6 @@ using namespace squint::test;
 
 namespace {
 
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 
 // stdout only (stderr dropped) and stderr only.
 // (run() appends 2>&1 to the whole command, hence the groups.)

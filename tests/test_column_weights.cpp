@@ -19,8 +19,6 @@ using namespace squint;
 using namespace squint::test;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
-std::string text() { return shared_dir() + "/data/tinystories/eval.txt"; }
 
 // A one-layer checkpoint with a q_proj [rows, cols] of heavy-ish tailed values and its input norm.
 Checkpoint one_linear(const TempDir& d, int rows, int cols) {
@@ -139,7 +137,7 @@ TEST_CASE("features: each block linear records the norm that feeds it (the sites
 
 TEST_CASE("calibration: layer 0's attention-input moments equal RMSNorm(embedding)² computed by hand", "[eval][weights]") {
   auto m = load_model(stories());
-  const EvalWindows w = load_eval_windows(text(), stories(), 32, 3, 11);
+  const EvalWindows w = load_eval_windows(eval_text(), stories(), 32, 3, 11);
   const ColumnWeights cw = calibrate_column_weights(*m, w, serial(), "test");
   CHECK(cw.kind == "calibrated");
   Checkpoint ck = open_model(stories());
@@ -180,9 +178,9 @@ TEST_CASE("CLI: analyze --norm-weights / --calibrate, plan --objective norm|cali
   REQUIRE(run(cli() + " -q plan " + d.str("norm.json") + " --bpw 7 --objective norm -o " + d.str("p.json"), &out) == 0);
   CHECK(nlohmann::json::parse(read_text_file(d.str("p.json")))["options"]["objective"] == "norm");
 
-  REQUIRE(run(cli() + " -q --threads 2 analyze " + stories() + " --calibrate " + text() +
+  REQUIRE(run(cli() + " -q --threads 2 analyze " + stories() + " --calibrate " + eval_text() +
                   " --calibrate-samples 4 --calibrate-seq-len 64 -o " + d.str("cal.json"), &out) == 0);
-  REQUIRE(run(cli() + " -q --threads 1 analyze " + stories() + " --calibrate " + text() +
+  REQUIRE(run(cli() + " -q --threads 1 analyze " + stories() + " --calibrate " + eval_text() +
                   " --calibrate-samples 4 --calibrate-seq-len 64 -o " + d.str("cal1.json"), &out) == 0);
   CHECK(read_text_file(d.str("cal.json")) == read_text_file(d.str("cal1.json")));  // threads 1 vs N
   const auto cj = nlohmann::json::parse(read_text_file(d.str("cal.json")));
@@ -195,7 +193,7 @@ TEST_CASE("CLI: analyze --norm-weights / --calibrate, plan --objective norm|cali
   CHECK(out.find("needs an analysis made with `analyze --calibrate TEXT`") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(d.str("bad.json")));
   CHECK(run(cli() + " -q plan " + stories() + " --bpw 7 --objective norm", &out) == 2);
-  CHECK(run(cli() + " -q analyze " + stories() + " --norm-weights --calibrate " + text(), &out) != 0);
+  CHECK(run(cli() + " -q analyze " + stories() + " --norm-weights --calibrate " + eval_text(), &out) != 0);
   // An analysis file with a weighting squint does not know is refused when read.
   auto bad = nj;
   bad["column_weighting"]["kind"] = "magic";

@@ -24,7 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 
 Analysis analyze_dir(const std::string& path) {
   Checkpoint ck = open_model(path);
@@ -85,10 +84,6 @@ std::vector<float> simulated(const Checkpoint& ck, const TensorInfo& t, QConfig 
   quantize_rows(w.data(), rows, cols, c, odt, packed.data(), s.data(), b.data());
   dequantize_rows(packed.data(), s.data(), b.data(), rows, cols, c, out.data());
   return out;
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
 }
 
 bool no_temp_beside(const std::string& dir) {

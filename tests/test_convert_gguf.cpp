@@ -20,10 +20,6 @@ using namespace squint::test;
 namespace fs = std::filesystem;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 }  // namespace
 
 TEST_CASE("MLX 4/5-bit block -> Q4_1/Q5_1: ggml's dequantization gives scale*q + bias, non-F16 parameters refused", "[gguf][convert-gguf]") {
@@ -78,7 +74,7 @@ TEST_CASE("convert-gguf of an MLX mix of stories260K: 4/5-bit tensors bit-exact 
     REQUIRE(read_logical_f32(m, *lt, mlx.data()));
     std::vector<int64_t> shape;
     REQUIRE(ws(name, &shape, &gguf));  // dequantized by the ggml port, Q/K permutation undone
-    CHECK(g.tensor(t["gguf_name"].get<std::string>())->type == ggml_type_from_name(type).value());
+    CHECK(g.tensor(t["gguf_name"].get<std::string>())->type == gguf_type_id_from_name(type).value());
     if (src.rfind("4/", 0) == 0 || src.rfind("5/", 0) == 0) {
       CHECK(type == (src[0] == '4' ? "Q4_1" : "Q5_1"));
       CHECK(t["copied"] == true);

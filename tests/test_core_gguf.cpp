@@ -29,14 +29,14 @@ std::vector<uint8_t> write_gguf(std::vector<GgufKV> kv, const std::vector<GgufTe
   return out;
 }
 
-GgufFile parse(const std::vector<uint8_t>& b) {
+GgufFile gguf_parse(const std::vector<uint8_t>& b) {
   MemorySource m("t.gguf", b);
   return read_gguf(m);
 }
 
-std::string error_of(const std::vector<uint8_t>& b) {
+std::string gguf_error_of(const std::vector<uint8_t>& b) {
   try {
-    parse(b);
+    gguf_parse(b);
   } catch (const Error& e) {
     return e.what();
   }
@@ -47,7 +47,7 @@ void put64(std::vector<uint8_t>& b, std::size_t at, uint64_t v) { std::memcpy(b.
 void put32(std::vector<uint8_t>& b, std::size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, 4); }
 
 // A small file: two KVs and two tensors; returns it and the byte positions of interesting fields.
-std::vector<uint8_t> sample() {
+std::vector<uint8_t> gguf_sample() {
   GgufValue i8v; i8v.type = GgufValueType::INT8; i8v.bits = static_cast<uint64_t>(-5);
   return write_gguf({{"general.architecture", GgufValue::string("llama")}, {"x.i8", i8v}},
                     {{"a.weight", {32, 3}, ggml_id::Q8_0}, {"b.weight", {5}, ggml_id::F32}});
@@ -70,7 +70,7 @@ TEST_CASE("GGUF round trip: every value type, arrays, tensor infos, aligned offs
                                     {"t2", {256}, 12 /* Q4_K */}, {"t3", {7}, ggml_id::F16}};
   for (uint32_t align : {32u, 64u}) {
     auto b = write_gguf(kv, ts, align);
-    GgufFile g = parse(b);
+    GgufFile g = gguf_parse(b);
     CHECK(g.version == 3);
     CHECK(g.alignment == align);
     CHECK(g.data_offset % align == 0);
@@ -106,24 +106,24 @@ TEST_CASE("GGUF round trip: every value type, arrays, tensor infos, aligned offs
 }
 
 TEST_CASE("GGUF reader: truncation at every length is one clear error", "[gguf][hardening]") {
-  auto b = sample();
-  GgufFile g = parse(b);
+  auto b = gguf_sample();
+  GgufFile g = gguf_parse(b);
   const uint64_t end_of_last = g.absolute_offset(g.tensors.back()) + g.tensors.back().nbytes;
   for (std::size_t n = 0; n < end_of_last; ++n) {
     std::vector<uint8_t> t(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
     INFO("length " << n);
-    const std::string e = error_of(t);
+    const std::string e = gguf_error_of(t);
     CHECK_THAT(e, Catch::StartsWith("t.gguf: not a valid GGUF file:"));
     CHECK(e.find('\n') == std::string::npos);
   }
   std::vector<uint8_t> t(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(end_of_last));
-  CHECK(error_of(t).empty());  // the last tensor's padding is optional
+  CHECK(gguf_error_of(t).empty());  // the last tensor's padding is optional
 }
 
 TEST_CASE("GGUF reader: lying offsets, sizes, types and counts", "[gguf][hardening]") {
-  const auto b = sample();
+  const auto b = gguf_sample();
   // Layout: magic 4, version 4, n_tensors 8 @8, n_kv 8 @16, then KVs.
-  auto with = [&](auto f) { auto c = b; f(c); return error_of(c); };
+  auto with = [&](auto f) { auto c = b; f(c); return gguf_error_of(c); };
   CHECK_THAT(with([](auto& c) { c[0] = 'X'; }), Catch::Contains("no GGUF magic"));
   CHECK_THAT(with([](auto& c) { put32(c, 4, 9); }), Catch::Contains("version 9"));
   CHECK_THAT(with([](auto& c) { put64(c, 8, ~0ull); }), Catch::Contains("tensor count"));
@@ -132,7 +132,7 @@ TEST_CASE("GGUF reader: lying offsets, sizes, types and counts", "[gguf][hardeni
   // first KV: key len @24, key "general.architecture" (20) @32, type @52
   CHECK_THAT(with([](auto& c) { put32(c, 52, 99); }), Catch::Contains("unknown value type 99"));
   CHECK_THAT(with([](auto& c) { put64(c, 56, ~0ull); }), Catch::Contains("claims"));  // string length
-  GgufFile g = parse(b);
+  GgufFile g = gguf_parse(b);
   // Find tensor info fields by scanning for the name.
   auto find = [&](const std::string& s) {
     for (std::size_t i = 0; i + s.size() <= b.size(); ++i)
@@ -156,11 +156,11 @@ TEST_CASE("GGUF reader: lying offsets, sizes, types and counts", "[gguf][hardeni
   CHECK_THAT(with([&](auto& c) { put64(c, bb + 4, (1ull << 62) + 1); }), Catch::Contains("byte size overflows"));
   // a bad alignment value
   auto bad_align = write_gguf({{"general.alignment", GgufValue::u32(48)}}, {});
-  CHECK_THAT(error_of(bad_align), Catch::Contains("not a power of two"));
+  CHECK_THAT(gguf_error_of(bad_align), Catch::Contains("not a power of two"));
   auto wrong_type_align = write_gguf({{"general.alignment", GgufValue::u64(32)}}, {});
-  CHECK_THAT(error_of(wrong_type_align), Catch::Contains("expected uint32"));
+  CHECK_THAT(gguf_error_of(wrong_type_align), Catch::Contains("expected uint32"));
   auto dup = write_gguf({{"k", GgufValue::u32(1)}, {"k", GgufValue::u32(2)}}, {});
-  CHECK_THAT(error_of(dup), Catch::Contains("duplicate metadata key 'k'"));
+  CHECK_THAT(gguf_error_of(dup), Catch::Contains("duplicate metadata key 'k'"));
 }
 
 TEST_CASE("Q/K permutation: convert_hf_to_gguf's row order, and its inverse", "[gguf]") {

@@ -15,7 +15,7 @@ using namespace squint;
 namespace {
 
 // Two dense entries and a 3-expert stack whose expert 1 saw no token (llama.cpp writes such entries for MoE).
-Imatrix sample() {
+Imatrix imatrix_sample() {
   Imatrix m;
   m.datasets = {"calib.txt"};
   m.chunk_count = 4;
@@ -26,14 +26,14 @@ Imatrix sample() {
   return m;
 }
 
-Imatrix parse(const std::vector<uint8_t>& b, const std::string& name = "t.imatrix") {
+Imatrix imatrix_parse(const std::vector<uint8_t>& b, const std::string& name = "t.imatrix") {
   MemorySource s(name, b);
   return read_imatrix(s);
 }
 
-std::string error_of(const std::vector<uint8_t>& b) {
+std::string imatrix_error_of(const std::vector<uint8_t>& b) {
   try {
-    parse(b);
+    imatrix_parse(b);
   } catch (const Error& e) {
     return e.what();
   }
@@ -67,9 +67,9 @@ std::vector<uint8_t> one(std::vector<uint64_t> sne, std::vector<float> sums, std
 }  // namespace
 
 TEST_CASE("imatrix GGUF: written, read back, the same entries, values and metadata", "[imatrix]") {
-  const Imatrix m = sample();
+  const Imatrix m = imatrix_sample();
   const auto bytes = write_imatrix_gguf(m);
-  const Imatrix r = parse(bytes);
+  const Imatrix r = imatrix_parse(bytes);
   CHECK_FALSE(r.legacy);
   CHECK(r.datasets == m.datasets);
   CHECK(r.chunk_count == 4);
@@ -87,7 +87,7 @@ TEST_CASE("imatrix GGUF: written, read back, the same entries, values and metada
 }
 
 TEST_CASE("imatrix quantizer weights: sums / count per matrix, 1 where a matrix saw nothing", "[imatrix]") {
-  const Imatrix m = sample();
+  const Imatrix m = imatrix_sample();
   const auto w = imatrix_quant_weights(m.entries.at("blk.0.ffn_up_exps.weight"), false);
   REQUIRE(w.size() == 6);
   CHECK(w[0] == 1.0f / 5.0f);
@@ -103,13 +103,13 @@ TEST_CASE("imatrix quantizer weights: sums / count per matrix, 1 where a matrix 
 TEST_CASE(
     "imatrix legacy .dat: written as llama-imatrix does, read back, same quantizer weights when ncall is a power of 2",
     "[imatrix]") {
-  Imatrix m = sample();
+  Imatrix m = imatrix_sample();
   const auto dat = write_imatrix_dat(m);
   // Hand-computed layout of the first entry: count, then len/name/ncall/nval/values.
   int32_t n;
   std::memcpy(&n, dat.data(), 4);
   CHECK(n == 3);
-  const Imatrix r = parse(dat, "x.dat");
+  const Imatrix r = imatrix_parse(dat, "x.dat");
   CHECK(r.legacy);
   CHECK(r.chunk_count == 4);
   CHECK(r.chunk_size == 0);
@@ -134,16 +134,16 @@ TEST_CASE(
   w3.chunk_size = 11;  // ceil(32 / 11) = 3
   for (int j = 0; j < 256; ++j) w3.entries["w"].sums.push_back(1.0f + static_cast<float>(j) * 0.37f);
   w3.entries["w"].counts = {32};
-  const Imatrix r3 = parse(write_imatrix_dat(w3), "y.dat");
+  const Imatrix r3 = imatrix_parse(write_imatrix_dat(w3), "y.dat");
   CHECK(r3.entries.at("w").counts == std::vector<int64_t>{3});
   CHECK(imatrix_quant_weights(r3.entries.at("w"), true) != imatrix_quant_weights(w3.entries.at("w"), false));
 }
 
 TEST_CASE("imatrix: a file cut at any length is one error naming the file, never a crash", "[imatrix]") {
-  for (const auto& full : {write_imatrix_gguf(sample()), write_imatrix_dat(sample())}) {
+  for (const auto& full : {write_imatrix_gguf(imatrix_sample()), write_imatrix_dat(imatrix_sample())}) {
     for (std::size_t len = 0; len < full.size(); ++len) {
       std::vector<uint8_t> b(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(len));
-      const std::string e = error_of(b);
+      const std::string e = imatrix_error_of(b);
       INFO("length " << len);
       // Valid cuts: a .dat cut between its entries and its optional trailer; a GGUF whose last tensor's alignment
       // padding is missing (its data is whole; squint's GGUF reader does not require the final padding).
@@ -161,21 +161,21 @@ TEST_CASE("imatrix: a file cut at any length is one error naming the file, never
 TEST_CASE("imatrix GGUF: lying or unusable content is refused with one line naming the entry", "[imatrix]") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   // Sanity: the helper's well-formed file reads.
-  CHECK(error_of(one({4}, {1, 2, 3, 4}, {1}, {8})).empty());
-  CHECK(error_of(one({2, 2}, {1, 2, 0, 0}, {1, 2}, {8, 0})).empty());  // a partial MoE entry is fine
-  CHECK_THAT(error_of(one({4}, {1, nan, 3, 4}, {1}, {8})), Catch::Contains("'w'") && Catch::Contains("column 1"));
-  CHECK_THAT(error_of(one({4}, {1, -2, 3, 4}, {1}, {8})), Catch::Contains(">= 0"));
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {0})), Catch::Contains("every count is 0"));
-  CHECK_THAT(error_of(one({4}, {0, 0, 0, 0}, {1}, {0})), Catch::Contains("every count is 0"));
-  CHECK_THAT(error_of(one({2, 2}, {1, 2, 5, 0}, {1, 2}, {8, 0})), Catch::Contains("count of 0 but a nonzero sum"));
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {2.5f})), Catch::Contains("whole number"));
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {-8})), Catch::Contains("whole number"));
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {nan})), Catch::Contains("whole number"));
+  CHECK(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {8})).empty());
+  CHECK(imatrix_error_of(one({2, 2}, {1, 2, 0, 0}, {1, 2}, {8, 0})).empty());  // a partial MoE entry is fine
+  CHECK_THAT(imatrix_error_of(one({4}, {1, nan, 3, 4}, {1}, {8})), Catch::Contains("'w'") && Catch::Contains("column 1"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, -2, 3, 4}, {1}, {8})), Catch::Contains(">= 0"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {0})), Catch::Contains("every count is 0"));
+  CHECK_THAT(imatrix_error_of(one({4}, {0, 0, 0, 0}, {1}, {0})), Catch::Contains("every count is 0"));
+  CHECK_THAT(imatrix_error_of(one({2, 2}, {1, 2, 5, 0}, {1, 2}, {8, 0})), Catch::Contains("count of 0 but a nonzero sum"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {2.5f})), Catch::Contains("whole number"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {-8})), Catch::Contains("whole number"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {nan})), Catch::Contains("whole number"));
   // Shapes: sums that do not split into the counts' matrices, a counts tensor that is not [1, n_mat].
-  CHECK_THAT(error_of(one({3, 2}, {1, 2, 3, 4, 5, 6}, {1, 3}, {8, 8, 8})), Catch::Contains("not [n_per_row, 3]"));
-  CHECK_THAT(error_of(one({6}, {1, 2, 3, 4, 5, 6}, {1, 2}, {8, 8})), Catch::Contains("not [n_per_row, 2]"));
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {2, 1}, {8, 8})), Catch::Contains("expected [1, n_mat]"));
-  CHECK_THAT(error_of(one({2, 1, 2}, {1, 2, 3, 4}, {1, 2}, {8, 8})), Catch::Contains("not [n_per_row, 2]"));
+  CHECK_THAT(imatrix_error_of(one({3, 2}, {1, 2, 3, 4, 5, 6}, {1, 3}, {8, 8, 8})), Catch::Contains("not [n_per_row, 3]"));
+  CHECK_THAT(imatrix_error_of(one({6}, {1, 2, 3, 4, 5, 6}, {1, 2}, {8, 8})), Catch::Contains("not [n_per_row, 2]"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {2, 1}, {8, 8})), Catch::Contains("expected [1, n_mat]"));
+  CHECK_THAT(imatrix_error_of(one({2, 1, 2}, {1, 2, 3, 4}, {1, 2}, {8, 8})), Catch::Contains("not [n_per_row, 2]"));
   // Metadata llama-quantize requires, of the types its loader reads without aborting.
   auto drop = [](const char* key) {
     std::vector<GgufKV> kv;
@@ -183,28 +183,28 @@ TEST_CASE("imatrix GGUF: lying or unusable content is refused with one line nami
       if (e.key != key) kv.push_back(e);
     return kv;
   };
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, drop("imatrix.chunk_count"))),
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, drop("imatrix.chunk_count"))),
              Catch::Contains("no imatrix.chunk_count"));
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, drop("imatrix.datasets"))),
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, drop("imatrix.datasets"))),
              Catch::Contains("no imatrix.datasets"));
   auto kv = meta();
   kv[2].value = GgufValue::i32(2);
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, kv)), Catch::Contains("expected uint32"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, kv)), Catch::Contains("expected uint32"));
   kv = meta();
   kv[0].value = GgufValue::string("model");
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, kv)), Catch::Contains("not an imatrix"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, kv)), Catch::Contains("not an imatrix"));
   kv = meta();
   kv[3].value = GgufValue::u32(0);
-  CHECK_THAT(error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, kv)), Catch::Contains("chunk_size is 0"));
+  CHECK_THAT(imatrix_error_of(one({4}, {1, 2, 3, 4}, {1}, {8}, kv)), Catch::Contains("chunk_size is 0"));
   // Tensors: a lone half, a foreign tensor, a non-F32 type, no entries at all.
-  CHECK_THAT(error_of(gguf(meta(), {{{"w.in_sum2", {4}, 0}, {1, 2, 3, 4}}})), Catch::Contains("no .counts"));
-  CHECK_THAT(error_of(gguf(meta(), {{{"w.counts", {1}, 0}, {8}},
+  CHECK_THAT(imatrix_error_of(gguf(meta(), {{{"w.in_sum2", {4}, 0}, {1, 2, 3, 4}}})), Catch::Contains("no .counts"));
+  CHECK_THAT(imatrix_error_of(gguf(meta(), {{{"w.counts", {1}, 0}, {8}},
                                     {{"w.in_sum2", {4}, 0}, {1, 2, 3, 4}},
                                     {{"token_embd.weight", {4}, 0}, {1, 2, 3, 4}}})),
              Catch::Contains("'token_embd.weight' is not an imatrix tensor"));
-  CHECK_THAT(error_of(gguf(meta(), {{{"w.counts", {1}, 0}, {8}}, {{"w.in_sum2", {4}, 1}, {1, 2}}})),
+  CHECK_THAT(imatrix_error_of(gguf(meta(), {{{"w.counts", {1}, 0}, {8}}, {{"w.in_sum2", {4}, 1}, {1, 2}}})),
              Catch::Contains("expected F32"));
-  CHECK_THAT(error_of(gguf(meta(), {})), Catch::Contains("no entries"));
+  CHECK_THAT(imatrix_error_of(gguf(meta(), {})), Catch::Contains("no entries"));
 }
 
 TEST_CASE("imatrix legacy .dat: lying lengths, counts and values are refused", "[imatrix]") {
@@ -224,41 +224,41 @@ TEST_CASE("imatrix legacy .dat: lying lengths, counts and values are refused", "
     b.insert(b.end(), tail.begin(), tail.end());
     return b;
   };
-  CHECK(error_of(dat(1, "w", 3, 2, {1, 2})).empty());
-  CHECK_THAT(error_of(dat(0, "w", 3, 2, {1, 2})), Catch::Contains("entry count 0"));
-  CHECK_THAT(error_of(dat(2, "w", 3, 2, {1, 2})), Catch::Contains("entry count 2"));
-  CHECK_THAT(error_of(dat(1, "w", 3, 0, {})), Catch::Contains("claims 0 values"));
-  CHECK_THAT(error_of(dat(1, "w", 3, 3, {1, 2})), Catch::Contains("claims 3 values"));
-  CHECK_THAT(error_of(dat(1, "w", 0, 2, {1, 2})), Catch::Contains("every count is 0"));
-  CHECK_THAT(error_of(dat(1, "w", -1, 2, {1, 2})), Catch::Contains("out of range"));
-  CHECK_THAT(error_of(dat(1, "w", 3, 2, {1, -2})), Catch::Contains("'w'") && Catch::Contains(">= 0"));
-  CHECK_THAT(error_of(dat(1, std::string("a\0b", 3), 3, 2, {1, 2})), Catch::Contains("NUL"));
-  CHECK_THAT(error_of(dat(1, "w", 3, 2, {1, 2}, {1, 0})), Catch::Contains("truncated while reading the chunk count"));
-  CHECK_THAT(error_of(dat(1, "w", 3, 2, {1, 2}, {1, 0, 0, 0, 9, 0, 0, 0, 'a'})), Catch::Contains("claims 9 bytes"));
-  CHECK_THAT(error_of(dat(1, "w", 3, 2, {1, 2}, {1, 0, 0, 0, 1, 0, 0, 0, 'a', 'b'})), Catch::Contains("1 bytes after"));
+  CHECK(imatrix_error_of(dat(1, "w", 3, 2, {1, 2})).empty());
+  CHECK_THAT(imatrix_error_of(dat(0, "w", 3, 2, {1, 2})), Catch::Contains("entry count 0"));
+  CHECK_THAT(imatrix_error_of(dat(2, "w", 3, 2, {1, 2})), Catch::Contains("entry count 2"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", 3, 0, {})), Catch::Contains("claims 0 values"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", 3, 3, {1, 2})), Catch::Contains("claims 3 values"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", 0, 2, {1, 2})), Catch::Contains("every count is 0"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", -1, 2, {1, 2})), Catch::Contains("out of range"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", 3, 2, {1, -2})), Catch::Contains("'w'") && Catch::Contains(">= 0"));
+  CHECK_THAT(imatrix_error_of(dat(1, std::string("a\0b", 3), 3, 2, {1, 2})), Catch::Contains("NUL"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", 3, 2, {1, 2}, {1, 0})), Catch::Contains("truncated while reading the chunk count"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", 3, 2, {1, 2}, {1, 0, 0, 0, 9, 0, 0, 0, 'a'})), Catch::Contains("claims 9 bytes"));
+  CHECK_THAT(imatrix_error_of(dat(1, "w", 3, 2, {1, 2}, {1, 0, 0, 0, 1, 0, 0, 0, 'a', 'b'})), Catch::Contains("1 bytes after"));
   std::vector<uint8_t> bad_len = dat(1, "w", 3, 2, {1, 2});
   const int32_t huge = std::numeric_limits<int32_t>::max();
   std::memcpy(bad_len.data() + 4, &huge, 4);
-  CHECK_THAT(error_of(bad_len), Catch::Contains("claims a name of"));
+  CHECK_THAT(imatrix_error_of(bad_len), Catch::Contains("claims a name of"));
   std::vector<uint8_t> two = dat(2, "w", 3, 2, {1, 2});
   const auto again = dat(1, "w", 3, 2, {1, 2});
   two.insert(two.end(), again.begin() + 4, again.end());
-  CHECK_THAT(error_of(two), Catch::Contains("duplicate entry 'w'"));
+  CHECK_THAT(imatrix_error_of(two), Catch::Contains("duplicate entry 'w'"));
 }
 
 TEST_CASE("imatrix writers refuse what the reader would refuse", "[imatrix]") {
-  Imatrix m = sample();
+  Imatrix m = imatrix_sample();
   m.entries["bad"] = {{1.0f, std::numeric_limits<float>::infinity()}, {3}};
   CHECK_THROWS_WITH(write_imatrix_gguf(m), Catch::Contains("'bad'"));
   CHECK_THROWS_WITH(write_imatrix_dat(m), Catch::Contains("'bad'"));
-  m = sample();
+  m = imatrix_sample();
   m.chunk_size = 0;
   CHECK_THROWS_AS(write_imatrix_gguf(m), Error);
   CHECK_THROWS_AS(write_imatrix_dat(m), Error);
 }
 
 TEST_CASE("content_hash names a file's bytes", "[imatrix]") {
-  const auto b = write_imatrix_gguf(sample());
+  const auto b = write_imatrix_gguf(imatrix_sample());
   MemorySource s1("a", b);
   auto c = b;
   c.back() ^= 1;

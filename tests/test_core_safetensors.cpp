@@ -11,7 +11,7 @@ using squint::test::make_st;
 using squint::test::raw_st;
 
 namespace {
-std::string error_of(const std::vector<uint8_t>& file) {
+std::string st_error_of(const std::vector<uint8_t>& file) {
   MemorySource src("bad.safetensors", file);
   try {
     read_safetensors_header(src);
@@ -35,30 +35,30 @@ TEST_CASE("a valid file parses with absolute offsets", "[safetensors]") {
 }
 
 TEST_CASE("malformed headers are rejected with clear messages", "[safetensors]") {
-  CHECK_THAT(error_of({1, 2, 3}), Catch::Contains("too small"));
-  CHECK_THAT(error_of(raw_st("{}", {}, 1000)), Catch::Contains("runs past the end"));
-  CHECK_THAT(error_of(raw_st("{}", {}, 200000000)), Catch::Contains("100 MB"));
-  CHECK_THAT(error_of(raw_st("[1,2]", {})), Catch::Contains("start with '{'"));
-  CHECK_THAT(error_of(raw_st("{\"a\":", {})), Catch::Contains("not valid JSON"));
-  CHECK_THAT(error_of(raw_st(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", k8)),
+  CHECK_THAT(st_error_of({1, 2, 3}), Catch::Contains("too small"));
+  CHECK_THAT(st_error_of(raw_st("{}", {}, 1000)), Catch::Contains("runs past the end"));
+  CHECK_THAT(st_error_of(raw_st("{}", {}, 200000000)), Catch::Contains("100 MB"));
+  CHECK_THAT(st_error_of(raw_st("[1,2]", {})), Catch::Contains("start with '{'"));
+  CHECK_THAT(st_error_of(raw_st("{\"a\":", {})), Catch::Contains("not valid JSON"));
+  CHECK_THAT(st_error_of(raw_st(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", k8)),
              Catch::Contains("duplicate") && Catch::Contains("'w'"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8)),
              Catch::Contains("overlaps"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8)),
              Catch::Contains("gap") && Catch::Contains("'a'"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", k8)),
              Catch::Contains("past the end"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", k8)),
              Catch::Contains("needs 12"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})", k8)),
              Catch::Contains("unknown dtype"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", k8)),
              Catch::Contains("negative"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", k8)),
              Catch::Contains("overflow"));
-  CHECK_THAT(error_of(raw_st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", k8)),
+  CHECK_THAT(st_error_of(raw_st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", k8)),
              Catch::Contains("trailing bytes"));
-  CHECK_THAT(error_of(raw_st(R"({"__metadata__":{"k":1}})", {})), Catch::Contains("__metadata__"));
+  CHECK_THAT(st_error_of(raw_st(R"({"__metadata__":{"k":1}})", {})), Catch::Contains("__metadata__"));
 }
 
 TEST_CASE("shards with an index: missing shard, missing tensor and wrong mapping are errors", "[safetensors]") {

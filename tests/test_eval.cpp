@@ -14,7 +14,6 @@ using namespace squint;
 using namespace squint::test;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 std::string reference() { return read_text_file(stories() + "/REFERENCE.txt"); }
 
 std::vector<double> numbers_after(const std::string& text, const std::string& key) {

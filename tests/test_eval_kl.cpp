@@ -20,9 +20,7 @@ using namespace squint;
 using namespace squint::test;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
-std::string text() { return shared_dir() + "/data/tinystories/eval.txt"; }
-EvalWindows few_windows(int samples = 6) { return load_eval_windows(text(), stories(), 64, samples, 7); }
+EvalWindows few_windows(int samples = 6) { return load_eval_windows(eval_text(), stories(), 64, samples, 7); }
 }  // namespace
 
 TEST_CASE("evaluate: per-window NLL equals Model::nll bit for bit", "[eval][kl]") {
@@ -170,7 +168,7 @@ TEST_CASE("in-memory quantized GGUF plan == the written GGUF file, to the bit", 
 TEST_CASE("eval --kl-base: JSON on stdout, self-KL 0, old --json FILE form still written", "[eval][kl][cli]") {
   TempDir d;
   std::string out;
-  const std::string base = cli() + " eval " + stories() + " --text " + text() + " --seq-len 64 --samples 3";
+  const std::string base = cli() + " eval " + stories() + " --text " + eval_text() + " --seq-len 64 --samples 3";
   REQUIRE(run(base + " -q --kl-base " + stories() + " --json", &out) == 0);
   auto j = nlohmann::json::parse(out);
   CHECK(j["format"] == "squint.eval");

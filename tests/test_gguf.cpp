@@ -22,7 +22,6 @@ using namespace squint::test;
 namespace fs = std::filesystem;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 }  // namespace
 
 TEST_CASE("GGUF F32 of stories260K: llama metadata, tokenizer, tied embeddings, same logits as the float model", "[gguf]") {

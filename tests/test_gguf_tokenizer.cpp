@@ -21,7 +21,6 @@ using namespace squint::test;
 namespace fs = std::filesystem;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 std::string repo_root() { return SQUINT_SOURCE_DIR; }
 
 std::vector<GgufKV> stories_kv() {
@@ -46,7 +45,7 @@ void set(std::vector<GgufKV>& kv, const std::string& key, GgufValue v) {
 void drop(std::vector<GgufKV>& kv, const std::string& key) {
   kv.erase(std::remove_if(kv.begin(), kv.end(), [&](const GgufKV& e) { return e.key == key; }), kv.end());
 }
-std::string error_of(const std::vector<GgufKV>& kv) {
+std::string vocab_error_of(const std::vector<GgufKV>& kv) {
   try {
     text::tokenizer_from_gguf(with_kv(kv));
   } catch (const Error& e) {
@@ -132,14 +131,14 @@ TEST_CASE("GGUF tokenizer metadata that is missing or broken is one error naming
   auto with = [&](const std::string& key, GgufValue v) {
     auto kv = good;
     set(kv, key, std::move(v));
-    return error_of(kv);
+    return vocab_error_of(kv);
   };
   auto without = [&](const std::string& key) {
     auto kv = good;
     drop(kv, key);
-    return error_of(kv);
+    return vocab_error_of(kv);
   };
-  CHECK_THAT(error_of({}), Catch::Contains("no tokenizer in the GGUF metadata"));
+  CHECK_THAT(vocab_error_of({}), Catch::Contains("no tokenizer in the GGUF metadata"));
   CHECK_THAT(without("tokenizer.ggml.tokens"), Catch::Contains("no tokenizer.ggml.tokens"));
   CHECK_THAT(without("tokenizer.ggml.scores"), Catch::Contains("no tokenizer.ggml.scores"));
   CHECK_THAT(with("tokenizer.ggml.model", GgufValue::string("bert")), Catch::Contains("'bert' is not supported"));
@@ -154,11 +153,11 @@ TEST_CASE("GGUF tokenizer metadata that is missing or broken is one error naming
   auto kv = good;
   set(kv, "tokenizer.ggml.model", GgufValue::string("gpt2"));
   set(kv, "tokenizer.ggml.pre", GgufValue::string("deepseek-llm"));
-  CHECK_THAT(error_of(kv), Catch::Contains("'deepseek-llm' is not a pre-tokenizer squint reproduces"));
+  CHECK_THAT(vocab_error_of(kv), Catch::Contains("'deepseek-llm' is not a pre-tokenizer squint reproduces"));
   set(kv, "tokenizer.ggml.pre", GgufValue::string("gpt-2"));
-  CHECK_THAT(error_of(kv), Catch::Contains("no tokenizer.ggml.merges"));
+  CHECK_THAT(vocab_error_of(kv), Catch::Contains("no tokenizer.ggml.merges"));
   set(kv, "tokenizer.ggml.merges", GgufValue::strings({"a"}));
-  CHECK_THAT(error_of(kv), Catch::Contains("not two tokens separated by one space"));
+  CHECK_THAT(vocab_error_of(kv), Catch::Contains("not two tokens separated by one space"));
 }
 
 TEST_CASE("eval of a GGUF without --tokenizer: the same ids and NLL as with it, no tokenizer is exit 2", "[gguf][tokenizer]") {

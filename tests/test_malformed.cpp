@@ -13,7 +13,7 @@ using namespace squint::test;
 namespace fs = std::filesystem;
 
 namespace {
-const std::vector<uint8_t> k8(8, 0);
+const std::vector<uint8_t> zeros8(8, 0);
 
 struct Case {
   const char* what;
@@ -32,18 +32,18 @@ std::vector<Case> corpus() {
       {"header > 100 MB", raw_safetensors("{}", {}, 150000000), "100 MB"},
       {"non-object JSON", raw_safetensors("[1]", {}), "start with '{'"},
       {"invalid JSON", raw_safetensors("{\"a\":", {}), "not valid JSON"},
-      {"duplicate names", raw_safetensors(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", k8), "duplicate"},
-      {"overlapping offsets", raw_safetensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8), "overlaps"},
-      {"gap before first tensor", raw_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8), "gap"},
-      {"gap between tensors", raw_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}})", k8), "gap"},
-      {"offsets past end", raw_safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", k8), "past the end"},
-      {"size != shape x dtype", raw_safetensors(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", k8), "needs 12"},
-      {"unknown dtype", raw_safetensors(R"({"a":{"dtype":"Q9","shape":[2],"data_offsets":[0,8]}})", k8), "unknown dtype"},
-      {"negative dim", raw_safetensors(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", k8), "negative"},
-      {"huge dims", raw_safetensors(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", k8), "overflow"},
-      {"trailing bytes", raw_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", k8), "trailing"},
+      {"duplicate names", raw_safetensors(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", zeros8), "duplicate"},
+      {"overlapping offsets", raw_safetensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", zeros8), "overlaps"},
+      {"gap before first tensor", raw_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", zeros8), "gap"},
+      {"gap between tensors", raw_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}})", zeros8), "gap"},
+      {"offsets past end", raw_safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", zeros8), "past the end"},
+      {"size != shape x dtype", raw_safetensors(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", zeros8), "needs 12"},
+      {"unknown dtype", raw_safetensors(R"({"a":{"dtype":"Q9","shape":[2],"data_offsets":[0,8]}})", zeros8), "unknown dtype"},
+      {"negative dim", raw_safetensors(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", zeros8), "negative"},
+      {"huge dims", raw_safetensors(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", zeros8), "overflow"},
+      {"trailing bytes", raw_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", zeros8), "trailing"},
       {"data shorter than header says", short_data, "past the end"},
-      {"reversed offsets", raw_safetensors(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", k8), "end before"},
+      {"reversed offsets", raw_safetensors(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", zeros8), "end before"},
   };
 }
 }  // namespace

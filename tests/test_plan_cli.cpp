@@ -13,7 +13,6 @@ using namespace squint::test;
 
 namespace {
 
-std::string stories() { return shared_dir() + "/models/stories260K"; }
 
 }  // namespace
 

@@ -114,7 +114,7 @@ double kl_from_float(const std::string& model, const std::string& float_model, c
   return read_json(out)["kl"]["mean"].get<double>();
 }
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t count_lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace
 
@@ -173,7 +173,7 @@ TEST_CASE("Qwen MoE dense layers: eval and MLX run them, GGUF refuses them with 
   std::string log;
   CHECK(run(cli() + " -q quantize " + m + " --format gguf --type F32 -o " + d.str("x.gguf"), &log) == 2);
   CHECK_THAT(log, Catch::Contains("dense layers") && Catch::Contains("no GGUF form"));
-  CHECK(lines(log) == 1);
+  CHECK(count_lines(log) == 1);
   CHECK(!fs::exists(d.str("x.gguf")));
   // GGUF candidates are refused before a plan is made for them.
   CHECK(run(cli() + " -q plan " + m + " --format gguf --bpw 5 -o " + d.str("p.json"), &log) == 2);
@@ -234,7 +234,7 @@ TEST_CASE("Qwen2-MoE configurations mlx-lm's qwen2_moe.py cannot run are refused
   CHECK(run(cli() + " -q quantize " + m + " --bpw 5 -o " + d.str("q"), &log) == 2);
   CHECK_THAT(log, Catch::Contains("norm_topk_prob = true") && Catch::Contains("qwen2_moe.py") &&
                       Catch::Contains("no MLX form"));
-  CHECK(lines(log) == 1);
+  CHECK(count_lines(log) == 1);
   CHECK(!fs::exists(d.str("q")));
   CHECK(run(cli() + " -q quantize " + m + " --format gguf --type F32 -o " + d.str("x.gguf"), &log) == 2);
   CHECK_THAT(log, Catch::Contains("never renormalises"));
@@ -283,7 +283,7 @@ TEST_CASE("bad MoE input to every verb: one line, exit 2, nothing written", "[mo
       CAPTURE(c.name, v);
       std::string log;
       CHECK(run(cli() + " -q " + v, &log) == 2);
-      CHECK(lines(log) == 1);
+      CHECK(count_lines(log) == 1);
       // eval meets a count mismatch as the router's shape (the loader's one line names it).
       const bool eval_count = (c.name == "count" || c.name == "huge") && v.rfind("eval", 0) == 0;
       CHECK_THAT(log, Catch::Contains(eval_count ? std::string("model.layers.0.mlp.gate.weight") : c.expect));

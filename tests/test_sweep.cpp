@@ -14,15 +14,13 @@ using namespace squint::test;
 using nlohmann::json;
 
 namespace {
-std::string stories() { return shared_dir() + "/models/stories260K"; }
-std::string text() { return shared_dir() + "/data/tinystories/eval.txt"; }
 }  // namespace
 
 TEST_CASE("sweep: uniform rows equal separate plan/quantize/eval runs", "[sweep][cli]") {
   TempDir d;
   const std::string win = " --seq-len 64 --samples 4 --seed 5";
   // Only the uniform 4/64 size (6.965 bpw on stories260K).
-  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + text() + win +
+  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + eval_text() + win +
               " --objectives nrmse,params-mse --priors default,flat --min-bpw 6.9 --max-bpw 7.0 --noise-seeds 2 -o " +
               d.str("s.json") + " --csv " + d.str("s.csv") + " --plot " + d.str("s.svg")) == 0);
   json s = json::parse(read_text_file(d.str("s.json")));
@@ -48,7 +46,7 @@ TEST_CASE("sweep: uniform rows equal separate plan/quantize/eval runs", "[sweep]
   REQUIRE(run(cli() + " -q plan " + stories() + " --bits 4 --group-sizes 64 --min-safe --floor 0 -o " + d.str("p.json")) == 0);
   REQUIRE(run(cli() + " -q quantize " + stories() + " --plan " + d.str("p.json") + " -o " + d.str("q")) == 0);
   std::string out;
-  REQUIRE(run(cli() + " -q eval " + d.str("q") + " --text " + text() + win + " --kl-base " + stories() + " --json", &out) == 0);
+  REQUIRE(run(cli() + " -q eval " + d.str("q") + " --text " + eval_text() + win + " --kl-base " + stories() + " --json", &out) == 0);
   json e = json::parse(out);
   json p = json::parse(read_text_file(d.str("p.json")));
   CHECK((*uni)["bytes"] == p["totals"]["bytes"]);
@@ -71,9 +69,9 @@ TEST_CASE("sweep: floor gap on stories260K and bad input", "[sweep]") {
   CHECK(g.gap_lo == g.max_2bit_db);
   CHECK(g.gap_hi == g.min_3bit_db);
   std::string out;
-  CHECK(run(cli() + " sweep " + stories() + " --text " + text() + " --objectives bogus", &out) == 2);
+  CHECK(run(cli() + " sweep " + stories() + " --text " + eval_text() + " --objectives bogus", &out) == 2);
   CHECK(out.find("unknown objective 'bogus'") != std::string::npos);
-  CHECK(run(cli() + " sweep " + stories() + " --text " + text() + " --priors odd", &out) == 2);
+  CHECK(run(cli() + " sweep " + stories() + " --text " + eval_text() + " --priors odd", &out) == 2);
   CHECK(out.find("--priors: unknown prior set 'odd' (choose flat or roles)") != std::string::npos);
 }
 
@@ -81,7 +79,7 @@ TEST_CASE("sweep: a repeated plan takes its own twin's numbers when several budg
   TempDir d;
   // On stories260K nrmse/flat gives mse/flat's plan at both 205 KB and 206 KB (two different plans), and
   // both budget rows are labelled "mse/flat at budget": the twin is the row at the same budget.
-  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + text() +
+  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + eval_text() +
               " --seq-len 64 --samples 4 --seed 5 --objectives mse,nrmse --priors flat --budget 205KB --budget 206KB"
               " --min-bpw 9 --noise-seeds 0 -o " + d.str("s.json")) == 0);
   json s = json::parse(read_text_file(d.str("s.json")));
@@ -102,7 +100,7 @@ TEST_CASE("sweep --format gguf: each uniform row is that one type, equal to plan
   TempDir d;
   // Q4_0, Q4_1 and IQ4_NL share bits/block (4/32): a uniform row chosen by bits/block alone was a min-safe mix
   // of the three, and "uniform Q4_1" had Q4_0's bytes.
-  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + text() +
+  REQUIRE(run(cli() + " -q sweep " + stories() + " --text " + eval_text() +
               " --seq-len 64 --samples 4 --format gguf --objectives params-mse --priors flat --noise-seeds 0"
               " -o " + d.str("s.json")) == 0);
   json s = json::parse(read_text_file(d.str("s.json")));

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for tests: build safetensors files in memory or on disk, temp folders, run the CLI.
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -40,6 +41,12 @@ struct TempDir {
 int run(const std::string& cmd, std::string* output = nullptr);
 std::string cli();          // path of the built squint binary
 std::string shared_dir();   // ../shared
+inline std::string stories() { return shared_dir() + "/models/stories260K"; }   // the smallest real model
+inline std::string eval_text() { return shared_dir() + "/data/tinystories/eval.txt"; }  // held-out text
+// Bit-identical float vectors (NaNs and signed zeros included).
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
 std::vector<float> randn(std::size_t n, uint64_t seed, float scale = 1.0f);
 
 }  // namespace squint::test

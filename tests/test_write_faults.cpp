@@ -20,8 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string stories() { return shared_dir() + "/models/stories260K"; }
-std::string text() { return stories() + "/REFERENCE.txt"; }
+std::string ref_text() { return stories() + "/REFERENCE.txt"; }
 
 struct Output {
   std::string path;
@@ -146,7 +145,7 @@ TEST_CASE("a full disk leaves nothing half-written: files (analyze, plan, inspec
   TempDir d;
   const std::string q = kQuiet;
   plan_and_quantize(d);
-  REQUIRE(run(cli() + q + "eval " + stories() + " --text " + text() + " --seq-len 16 --samples 2 -o " + d.str("e.json")) == 0);
+  REQUIRE(run(cli() + q + "eval " + stories() + " --text " + ref_text() + " --seq-len 16 --samples 2 -o " + d.str("e.json")) == 0);
   const std::string f = d.str("out.json");
   check_verb(cli() + q + "analyze " + stories() + " -o " + f, {{f}});  // and its journal, f.journal
   check_verb(cli() + q + "analyze " + stories() + " --part 2/3 -o " + f, {{f}});
@@ -161,10 +160,10 @@ TEST_CASE("a full disk leaves nothing half-written: files (analyze, plan, inspec
   check_verb(cli() + q + "inspect " + stories() + " -o " + f, {{f}});
   check_verb(cli() + q + "gate " + stories() + " " + d.str("q") + " --floor 0 -o " + f, {{f}});
   check_verb(cli() + q + "curve " + stories() + " --points 3 -o " + f + " --csv " + d.str("c.csv"), {{f}, {d.str("c.csv")}});
-  check_verb(cli() + q + "eval " + stories() + " --text " + text() + " --seq-len 16 --samples 2 -o " + f, {{f}});
+  check_verb(cli() + q + "eval " + stories() + " --text " + ref_text() + " --seq-len 16 --samples 2 -o " + f, {{f}});
   check_verb(cli() + q + "compare " + d.str("e.json") + " " + d.str("e.json") + " -o " + f, {{f}});
   check_verb(cli() + q + "generate " + stories() + " --prompt Once -n 4 -o " + f, {{f}});
-  check_verb(cli() + q + "tokenize " + stories() + " --text " + text() + " -o " + f, {{f}});
+  check_verb(cli() + q + "tokenize " + stories() + " --text " + ref_text() + " -o " + f, {{f}});
 }
 
 TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, --plot)", "[hardening][faults]") {
@@ -172,7 +171,7 @@ TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, 
   const std::string q = kQuiet;
   const std::vector<Output> outs{{d.str("r.json")}, {d.str("r.csv")}, {d.str("r.svg")}};
   const std::string to = " -o " + outs[0].path + " --csv " + outs[1].path + " --plot " + outs[2].path;
-  check_verb(cli() + q + "sweep " + stories() + " --text " + text() +
+  check_verb(cli() + q + "sweep " + stories() + " --text " + ref_text() +
                  " --seq-len 32 --samples 2 --noise-seeds 1 --min-bpw 6.5 --max-bpw 7" + to,
              outs);
   check_verb(cli() + q + "drift " + stories() + " " + stories() + " --keep-order --configs 4/32" + to, outs);
@@ -195,7 +194,7 @@ TEST_CASE("a full disk leaves nothing half-written: folders and GGUF (quantize, 
   check_verb(cli() + q + "dequantize " + d.str("q") + " -o " + out.path + " --force", {out});
   check_verb(cli() + q + "convert-gguf " + d.str("q") + " -o " + d.str("c.gguf") + " --force --report " + d.str("r.json"),
              {{d.str("c.gguf")}, {d.str("r.json")}});
-  check_verb(cli() + q + "imatrix " + stories() + " --text " + text() + " --seq-len 16 --samples 2 -o " +
+  check_verb(cli() + q + "imatrix " + stories() + " --text " + ref_text() + " --seq-len 16 --samples 2 -o " +
                  d.str("im.gguf") + " --force --report " + d.str("ir.json"),
              {{d.str("im.gguf")}, {d.str("ir.json")}});
   // synth writes config.json through the atomic folder writer: a full disk there is an error naming it, not

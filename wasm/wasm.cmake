@@ -27,6 +27,7 @@ if(BUILD_TESTING)
   add_executable(squint_core_tests_wasm ${CMAKE_SOURCE_DIR}/wasm/catch_main.cpp ${SQUINT_CORE_TESTS})
   target_link_libraries(squint_core_tests_wasm PRIVATE squint_core squint_hostinc)
   target_include_directories(squint_core_tests_wasm PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  squint_unity(squint_core_tests_wasm)
   # .cjs: package.json says "type": "module", so node refused a .js CommonJS file ("__dirname is not defined")
   # and test discovery found nothing; the suite silently did not run.
   set_target_properties(squint_core_tests_wasm PROPERTIES SUFFIX ".cjs")

@@ -13,13 +13,13 @@ using nlohmann::json;
 
 std::string serialize_analysis(const Analysis& a) { return analysis_to_json(a).dump(1) + "\n"; }
 
-namespace {
-// A candidate as JSON: {"bits", "group_size"} (MLX), plus "type" for a GGUF type.
 json config_json(QConfig c) {
   json j = {{"bits", c.bits}, {"group_size", c.group}};
   if (c.gguf()) j["type"] = ggml_type_info(c.type)->name;
   return j;
 }
+
+namespace {
 // Reads a candidate; a "type" makes it GGUF (its bits/group come from the type table). Files written
 // before GGUF support have no "type": MLX.
 QConfig config_from(const json& c, const std::string& ctx) {

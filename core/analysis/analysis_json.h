@@ -11,6 +11,8 @@ namespace squint {
 nlohmann::json analysis_to_json(const Analysis& a);
 // The bytes of analysis.json (the CLI's -o and the page's download are the same bytes).
 std::string serialize_analysis(const Analysis& a);
+// A candidate as JSON: {"bits", "group_size"} (MLX), plus "type" for a GGUF type (analysis and plan files).
+nlohmann::json config_json(QConfig c);
 // Throws squint::Error naming `source` on a malformed document.
 Analysis analysis_from_json(const nlohmann::json& j, const std::string& source);
 Analysis parse_analysis(const std::string& text, const std::string& source);

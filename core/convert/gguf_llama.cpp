@@ -17,7 +17,7 @@
 
 namespace squint {
 
-std::optional<uint32_t> ggml_type_from_name(const std::string& name) {
+std::optional<uint32_t> gguf_type_id_from_name(const std::string& name) {
   for (uint32_t id = 0; id < 64; ++id) {
     GgufTypeSize s = gguf_type_size(id);
     if (s.name && name == s.name) return id;

@@ -22,7 +22,7 @@ namespace ggml_id {
 constexpr uint32_t F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, BF16 = 30;
 }
 // "Q4_K" -> id, or nullopt.
-std::optional<uint32_t> ggml_type_from_name(const std::string& name);
+std::optional<uint32_t> gguf_type_id_from_name(const std::string& name);
 
 struct GgufTensorPlan {
   std::string gguf_name;

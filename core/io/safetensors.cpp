@@ -9,7 +9,7 @@
 namespace squint {
 
 // ordered_json keeps the header's tensor order (nlohmann::json would sort names).
-using json = nlohmann::ordered_json;
+using ojson = nlohmann::ordered_json;
 
 namespace {
 
@@ -173,23 +173,23 @@ uint64_t TensorSpec::nbytes() const {
 std::string build_safetensors_prefix(const std::vector<TensorSpec>& tensors,
                                      const std::map<std::string, std::string>& metadata) {
   // Written by hand rather than through json::dump so that key order is the file order.
-  json j = json::object();
+  ojson j = ojson::object();
   std::string out = "{";
   bool first = true;
   if (!metadata.empty()) {
-    out += "\"__metadata__\":" + json(metadata).dump();
+    out += "\"__metadata__\":" + ojson(metadata).dump();
     first = false;
   }
   uint64_t off = 0;
   for (const auto& t : tensors) {
     if (!first) out += ",";
     first = false;
-    json e;
+    ojson e;
     e["dtype"] = dtype_name(t.dtype);
     e["shape"] = t.shape;
     e["data_offsets"] = {off, off + t.nbytes()};
     off += t.nbytes();
-    out += json(t.name).dump() + ":{\"dtype\":" + e["dtype"].dump() + ",\"shape\":" + e["shape"].dump() +
+    out += ojson(t.name).dump() + ":{\"dtype\":" + e["dtype"].dump() + ",\"shape\":" + e["shape"].dump() +
            ",\"data_offsets\":" + e["data_offsets"].dump() + "}";
   }
   out += "}";

@@ -1,6 +1,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analysis/analysis_json.h"
 #include "plan/plan.h"
 #include "util/error.h"
 #include "util/json_guard.h"
@@ -14,11 +15,6 @@ json prior_json(double p) { return std::isinf(p) ? json("inf") : json(p); }
 double prior_from(const json& j) {
   if (j.is_string() && j.get<std::string>() == "inf") return std::numeric_limits<double>::infinity();
   return j.get<double>();
-}
-json config_json(QConfig c) {
-  json j = {{"bits", c.bits}, {"group_size", c.group}};
-  if (c.gguf()) j["type"] = ggml_type_info(c.type)->name;
-  return j;
 }
 const GgmlTypeInfo* gguf_type(const json& e, const std::string& ctx) {
   const GgmlTypeInfo* t = e["type"].is_string() ? ggml_type_from_name(e["type"].get<std::string>()) : nullptr;
