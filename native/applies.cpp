@@ -33,6 +33,7 @@ const Mode model{"model", "when the input is a model analysed by this run, not a
 const Mode budget{"budget", "with a budget (--budget, --bpw or --min-safe), which this run plans"};
 const Mode safetensors{"safetensors", "to a safetensors model (folder or .safetensors), not a GGUF file"};
 const Mode table{"table", "to the table printed for people (not with --json)"};
+const Mode sampled{"sampled", "when windows are sampled (--samples K, not 0)"};
 }  // namespace mode
 
 namespace {

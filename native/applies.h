@@ -41,6 +41,7 @@ extern const Mode model;        // the input is a model that this run analyses (
 extern const Mode budget;       // a budget: --budget, --bpw or --min-safe (quantize plans in memory)
 extern const Mode safetensors;  // the input is a safetensors model, not a GGUF file
 extern const Mode table;        // the table for people is printed (no --json; -q silences it but it is still asked for)
+extern const Mode sampled;      // eval windows are sampled (--samples K, not 0): imatrix, sweep
 }  // namespace mode
 
 // What the verb's invocation is: the modes that are on and, for a refusal, why one is off ("a.json is an

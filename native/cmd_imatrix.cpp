@@ -128,7 +128,6 @@ int run_imatrix(const ImatrixCmd& o) {
   return 0;
 }
 
-const Mode kSampled{"sampled", "when windows are sampled (--samples K, not 0)"};
 
 RegisterCommand reg_imatrix("imatrix", 36, [](CLI::App& app) {
   auto o = std::make_shared<ImatrixCmd>();
@@ -144,7 +143,7 @@ RegisterCommand reg_imatrix("imatrix", 36, [](CLI::App& app) {
                         "window (chunk) length in tokens (default: the model's context length, at most 512)")
              ->check(CLI::Range(2, 1 << 20)));
   always(app.add_option("--samples", o->samples, "use K windows drawn with the seed (0 = all)")->capture_default_str());
-  only_with(app.add_option("--seed", o->seed, "sampling seed")->capture_default_str(), kSampled);
+  only_with(app.add_option("--seed", o->seed, "sampling seed")->capture_default_str(), mode::sampled);
   always(app.add_flag("--process-output", o->process_output,
                       "also collect output.weight (llama-imatrix --process-output)"));
   always(app.add_option("--tokenizer", o->tokenizer_dir,
@@ -152,7 +151,7 @@ RegisterCommand reg_imatrix("imatrix", 36, [](CLI::App& app) {
   always(app.add_flag("--json", o->report.json, "print the summary as JSON on stdout instead of the table"));
   always(app.add_option("--report", o->report.file, "also write the summary (JSON) to FILE"));
   always(app.add_flag("-f,--force", o->force, "replace the output file if it exists"));
-  set_modes(app, [o] { return Modes().set(kSampled, o->samples > 0, "every window is used (no --samples)"); });
+  set_modes(app, [o] { return Modes().set(mode::sampled, o->samples > 0, "every window is used (no --samples)"); });
   return [o] { return run_imatrix(*o); };
 });
 

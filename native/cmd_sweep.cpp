@@ -185,7 +185,6 @@ int run_sweep_cmd(const SweepCmd& o) {
   return 0;
 }
 
-const Mode kSampled{"sampled", "when windows are sampled (--samples K, not 0)"};
 
 RegisterCommand reg_sweep("sweep", 75, [](CLI::App& app) {
   auto o = std::make_shared<SweepCmd>();
@@ -211,7 +210,7 @@ RegisterCommand reg_sweep("sweep", 75, [](CLI::App& app) {
   always(app.add_option("--seq-len", o->seq_len, std::string("window length in tokens (") + kSeqLenDefaultHelp + ")"));
   always(app.add_option("--samples", o->samples, "windows drawn with the seed (0 = all): more = less noise, more time")
              ->capture_default_str());
-  only_with(app.add_option("--seed", o->seed, "window sampling seed")->capture_default_str(), kSampled);
+  only_with(app.add_option("--seed", o->seed, "window sampling seed")->capture_default_str(), mode::sampled);
   always(app.add_option("--noise-seeds", o->noise_seeds, "matched-noise control: seeds at uniform 4/64 (0 = none)")
              ->capture_default_str());
   add_output_options(app, o->out, "the sweep");
@@ -220,7 +219,7 @@ RegisterCommand reg_sweep("sweep", 75, [](CLI::App& app) {
   always(app.add_option("--tokenizer", o->tokenizer_dir, "folder with tokenizer.model (default: the model's)"));
   add_analyze_options(app, o->analyze, false, false);
   add_column_weight_options(app, o->analyze);
-  set_modes(app, [o] { return Modes().set(kSampled, o->samples > 0, "--samples 0 evaluates every window"); });
+  set_modes(app, [o] { return Modes().set(mode::sampled, o->samples > 0, "--samples 0 evaluates every window"); });
   return [o] { return run_sweep_cmd(*o); };
 });
 

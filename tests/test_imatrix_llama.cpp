@@ -291,7 +291,6 @@ TEST_CASE("imatrix: squint's GGUF writer is byte-identical to llama-imatrix's sa
 #include "parallel.h"
 
 namespace {
-std::string model(const std::string& m) { return shared_dir() + "/models/" + m; }
 std::string train() { return shared_dir() + "/data/tinystories/train.txt"; }
 std::vector<uint8_t> file_bytes(const std::string& p) {
   FileSource f(p);
@@ -317,7 +316,7 @@ TEST_CASE("squint imatrix: the forward pass's Σx² per weight, under llama.cpp'
           "[imatrix][llama][cli]") {
   TempDir d;
   std::string log;
-  const std::string M = model("stories260K");
+  const std::string M = shared_model("stories260K");
   REQUIRE(run(cli() + " -q imatrix " + M + " --text " + train() + " --samples 4 --seq-len 64 -o " + d.str("im.gguf") +
                   " --report " + d.str("r.json"),
               &log) == 0);
@@ -377,7 +376,7 @@ TEST_CASE("llama_model_quantize accepts squint's imatrix: IQ types that llama.cp
           "[imatrix][llama][cli]") {
   TempDir d;
   std::string log;
-  const std::string M = model("tinystories-3M");  // 256-wide rows: the IQ types' 256-blocks fit
+  const std::string M = shared_model("tinystories-3M");  // 256-wide rows: the IQ types' 256-blocks fit
   REQUIRE(run(cli() + " -q imatrix " + M + " --text " + train() + " --samples 2 --seq-len 64 -o " + d.str("im.gguf"),
               &log) == 0);
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type F32 -o " + d.str("f32.gguf"), &log) == 0);

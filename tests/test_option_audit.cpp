@@ -107,12 +107,6 @@ const std::map<std::string, std::vector<Option>>& verb_options() {
   return out;
 }
 
-std::string fill(std::string s, const std::map<std::string, std::string>& v) {
-  for (const auto& [k, x] : v)
-    for (std::size_t p; (p = s.find(k)) != std::string::npos;) s.replace(p, k.size(), x);
-  return s;
-}
-
 // What is wrong with the declarations of `verbs` (empty: nothing).
 std::vector<std::string> declaration_problems(const std::map<std::string, std::vector<Option>>& verbs) {
   std::vector<std::string> bad;

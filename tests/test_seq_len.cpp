@@ -13,11 +13,6 @@ using namespace squint;
 using namespace squint::test;
 using json = nlohmann::json;
 
-namespace {
-std::string model(const std::string& name) { return shared_dir() + "/models/" + name; }
-std::string eval_text() { return shared_dir() + "/data/tinystories/eval.txt"; }
-}  // namespace
-
 TEST_CASE("seq-len: the default is the model's context capped at 2048, longer is refused naming both",
           "[eval][seq-len]") {
   CHECK(default_seq_len(256) == 256);
@@ -38,8 +33,8 @@ TEST_CASE("seq-len: eval without --seq-len windows like --seq-len <context>, for
   for (const auto& [name, ctx] :
        std::vector<std::pair<std::string, int>>{{"stories260K", 512}, {"tinystories-3M", 256}}) {
     const std::string gguf = d.str(name + ".gguf");
-    REQUIRE(run(cli() + " -q quantize " + model(name) + " -o " + gguf) == 0);  // float GGUF: -o NAME.gguf
-    for (const std::string& m : {model(name), gguf}) {
+    REQUIRE(run(cli() + " -q quantize " + shared_model(name) + " -o " + gguf) == 0);  // float GGUF: -o NAME.gguf
+    for (const std::string& m : {shared_model(name), gguf}) {
       INFO(m);
       const std::string base = cli() + " -q eval " + m + " --text " + eval_text() + " --samples 3";
       REQUIRE(run(base + " -o " + d.str("def.json")) == 0);
@@ -65,7 +60,7 @@ TEST_CASE("seq-len: eval without --seq-len windows like --seq-len <context>, for
 TEST_CASE("seq-len: drift, sweep, plan --select-text and analyze --calibrate share eval's default",
           "[eval][seq-len][slow]") {
   TempDir d;
-  const std::string m = model("stories260K");  // context 512: neither the old 256 nor the cap
+  const std::string m = shared_model("stories260K");  // context 512: neither the old 256 nor the cap
   std::string out;
   REQUIRE(run(cli() + " -q drift " + m + " --text " + eval_text() + " --samples 2 --configs 8/64 -o " +
               d.str("drift.json")) == 0);
@@ -97,11 +92,11 @@ TEST_CASE("seq-len: drift, sweep, plan --select-text and analyze --calibrate sha
 TEST_CASE("seq-len: imatrix defaults to llama-imatrix's chunk of 512 capped at the model's context",
           "[eval][seq-len]") {
   TempDir d;
-  const std::string m = model("tinystories-3M");  // context 256: the chunk of 512 would not fit
+  const std::string m = shared_model("tinystories-3M");  // context 256: the chunk of 512 would not fit
   std::string out;
   REQUIRE(run(cli() + " imatrix " + m + " --text " + eval_text() + " --samples 2 -o " + d.str("im.gguf"), &out) == 0);
   CHECK_THAT(out, Catch::Contains("from 2 windows of 256 tokens"));
-  REQUIRE(run(cli() + " imatrix " + model("stories260K") + " --text " + eval_text() + " --samples 2 -o " +
+  REQUIRE(run(cli() + " imatrix " + shared_model("stories260K") + " --text " + eval_text() + " --samples 2 -o " +
                   d.str("im2.gguf"),
               &out) == 0);
   CHECK_THAT(out, Catch::Contains("from 2 windows of 512 tokens"));  // context 512: the chunk itself

@@ -287,12 +287,6 @@ const std::vector<Trap> kTraps = {
     {"a missing argument keeps the verb", "plan", 2, {"squint: error: plan: MODEL_OR_ANALYSIS is required"}, {}},
 };
 
-std::string fill(std::string s, const std::map<std::string, std::string>& v) {
-  for (const auto& [k, x] : v)
-    for (std::size_t p; (p = s.find(k)) != std::string::npos;) s.replace(p, k.size(), x);
-  return s;
-}
-
 }  // namespace
 
 TEST_CASE("trap table: each common mistake gives its exit code and says what happened", "[cli][traps]") {

@@ -47,6 +47,14 @@ inline std::string eval_text() { return shared_dir() + "/data/tinystories/eval.t
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
+// `s` with every occurrence of each key of `v` replaced by its value ("{A}" -> a path): command templates.
+inline std::string fill(std::string s, const std::map<std::string, std::string>& v) {
+  for (const auto& [k, x] : v)
+    for (std::size_t p; (p = s.find(k)) != std::string::npos;) s.replace(p, k.size(), x);
+  return s;
+}
+// A model folder under ../shared/models.
+inline std::string shared_model(const std::string& name) { return shared_dir() + "/models/" + name; }
 std::vector<float> randn(std::size_t n, uint64_t seed, float scale = 1.0f);
 
 }  // namespace squint::test
