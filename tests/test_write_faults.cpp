@@ -141,7 +141,7 @@ void plan_and_quantize(const TempDir& d) {
 
 TEST_CASE("a full disk leaves nothing half-written: files (analyze, plan, inspect, gate, curve, eval, compare, "
           "generate, tokenize)",
-          "[hardening][faults]") {
+          "[hardening][faults][slow]") {
   TempDir d;
   const std::string q = kQuiet;
   plan_and_quantize(d);
@@ -166,7 +166,7 @@ TEST_CASE("a full disk leaves nothing half-written: files (analyze, plan, inspec
   check_verb(cli() + q + "tokenize " + stories() + " --text " + ref_text() + " -o " + f, {{f}});
 }
 
-TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, --plot)", "[hardening][faults]") {
+TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, --plot)", "[hardening][faults][slow]") {
   TempDir d;
   const std::string q = kQuiet;
   const std::vector<Output> outs{{d.str("r.json")}, {d.str("r.csv")}, {d.str("r.svg")}};
@@ -178,7 +178,7 @@ TEST_CASE("a full disk leaves nothing half-written: sweep and drift (-o, --csv, 
 }
 
 TEST_CASE("a full disk leaves nothing half-written: folders and GGUF (quantize, synth, dequantize, convert-gguf)",
-          "[hardening][faults]") {
+          "[hardening][faults][slow]") {
   TempDir d;
   const std::string q = kQuiet;
   plan_and_quantize(d);
