@@ -41,22 +41,6 @@ using squint::bench::now;
 
 namespace {
 
-// A synthetic checkpoint of `s` held in memory (as the page holds a dropped model).
-Checkpoint in_memory(const SynthSpec& s) {
-  const auto specs = synth_tensors(s);
-  const std::string prefix = build_safetensors_prefix(specs, {});
-  std::vector<uint8_t> bytes(prefix.begin(), prefix.end());
-  for (const auto& t : specs) {
-    const std::size_t off = bytes.size();
-    bytes.resize(off + t.nbytes());
-    synth_fill(s, t, 0, t.nbytes() / (dtype_bits(t.dtype) / 8), bytes.data() + off);
-  }
-  MemoryProvider mp;
-  mp.add("model.safetensors", std::move(bytes));
-  mp.add("config.json", synth_config(s).dump());
-  return open_checkpoint(mp);
-}
-
 SynthSpec mixtral_shaped(int hidden, int intermediate, int experts, int layers) {
   SynthSpec s = synth_preset("mixtral");
   s.hidden = hidden;
@@ -121,7 +105,7 @@ int routing_differences(const std::vector<std::vector<std::vector<int>>>& a,
 }
 
 void router_protection(const std::string& label, const SynthSpec& s, const EvalWindows& w, const ParallelFor& pool) {
-  const Checkpoint ck = in_memory(s);
+  const Checkpoint ck = synth_in_memory(s);
   AnalyzeOptions ao;
   ao.parallel = pool;
   const Analysis a = analyze_checkpoint(ck, ao);

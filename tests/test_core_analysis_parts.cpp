@@ -21,18 +21,7 @@ namespace {
 Checkpoint synth_checkpoint(const std::string& preset, uint64_t seed = 42) {
   SynthSpec s = synth_preset(preset);
   s.seed = seed;
-  auto specs = synth_tensors(s);
-  std::string prefix = build_safetensors_prefix(specs, {});
-  std::vector<uint8_t> bytes(prefix.begin(), prefix.end());
-  for (const auto& t : specs) {
-    const std::size_t off = bytes.size();
-    bytes.resize(off + t.nbytes());
-    synth_fill(s, t, 0, t.nbytes() / (dtype_bits(t.dtype) / 8), bytes.data() + off);
-  }
-  MemoryProvider mp;
-  mp.add("model.safetensors", std::move(bytes));
-  mp.add("config.json", synth_config(s).dump());
-  return open_checkpoint(mp);
+  return synth_in_memory(s);
 }
 
 AnalyzeOptions gguf_options() {

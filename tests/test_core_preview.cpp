@@ -14,19 +14,7 @@ using namespace squint;
 
 namespace {
 Analysis tiny_analysis(const std::string& preset) {
-  SynthSpec s = synth_preset(preset);
-  auto specs = synth_tensors(s);
-  std::string prefix = build_safetensors_prefix(specs, {});
-  std::vector<uint8_t> bytes(prefix.begin(), prefix.end());
-  for (const auto& t : specs) {
-    const std::size_t off = bytes.size();
-    bytes.resize(off + t.nbytes());
-    synth_fill(s, t, 0, t.nbytes() / (dtype_bits(t.dtype) / 8), bytes.data() + off);
-  }
-  MemoryProvider mp;
-  mp.add("model.safetensors", std::move(bytes));
-  mp.add("config.json", synth_config(s).dump());
-  Checkpoint ck = open_checkpoint(mp);
+  Checkpoint ck = synth_in_memory(synth_preset(preset));
   return analyze_checkpoint(ck, AnalyzeOptions{});
 }
 }  // namespace

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "io/byte_source.h"
+#include "io/dtype.h"
 #include "model/family.h"
 #include "util/error.h"
 
@@ -259,6 +261,21 @@ void synth_fill(const SynthSpec& s, const TensorSpec& t, uint64_t begin, uint64_
     from_f32(t.dtype, buf, m, out + i * esize);
     i += m;
   }
+}
+
+Checkpoint synth_in_memory(const SynthSpec& s) {
+  const auto specs = synth_tensors(s);
+  const std::string prefix = build_safetensors_prefix(specs, {});
+  std::vector<uint8_t> bytes(prefix.begin(), prefix.end());
+  for (const auto& t : specs) {
+    const std::size_t off = bytes.size();
+    bytes.resize(off + t.nbytes());
+    synth_fill(s, t, 0, t.nbytes() / (dtype_bits(t.dtype) / 8), bytes.data() + off);
+  }
+  MemoryProvider mp;
+  mp.add("model.safetensors", std::move(bytes));
+  mp.add("config.json", synth_config(s).dump());
+  return open_checkpoint(mp);
 }
 
 }  // namespace squint

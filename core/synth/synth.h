@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.h"
 #include "io/safetensors.h"
 
 namespace squint {
@@ -46,5 +47,9 @@ nlohmann::json synth_config(const SynthSpec& s);
 
 // Writes elements [begin, begin+n) of tensor `t` (little-endian, in t.dtype) into out.
 void synth_fill(const SynthSpec& s, const TensorSpec& t, uint64_t begin, uint64_t n, uint8_t* out);
+
+// The checkpoint `s` describes, held in memory (model.safetensors + config.json), as the page holds a dropped
+// model: for tests and benchmarks that need a model without files.
+Checkpoint synth_in_memory(const SynthSpec& s);
 
 }  // namespace squint
