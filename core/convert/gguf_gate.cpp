@@ -7,6 +7,7 @@
 #include "analysis/analysis.h"
 #include "convert/gguf_llama.h"
 #include "model/family.h"
+#include "model/gguf_hparams.h"
 #include "util/error.h"
 
 namespace squint {
@@ -73,7 +74,7 @@ GateReport gate_gguf(const Checkpoint& original, const GgufFile& g, ByteSource& 
     add_gate_tensor(r, t.name, gguf_config(ti->type), t.numel(), sum);
   }
   for (const auto& t : g.tensors)
-    if (!seen.count(t.name) && t.name != "rope_freqs.weight")
+    if (!seen.count(t.name) && !is_gguf_rope_tensor(t.name))
       fail(g.file + ": tensor '" + t.name + "' has no counterpart in " + oloc);
   if (progress) progress(done, original.tensors.size());
   return r;

@@ -44,10 +44,13 @@ GgufFaults gguf_fault_named(const std::string& n) {
   else if (n == "reverse-experts") f.reverse_experts = true;
   else if (n == "no-norm-add-one") f.no_norm_add_one = true;
   else if (n == "swap-shared-gate-up") f.swap_shared_gate_up = true;
+  else if (n == "swap-gate-up-halves")
+    f.swap_gate_up_halves = true;
   else if (n == "vocab-without-bytes") f.vocab_without_bytes = true;
   else
     fail("unknown GGUF negative control '" + n +
-         "' (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up, vocab-without-bytes)");
+         "' (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up, swap-gate-up-halves, "
+         "vocab-without-bytes)");
   return f;
 }
 
@@ -65,11 +68,11 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
   L.kv = fam.gguf_kv(c, j.contains("_name_or_path") && j["_name_or_path"].is_string() ? j["_name_or_path"].get<std::string>()
                                                                                        : std::string("squint model"));
   const std::vector<GgufNameRule> rules = fam.gguf_names(c);
-  if (const std::vector<float> rf = gguf_rope_freqs(c); !rf.empty()) {
+  for (GgufRopeTensor& rt : gguf_rope_tensors(c)) {
     GgufTensorPlan t;
-    t.gguf_name = "rope_freqs.weight";
-    t.ne = {static_cast<uint64_t>(rf.size())};
-    t.generated = rf;
+    t.gguf_name = rt.name;
+    t.ne = {static_cast<uint64_t>(rt.values.size())};
+    t.generated = std::move(rt.values);
     L.tensors.push_back(std::move(t));
   }
   bool has_lm_head = false;
@@ -127,6 +130,7 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
     for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) p.ne.push_back(static_cast<uint64_t>(*it));
     p.type = type;
     p.add_one = m->transform == GgufTransform::AddOne && !faults.no_norm_add_one;
+    p.swap_halves = faults.swap_gate_up_halves && t.name.ends_with("mlp.gate_up_proj.weight");
     gguf_row_bytes(p.type, p.cols(), ck.location + ": tensor '" + t.name + "'");
     if (permute && (m->transform == GgufTransform::PermuteQ || m->transform == GgufTransform::PermuteK)) {
       p.permute_heads = m->transform == GgufTransform::PermuteQ ? c.heads : c.kv_heads;
@@ -325,9 +329,12 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
     for (std::size_t si = 0; si < nsrc; ++si) {
       const TensorInfo* ti = srcs.empty() ? nullptr : srcs[si];
       const uint64_t srows = ti ? ti->numel() / std::max<uint64_t>(cols, 1) : rows;
-      const uint64_t step = t.permute_heads > 0 ? std::max<uint64_t>(srows, 1) : rows_per_batch(cols);
+      const uint64_t step = t.permute_heads > 0 ? std::max<uint64_t>(srows, 1)
+                            : t.swap_halves     ? std::max<uint64_t>(srows / 2, 1)
+                                                : rows_per_batch(cols);
       for (uint64_t r0 = 0; r0 < srows; r0 += step) {
         const uint64_t n = std::min(step, srows - r0);
+        const uint64_t from = t.swap_halves ? (r0 + srows / 2) % srows : r0;  // the source's first row
         x.resize(n * cols);
         if (!ti) {
           std::copy(t.generated.begin() + static_cast<std::ptrdiff_t>(r0 * cols),
@@ -335,7 +342,7 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
         } else {
           const uint64_t es = dtype_bits(ti->dtype) / 8;
           raw.resize(n * cols * es);
-          ck.sources.at(ti->file)->read(ti->offset + r0 * cols * es, raw.size(), raw.data());
+          ck.sources.at(ti->file)->read(ti->offset + from * cols * es, raw.size(), raw.data());
           if (!to_f32(ti->dtype, raw.data(), n * cols, x.data())) fail(ck.location + ": tensor '" + ti->name + "' holds NaN or Inf");
         }
         if (t.add_one)

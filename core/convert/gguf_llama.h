@@ -32,6 +32,7 @@ struct GgufTensorPlan {
   uint32_t type = ggml_id::F32;   // ggml type id
   int permute_heads = 0;          // > 0: rows permuted as convert_hf_to_gguf.py LlamaModel.permute(w, heads)
   bool add_one = false;           // values stored as 1 + w (Gemma's norms)
+  bool swap_halves = false;       // negative control only: the two halves of the rows written in swapped order
   std::vector<float> generated;   // data of a generated tensor
   // Quantized types: the source is rounded to this dtype before quantizing (a plan's analysis measured the
   // quantizer on the values of the tensor's output dtype; F32 = quantize the source values as they are).
@@ -63,10 +64,11 @@ struct GgufFaults {
   bool reverse_experts = false;  // experts stacked in reverse order
   bool no_norm_add_one = false;  // Gemma's norms stored as w instead of 1 + w
   bool swap_shared_gate_up = false;  // Qwen2-MoE's shared expert: gate_proj written as ffn_up_shexp and up as gate
+  bool swap_gate_up_halves = false;  // Phi-3's fused gate_up_proj (ffn_up) written as [up; gate]
   bool vocab_without_bytes = false;  // a 'llama' vocabulary without byte tokens (what aborted llama.cpp)
 };
 // A fault by its CLI name (no-qk-permute, reverse-experts, no-norm-add-one, swap-shared-gate-up,
-// vocab-without-bytes); throws for others.
+// swap-gate-up-halves, vocab-without-bytes); throws for others.
 GgufFaults gguf_fault_named(const std::string& name);
 
 // `type_for` gives the ggml type of each 2-D (or larger) source tensor; 1-D tensors and MoE routers are always

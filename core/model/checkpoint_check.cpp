@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "io/dtype.h"
 #include "model/family.h"
 #include "util/error.h"
 #include "util/shape_str.h"
@@ -33,7 +34,27 @@ std::optional<ModelHparams> check_family_tensors(const Checkpoint& ck) {
   if (!c.is_object() || !c.contains("hidden_size") || !c.contains("num_hidden_layers")) return std::nullopt;
   const std::string where = ck.location + "/config.json";
   const ModelHparams h = fam->from_config(ck.config.raw, where);
-  if (h.experts <= 0) return h;
+  if (h.experts <= 0) {
+    // Dense: every tensor the family lists that the checkpoint holds has its shape (a fused qkv_proj sized for
+    // other heads would otherwise reach a GGUF or MLX file), and none is missing when the checkpoint is in the
+    // family's layout at all (its embedding is there; a wrapper's other layout is read by the loader instead).
+    const std::vector<TensorShape> want = fam->tensors(h);
+    const TensorInfo* emb = want.empty() ? nullptr : ck.find(want.front().name);
+    if (emb && !is_float_measurable(emb->dtype)) return h;  // a quantized MLX model: its loader checks it
+    const bool layout = emb != nullptr;
+    for (const auto& w : want) {
+      const TensorInfo* t = ck.find(w.name);
+      if (!t) {
+        if (layout && w.name.find("lm_head") == std::string::npos)
+          fail(ck.location + ": missing tensor '" + w.name + "' (config.json: " + h.model_type + ")");
+        continue;
+      }
+      if (t->shape != w.shape)
+        fail(ck.location + ": tensor '" + w.name + "' has shape " + shape_str(t->shape) + ", config.json implies " +
+             shape_str(w.shape));
+    }
+    return h;
+  }
   // Every (MoE layer, expert) holds tensors: a config.json counting more than the checkpoint has tensors is
   // refused before its tensor list (layers x experts x 3 names) is built.
   uint64_t moe_layers = 0;

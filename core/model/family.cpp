@@ -10,7 +10,8 @@ namespace squint {
 const std::vector<const Family*>& all_families() {
   static const std::vector<const Family*> all = {&families::llama_family(),     &families::mixtral_family(),
                                                  &families::qwen2_moe_family(), &families::qwen3_moe_family(),
-                                                 &families::gemma2_family(),    &families::gemma3_family()};
+                                                 &families::gemma2_family(),    &families::gemma3_family(),
+                                                 &families::phi3_family()};
   return all;
 }
 

@@ -54,6 +54,31 @@ std::vector<float> gguf_rope_freqs(const ModelHparams& h) {
   return out;
 }
 
+std::vector<GgufRopeTensor> gguf_rope_tensors(const ModelHparams& h) {
+  if (h.rope.type == "longrope")
+    return {{"rope_factors_long.weight", h.rope.long_factor}, {"rope_factors_short.weight", h.rope.short_factor}};
+  if (std::vector<float> rf = gguf_rope_freqs(h); !rf.empty()) return {{"rope_freqs.weight", std::move(rf)}};
+  return {};
+}
+
+bool is_gguf_rope_tensor(const std::string& n) {
+  return n == "rope_freqs.weight" || n == "rope_factors_long.weight" || n == "rope_factors_short.weight";
+}
+
+std::vector<float> read_gguf_f32_vector(const GgufFile& g, ByteSource* src, const std::string& name, uint64_t n) {
+  const GgufTensorInfo* t = g.tensor(name);
+  if (!t) fail(g.file + ": no tensor " + name);
+  if (!src) fail(g.file + ": internal error: " + name + " needs the file's data");
+  if (t->type != 0) fail(g.file + ": " + name + " is not F32");
+  if (t->numel() != n)
+    fail(g.file + ": " + name + " has " + std::to_string(t->numel()) + " values, expected " + std::to_string(n));
+  std::vector<float> v(n);
+  src->read(g.absolute_offset(*t), n * sizeof(float), reinterpret_cast<uint8_t*>(v.data()));
+  for (float x : v)
+    if (!std::isfinite(x) || x <= 0) fail(g.file + ": " + name + " holds a value that is not a positive number");
+  return v;
+}
+
 std::string gguf_architecture(const GgufFile& g) {
   const GgufValue* av = g.find("general.architecture");
   if (!av) fail(g.file + ": no general.architecture");
@@ -109,15 +134,17 @@ ModelHparams GgufHparamsReader::decoder(ByteSource* src) const {
     }
   }
   c.tied = g_.tensor("output.weight") == nullptr;
-  if (const GgufTensorInfo* rf = g_.tensor("rope_freqs.weight")) {
-    if (!src) fail(g_.file + ": internal error: rope_freqs needs the file's data");
-    const int dims = c.rope.dims > 0 ? c.rope.dims : c.head_dim;
-    if (rf->numel() != static_cast<uint64_t>(dims / 2)) fail(g_.file + ": rope_freqs.weight has the wrong length");
-    std::vector<uint8_t> raw(rf->nbytes);
-    src->read(g_.absolute_offset(*rf), raw.size(), raw.data());
-    if (rf->type != 0) fail(g_.file + ": rope_freqs.weight is not F32");
-    c.rope.freq_factors.resize(rf->numel());
-    std::memcpy(c.rope.freq_factors.data(), raw.data(), raw.size());
+  const uint64_t half = static_cast<uint64_t>(c.rope.dims > 0 ? c.rope.dims : c.head_dim) / 2;
+  if (g_.tensor("rope_freqs.weight")) c.rope.freq_factors = read_gguf_f32_vector(g_, src, "rope_freqs.weight", half);
+  // longrope (llama.cpp's get_rope_factors: long ones when the context exceeds the original one).
+  if (g_.tensor("rope_factors_long.weight") || g_.tensor("rope_factors_short.weight")) {
+    c.rope.type = "longrope";
+    c.rope.long_factor = read_gguf_f32_vector(g_, src, "rope_factors_long.weight", half);
+    c.rope.short_factor = read_gguf_f32_vector(g_, src, "rope_factors_short.weight", half);
+    c.rope.original_max_pos = integer("rope.scaling.original_context_length", c.context);
+    c.rope.attn_factor = number("rope.scaling.attn_factor", 1.0);
+    if (!(c.rope.attn_factor > 0 && std::isfinite(c.rope.attn_factor)))
+      fail(g_.file + ": " + arch_ + ".rope.scaling.attn_factor is not a positive number");
   }
   if (const GgufValue* v = g_.find("tokenizer.ggml.bos_token_id")) c.bos = static_cast<int>(v->as_int("bos id"));
   if (const GgufValue* v = g_.find("tokenizer.ggml.eos_token_id")) c.eos = static_cast<int>(v->as_int("eos id"));

@@ -19,6 +19,17 @@ std::vector<GgufKV> decoder_gguf_kv(const std::string& arch, const ModelHparams&
 // rope_freqs.weight values for llama3 scaling (convert_hf_to_gguf.py LlamaModel.generate_extra_tensors);
 // empty for other scalings.
 std::vector<float> gguf_rope_freqs(const ModelHparams& h);
+// The F32 tensors a GGUF holds for its RoPE scaling, by GGUF name: rope_freqs (llama3), rope_factors_long and
+// rope_factors_short (longrope, conversion/phi.py Phi3MiniModel.generate_extra_tensors).
+struct GgufRopeTensor {
+  std::string name;
+  std::vector<float> values;
+};
+std::vector<GgufRopeTensor> gguf_rope_tensors(const ModelHparams& h);
+// Whether a GGUF tensor is one of those (generated: no checkpoint tensor corresponds to it).
+bool is_gguf_rope_tensor(const std::string& gguf_name);
+// An F32 vector tensor of n values from a GGUF file (rope factors); one-line errors naming it.
+std::vector<float> read_gguf_f32_vector(const GgufFile& g, ByteSource* src, const std::string& name, uint64_t n);
 
 // Reading: the file's architecture, and the shared keys into h (`src` for a rope_freqs tensor).
 class GgufHparamsReader {

@@ -11,13 +11,17 @@ namespace squint {
 // Rotary position embedding of one kind of layer (HF's rotate_half layout: pairs (i, i + dims/2)).
 struct RopeSpec {
   double theta = 10000.0;
-  std::string type = "default";  // default | linear | llama3
+  std::string type = "default";  // default | linear | llama3 | longrope (Phi-3's su/longrope)
   double factor = 1.0, low_freq_factor = 1.0, high_freq_factor = 4.0;
   int original_max_pos = 8192;
   // Per-frequency divisors (GGUF's rope_freqs tensor, llama3 scaling as convert_hf_to_gguf.py writes it);
   // when set they replace `type`'s scaling.
   std::vector<float> freq_factors;
   int dims = 0;  // rotated dimensions per head (partial rotary); 0 = the whole head
+  // longrope (HF _compute_longrope_parameters): per-frequency divisors for sequences up to original_max_pos
+  // (short) and longer ones (long); cos and sin are multiplied by attn_factor.
+  std::vector<float> short_factor, long_factor;
+  double attn_factor = 1.0;
 };
 
 enum class Activation { Silu, GeluTanh };

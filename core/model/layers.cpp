@@ -39,14 +39,18 @@ void rms_norm_rows(RowMat& x, const Eigen::VectorXf& w, float eps) {
   }
 }
 
-std::vector<float> rope_inv_freq(const RopeSpec& r, int dims) {
+std::vector<float> rope_inv_freq(const RopeSpec& r, int dims, int T) {
   std::vector<float> inv;
-  if (!r.freq_factors.empty() && r.freq_factors.size() != static_cast<std::size_t>(dims / 2))
-    fail("rope_freqs has " + std::to_string(r.freq_factors.size()) + " values, expected " + std::to_string(dims / 2));
+  // longrope: HF's inv_freq = 1 / (ext_factor · θ^(2i/d)), ext_factor the long or the short factors.
+  const std::vector<float>& div =
+      r.type == "longrope" ? (T > r.original_max_pos ? r.long_factor : r.short_factor) : r.freq_factors;
+  if (!div.empty() && div.size() != static_cast<std::size_t>(dims / 2))
+    fail("RoPE factors: " + std::to_string(div.size()) + " values, expected " + std::to_string(dims / 2));
+  if (r.type == "longrope" && div.empty()) fail("longrope without its factors");
   for (int i = 0; i < dims / 2; ++i) {
     double f = 1.0 / std::pow(r.theta, 2.0 * i / static_cast<double>(dims));
-    if (!r.freq_factors.empty()) {
-      inv.push_back(static_cast<float>(f / r.freq_factors[static_cast<std::size_t>(i)]));
+    if (!div.empty()) {
+      inv.push_back(static_cast<float>(f / div[static_cast<std::size_t>(i)]));
       continue;
     }
     if (r.type == "linear") f /= r.factor;
@@ -65,7 +69,7 @@ std::vector<float> rope_inv_freq(const RopeSpec& r, int dims) {
   return inv;
 }
 
-RopeTable rope_table(const std::vector<float>& inv_freq, int dims, int T) {
+RopeTable rope_table(const std::vector<float>& inv_freq, int dims, int T, float scale) {
   RopeTable rt;
   rt.dims = dims;
   rt.cos.resize(T, dims / 2);
@@ -73,8 +77,8 @@ RopeTable rope_table(const std::vector<float>& inv_freq, int dims, int T) {
   for (int t = 0; t < T; ++t)
     for (int i = 0; i < dims / 2; ++i) {
       const double a = static_cast<double>(t) * inv_freq[static_cast<std::size_t>(i)];
-      rt.cos(t, i) = static_cast<float>(std::cos(a));
-      rt.sin(t, i) = static_cast<float>(std::sin(a));
+      rt.cos(t, i) = static_cast<float>(std::cos(a)) * scale;
+      rt.sin(t, i) = static_cast<float>(std::sin(a)) * scale;
     }
   return rt;
 }

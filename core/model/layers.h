@@ -30,13 +30,15 @@ struct ActivationStats {
 // when its weights are loaded).
 void rms_norm_rows(RowMat& x, const Eigen::VectorXf& w, float eps);
 
-// Inverse frequencies of a rotary embedding over `dims` rotated dimensions, with its scaling rule.
-std::vector<float> rope_inv_freq(const RopeSpec& r, int dims);
+// Inverse frequencies of a rotary embedding over `dims` rotated dimensions, with its scaling rule; longrope's
+// depend on the sequence length T (long factors when T > original_max_pos, as HF's dynamic update picks them).
+std::vector<float> rope_inv_freq(const RopeSpec& r, int dims, int T = 0);
 struct RopeTable {
   RowMat cos, sin;  // [T, dims / 2]
   int dims = 0;
 };
-RopeTable rope_table(const std::vector<float>& inv_freq, int dims, int T);
+// cos and sin of T positions, times `scale` (longrope's attention factor).
+RopeTable rope_table(const std::vector<float>& inv_freq, int dims, int T, float scale = 1.0f);
 // For each token and head of m ([T, nheads · head_dim]): optional per-head RMSNorm (norm.size() == head_dim),
 // then the rotation of pairs (i, i + dims/2), i < dims/2 (HF rotate_half; dims < head_dim: partial rotary).
 void norm_and_rope(RowMat& m, int nheads, int head_dim, const Eigen::VectorXf& norm, float eps, const RopeTable& rt);

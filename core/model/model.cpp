@@ -65,9 +65,14 @@ RowMat Model::forward_hidden(const std::vector<int>& tokens, Trace* trace) const
     w_.embed->rows_f32(tokens[t], 1, x.data() + static_cast<Eigen::Index>(t) * h_.hidden);
   }
   if (h_.embed_scale != 1.0f) x *= h_.embed_scale;
-  std::vector<RopeTable> ropes{rope_table(inv_freq_, h_.rope.dims > 0 ? h_.rope.dims : h_.head_dim, T)};
-  if (!inv_freq_local_.empty())
-    ropes.push_back(rope_table(inv_freq_local_, h_.rope_local.dims > 0 ? h_.rope_local.dims : h_.head_dim, T));
+  // longrope picks its factors by the sequence length, as HF does for a fresh sequence.
+  auto table = [&](const RopeSpec& r, const std::vector<float>& inv) {
+    const int dims = r.dims > 0 ? r.dims : h_.head_dim;
+    return rope_table(r.type == "longrope" ? rope_inv_freq(r, dims, T) : inv, dims, T,
+                      static_cast<float>(r.attn_factor));
+  };
+  std::vector<RopeTable> ropes{table(h_.rope, inv_freq_)};
+  if (!inv_freq_local_.empty()) ropes.push_back(table(h_.rope_local, inv_freq_local_));
   for (int li = 0; li < h_.layers; ++li) layer(li, x, ropes, trace);
   rms_norm_rows(x, w_.final_norm, h_.eps);
   return x;

@@ -170,14 +170,47 @@ SynthSpec synth_preset(const std::string& name) {
                {"mm_tokens_per_image", 256}};
     return s;
   }
+  if (name == "phi3" || name == "phi3-long") {
+    // Phi-3.5-mini's config keys, small: fused qkv_proj / gate_up_proj, GQA (Phi-3-medium's), Phi-4-mini's
+    // partial_rotary_factor 0.75 (24 of 32 dimensions rotate), longrope with short and long factors. phi3:
+    // 131072 / 4096 positions as Phi-3.5-mini (windows run the short factors, attention factor 1.19);
+    // phi3-long: 128 / 32, so 64-token windows run the long factors. Vocabulary 512 (stories260K's tokenizer).
+    s.outlier_channels = false;
+    s.hidden = 128;
+    s.intermediate = 256;
+    s.layers = 2;
+    s.heads = 4;
+    s.kv_heads = 2;
+    s.vocab = 512;
+    const bool lng = name == "phi3-long";
+    nlohmann::json shortf = nlohmann::json::array(), longf = nlohmann::json::array();
+    for (int i = 0; i < 12; ++i) {  // rising with the wavelength, as the published factors do
+      shortf.push_back(1.0 + 0.15 * i);
+      longf.push_back(1.0 + 2.5 * i * i / 11.0);
+    }
+    s.extra = {{"architectures", {"Phi3ForCausalLM"}},
+               {"model_type", "phi3"},
+               {"partial_rotary_factor", 0.75},
+               {"max_position_embeddings", lng ? 128 : 131072},
+               {"original_max_position_embeddings", lng ? 32 : 4096},
+               {"rope_scaling", {{"type", "longrope"}, {"short_factor", shortf}, {"long_factor", longf}}},
+               {"sliding_window", 262144},
+               {"attention_bias", false},
+               {"attention_dropout", 0.0},
+               {"embd_pdrop", 0.0},
+               {"resid_pdrop", 0.0},
+               {"bos_token_id", 1},
+               {"eos_token_id", 2}};
+    return s;
+  }
   std::string names;
   for (const auto& n : synth_preset_names()) names += (names.empty() ? "" : ", ") + n;
   fail("unknown synth preset '" + name + "' (choose " + names + ")");
 }
 
 std::vector<std::string> synth_preset_names() {
-  return {"demo",   "tiny",   "llama3-8b", "moe", "mixtral", "qwen2-moe", "qwen3-moe", "qwen3-moe-mixed",
-          "gemma2", "gemma3", "gemma3-mm"};
+  return {"demo",   "tiny",   "llama3-8b", "moe",  "mixtral",  "qwen2-moe", "qwen3-moe", "qwen3-moe-mixed",
+          "gemma2", "gemma3", "gemma3-mm", "phi3", "phi3-long"};
 }
 
 std::vector<TensorSpec> synth_tensors(const SynthSpec& s) {

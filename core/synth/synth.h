@@ -38,7 +38,8 @@ struct SynthSpec {
 // Named presets: "demo" (default, ~6M params), "tiny" (tests), "llama3-8b" (real Llama-3-8B layer shapes;
 // pick the layer count to set the size), "moe"/"mixtral" (small Mixtral), "qwen2-moe", "qwen3-moe" (small, all
 // layers MoE), "qwen3-moe-mixed" (a dense layer too, which llama.cpp's qwen3moe cannot run), "gemma2", "gemma3"
-// (text) and "gemma3-mm" (the multimodal wrapper with a stub vision tower).
+// (text), "gemma3-mm" (the multimodal wrapper with a stub vision tower), "phi3" and "phi3-long" (longrope
+// in its short and long regime).
 SynthSpec synth_preset(const std::string& name);
 std::vector<std::string> synth_preset_names();
 

@@ -21,6 +21,9 @@ const FAMILIES = [
   { preset: "gemma2", fault: "no-norm-add-one" },
   { preset: "gemma3", fault: "no-norm-add-one" },
   { preset: "gemma3-mm", fault: "no-norm-add-one" },  // the multimodal wrapper's text model
+  // fused qkv / gate_up, partial rotary 24 of 32, longrope: short factors (context 256 <= 4096) and long ones
+  { preset: "phi3", fault: "swap-gate-up-halves" },
+  { preset: "phi3-long", fault: "swap-gate-up-halves" },  // 64-token windows, context 256 > original 32
 ];
 
 const tokenizer = path.join(shared, "models/stories260K");  // 512 ids: the presets' vocabulary size

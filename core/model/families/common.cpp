@@ -19,6 +19,15 @@ AttnWeights load_attention(WeightLoader& w, const ModelHparams& h, const std::st
   return a;
 }
 
+AttnWeights load_fused_attention(WeightLoader& w, const ModelHparams& h, const std::string& p) {
+  const int64_t H = h.hidden, hd = h.head_dim, Q = static_cast<int64_t>(h.heads) * hd,
+                KV = static_cast<int64_t>(h.kv_heads) * hd;
+  AttnWeights a;
+  a.qkv = w.matrix(p + "self_attn.qkv_proj.weight", Q + 2 * KV, H);
+  a.o = w.matrix(p + "self_attn.o_proj.weight", H, Q);
+  return a;
+}
+
 MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& p, int width, const char* gate, const char* up,
                     const char* down) {
   MlpWeights m;
@@ -65,7 +74,7 @@ ModelWeights load_prenorm_decoder(WeightLoader& w, const ModelHparams& h, const 
   for (int l = 0; l < h.layers; ++l) {
     const std::string p = n.model + "layers." + std::to_string(l) + ".";
     LayerWeights L;
-    L.attn = load_attention(w, h, p, n.norm_add);
+    L.attn = n.fused_qkv ? load_fused_attention(w, h, p) : load_attention(w, h, p, n.norm_add);
     L.attn_norm = w.vector(p + "input_layernorm.weight", h.hidden, true, n.norm_add);
     if (n.sandwich) {
       L.post_attn_norm = w.vector(p + "post_attention_layernorm.weight", h.hidden, true, n.norm_add);
@@ -87,7 +96,13 @@ std::vector<TensorShape> prenorm_decoder_tensors(const ModelHparams& h, bool bia
   for (int l = 0; l < h.layers; ++l) {
     const std::string p = n.model + "layers." + std::to_string(l) + ".";
     t.push_back({p + "input_layernorm.weight", {h.hidden}});
-    attention_tensors(h, p, biases, qk_norm, t);
+    if (n.fused_qkv) {
+      const int64_t Q = static_cast<int64_t>(h.heads) * h.head_dim, KV = static_cast<int64_t>(h.kv_heads) * h.head_dim;
+      t.push_back({p + "self_attn.qkv_proj.weight", {Q + 2 * KV, h.hidden}});
+      t.push_back({p + "self_attn.o_proj.weight", {h.hidden, Q}});
+    } else {
+      attention_tensors(h, p, biases, qk_norm, t);
+    }
     t.push_back({p + "post_attention_layernorm.weight", {h.hidden}});
     if (n.sandwich) t.push_back({p + "pre_feedforward_layernorm.weight", {h.hidden}});
     ffn(l, p, t);

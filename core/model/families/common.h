@@ -15,6 +15,8 @@ std::string layer_prefix(int layer);
 // self_attn.{q,k,v,o}_proj (+ q/k/v biases, required when h.qkv_bias, else when present; q_norm/k_norm when
 // present, whose values get `norm_add`).
 AttnWeights load_attention(WeightLoader& w, const ModelHparams& h, const std::string& prefix, float norm_add = 0.0f);
+// self_attn.qkv_proj ([q; k; v] rows) and o_proj, no biases (Phi-3).
+AttnWeights load_fused_attention(WeightLoader& w, const ModelHparams& h, const std::string& prefix);
 // {gate,up,down}_proj (or the given names) of width `width` under `prefix`.
 MlpWeights load_mlp(WeightLoader& w, const ModelHparams& h, const std::string& prefix, int width,
                     const char* gate = "gate_proj", const char* up = "up_proj", const char* down = "down_proj");
@@ -28,6 +30,7 @@ struct DecoderNames {
   std::string head = "lm_head.weight";  // the untied LM head
   float norm_add = 0.0f;
   bool sandwich = false;
+  bool fused_qkv = false;  // Phi-3: one self_attn.qkv_proj ([q; k; v] rows) instead of q/k/v_proj
 };
 
 // The pre-norm decoder Llama, Mixtral, Qwen-MoE and Gemma share: the ends, then per layer self_attn,

@@ -11,5 +11,6 @@ const Family& qwen2_moe_family();  // qwen2_moe
 const Family& qwen3_moe_family();  // qwen3_moe
 const Family& gemma2_family();     // gemma2
 const Family& gemma3_family();     // gemma3_text, gemma3 (its text model)
+const Family& phi3_family();       // phi3
 
 }  // namespace squint::families
