@@ -155,6 +155,7 @@ RegisterCommand reg_analyze("analyze", 30, [](CLI::App& app) {
                       "done)"));
   always(app.add_option("--merge", o->merge, "PART_FILE...: join the part files of one split into analysis.json")
              ->expected(1, -1));
+  add_imatrix_option(app, o->opts.imatrix);
   // A merge takes the part files and the output flags; every other option describes a measurement, which the
   // parts carry. Declared here for all of them, so that options added later are refused with --merge too.
   for (CLI::Option* opt : app.get_options())

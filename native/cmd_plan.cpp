@@ -49,6 +49,8 @@ Plan select_measured(const PlanCmd& o, const Analysis& a, const PlanOptions& opt
   std::string name = o.select_text;
   if (auto k = name.find_last_of('/'); k != std::string::npos) name = name.substr(k + 1);
   name += fmt::format(": {} windows of {} tokens, seed 42", w.chosen.size(), w.seq_len);
+  std::optional<ModelImatrix> mi;
+  if (!o.analyze.imatrix.empty()) mi = load_model_imatrix(o.analyze.imatrix, ck);
   Progress prog("select", !global_options().quiet);
   const auto t0 = std::chrono::steady_clock::now();
   double solve_ms = -1;
@@ -56,7 +58,8 @@ Plan select_measured(const PlanCmd& o, const Analysis& a, const PlanOptions& opt
                                   [&](std::size_t d, std::size_t n, const std::string& what) {
                                     if (solve_ms < 0) solve_ms = ms_since(t0);
                                     prog.update(d, n, 0, what);
-                                  });
+                                  },
+                                  mi ? &*mi : nullptr);
   prog.finish();
   note("measured selection on " + name + " (KL to the float model, lower is better):");
   for (std::size_t i = 0; i < s.candidates.size(); ++i) {
@@ -104,6 +107,7 @@ RegisterCommand reg_plan("plan", 40, [](CLI::App& app) {
     if (t->get_name() == "--objective" || t->get_name() == "--prior-set") only_with(t, kOneObjective);
   add_analyze_options(app, o->analyze, true, false, {mode::model});
   add_column_weight_options(app, o->analyze, {mode::model});
+  add_imatrix_option(app, o->analyze.imatrix, {mode::model});
   only_with(app.add_option(
                 "--select-text", o->select_text,
                 "TEXT: measured selection (not data-free): evaluate the optimum of each objective/prior setting and "

@@ -43,6 +43,7 @@ struct QuantizeCli {
   std::string gguf_type;
   bool no_qk_permute = false;     // hidden, kept for old scripts: = --gguf-negative-control no-qk-permute
   std::string negative_control;  // hidden: a deliberately broken GGUF conversion (tests' negative controls)
+  std::string imatrix;
 };
 
 // Tokenizer and other non-weight files travel with the model (core/convert/side_files.h says which).
@@ -80,6 +81,7 @@ Plan budget_plan(Checkpoint& ck, const QuantizeCli& o, QFormat format) {
   check_config_filters(o.budget.bits, o.budget.groups, format);
   AnalyzeCli ac;
   ac.format = format_name(format);
+  ac.imatrix = o.imatrix;
   if (!o.dtype.empty()) ac.dtype = o.dtype;
   for (QConfig c : popt.configs) {
     if (c.format != format) continue;
@@ -124,6 +126,9 @@ std::string output_format(const QuantizeCli& o) {
   return o.format;
 }
 
+// --imatrix: GGUF types are quantized with it, and a budget's plan is measured with it (either format).
+const Mode kImatrixUse{"imatrix-use", "with GGUF output or a budget (--budget, --bpw, --min-safe)"};
+
 // Which model this run writes, refused when contradictory (before any work): what main's option check needs.
 Modes quantize_modes(const QuantizeCli& o) {
   const std::string format = output_format(o);
@@ -133,6 +138,8 @@ Modes quantize_modes(const QuantizeCli& o) {
   if (sources > 1) fail("quantize: give only one of --type, --plan or a budget (--budget, --bpw, --min-safe)");
   Modes m;
   m.set(mode::gguf, format == "gguf").set(mode::mlx, format == "mlx").set(mode::budget, with_budget(o));
+  m.set(kImatrixUse, format == "gguf" || with_budget(o),
+        "MLX quantization takes no importance weights and a plan already made its choices");
   // MLX with --type: say why the run is MLX (--type alone does not make it GGUF), not "an MLX folder of Q8_0".
   const bool mlx_by_default = format == "mlx" && o.format.empty();
   m.what = std::string(format == "gguf" ? "this run writes a GGUF file" : "this run writes an MLX folder") +
@@ -156,8 +163,15 @@ int run_quantize(const QuantizeCli& o) {
     fail("quantize: -o " + o.out + " is a file; an MLX model is a folder (give a folder name, or --format gguf)");
   if (format == "gguf") {
     if (!o.save_plan.empty()) check_writable_parent(o.save_plan);
-    GgufQuantizeArgs g{o.model, o.plan, o.out, o.gguf_type, o.force,
-                       o.no_qk_permute ? std::string("no-qk-permute") : o.negative_control, {}, size_unit(o.budget)};
+    GgufQuantizeArgs g{o.model,
+                       o.plan,
+                       o.out,
+                       o.gguf_type,
+                       o.imatrix,
+                       o.force,
+                       o.no_qk_permute ? std::string("no-qk-permute") : o.negative_control,
+                       {},
+                       size_unit(o.budget)};
     if (with_budget(o)) g.budget_plan = [&o](Checkpoint& ck) { return budget_plan(ck, o, QFormat::Gguf); };
     return run_quantize_gguf(g);
   }
@@ -255,6 +269,8 @@ RegisterCommand reg_quantize("quantize", 50, [](CLI::App& app) {
                      "GGUF: one GGUF type for every matrix (F32, F16, BF16, Q8_0, Q4_K, ...; a matrix whose rows it "
                      "cannot hold is kept in its float type, with a note); default keeps the checkpoint's float type"),
       mode::gguf);
+  // GGUF types are quantized with it; an MLX run uses it only to plan its budget (objective calibrated).
+  only_with(add_imatrix_option(app, o->imatrix), kImatrixUse);
   // Debug: write Q/K without llama.cpp's row permutation (the negative control of the llama.cpp test).
   only_with(app.add_flag("--gguf-no-qk-permute", o->no_qk_permute)->group(""), mode::gguf);
   only_with(app.add_option("--gguf-negative-control", o->negative_control)->group(""), mode::gguf);

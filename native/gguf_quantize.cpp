@@ -10,6 +10,7 @@
 #include "command.h"
 #include "convert/gguf_llama.h"
 #include "file_source.h"
+#include "model_input.h"
 #include "parallel.h"
 #include "progress.h"
 #include "util/error.h"
@@ -59,6 +60,8 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
   Checkpoint ck = open_checkpoint(*mp.provider, mp.single_file);
   std::optional<Plan> plan;
   if (!a.plan.empty()) plan = parse_plan(read_text_file(a.plan), a.plan);
+  std::optional<ModelImatrix> mi;
+  if (!a.imatrix.empty()) mi = load_model_imatrix(a.imatrix, ck);  // before a budget's analysis: fail early
   if (with_budget) plan = a.budget_plan(ck);
   if (plan) {
     if (plan->format != QFormat::Gguf)
@@ -66,6 +69,8 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
     if (plan->fingerprint != ck.fingerprint)
       fail("plan was made for a different model: plan fingerprint " + plan->fingerprint + ", model " + ck.location +
            " has " + ck.fingerprint);
+    // The plan's errors were measured with (or without) one imatrix; quantizing with another is another file.
+    check_plan_imatrix(plan->imatrix, mi ? &mi->ref : nullptr, a.plan.empty() ? std::string("the plan") : a.plan);
   }
   std::vector<std::string> notes;
   std::function<uint32_t(const TensorInfo&)> type_for = [&](const TensorInfo& t) -> uint32_t {
@@ -79,10 +84,12 @@ int run_quantize_gguf(const GgufQuantizeArgs& a) {
   if (plan) type_for = PlanTypes{*plan, ck};
   const GgufFaults faults = a.negative_control.empty() ? GgufFaults{} : gguf_fault_named(a.negative_control);
   GgufModelLayout L = gguf_llama_layout(ck, type_for, faults);
-  if (plan)
-    for (auto& t : L.tensors)
-      if (const TensorInfo* ti = t.hf_name.empty() ? nullptr : ck.find(t.hf_name); ti && gguf_type_size(t.type).block > 1)
-        t.quant_input = output_dtype_for(ti->dtype, plan->f32_out_dtype);
+  for (auto& t : L.tensors) {
+    const TensorInfo* ti = t.hf_name.empty() ? nullptr : ck.find(t.hf_name);
+    if (!ti || gguf_type_size(t.type).block <= 1) continue;
+    if (plan) t.quant_input = output_dtype_for(ti->dtype, plan->f32_out_dtype);
+    if (mi) t.imatrix = mi->find_gguf(t.gguf_name);  // no entry: no importance weights, as llama.cpp
+  }
   std::vector<std::string> warnings = L.warnings;
   std::vector<GgufKV> tok = gguf_tokenizer_from_files(*mp.provider, ck.config.raw, warnings, faults);
   for (const auto& w : warnings)

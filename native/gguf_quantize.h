@@ -11,6 +11,7 @@ namespace squint {
 
 struct GgufQuantizeArgs {
   std::string model, plan, out, type;
+  std::string imatrix;  // --imatrix FILE (GGUF types quantized with it)
   bool force = false;
   std::string negative_control;                   // hidden: a broken conversion for the llama.cpp tests (GgufFaults)
   std::function<Plan(Checkpoint&)> budget_plan;   // set for --budget/--bpw/--min-safe

@@ -77,6 +77,20 @@ void add_column_weight_options(CLI::App& app, AnalyzeCli& o, const std::vector<M
             given("--calibrate"));
 }
 
+CLI::Option* add_imatrix_option(CLI::App& app, std::string& file, const std::vector<Mode>& needs) {
+  return when(app.add_option("--imatrix", file,
+                             "llama.cpp importance matrix (imatrix.gguf or .dat, from `squint imatrix` or "
+                             "llama-imatrix): GGUF types are quantized with it as llama-quantize --imatrix does, and "
+                             "it weights the `calibrated` objective"),
+              needs);
+}
+
+ModelImatrix load_model_imatrix(const std::string& file, const Checkpoint& ck) {
+  FileSource f(file);
+  const Imatrix m = read_imatrix(f);
+  return match_imatrix(m, imatrix_ref_of(m, file, f), ck);
+}
+
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string&) {
   AnalyzeOptions opt;
   opt.f32_out_dtype = *parse_float_dtype_name(o.dtype);
@@ -127,11 +141,21 @@ Analysis run_analysis(const Checkpoint& ck, const AnalyzeCli& o, const AnalysisD
     opt.per_tensor_hook = make_feature_hook(ck);
   }
   ColumnWeights cw;
+  ModelImatrix mi;
+  if (!o.imatrix.empty()) {
+    mi = load_model_imatrix(o.imatrix, ck);
+    opt.imatrix = &mi;
+    note(fmt::format("imatrix {}: {} of the model's tensors have importance weights", mi.ref.describe(),
+                     mi.weights.size()));
+  }
   if (o.norm_weights) {
     cw = norm_column_weights(ck);
     opt.column_weights = &cw;
   } else if (!o.calibrate.empty()) {
     cw = calibrate(ck, o);
+    opt.column_weights = &cw;
+  } else if (opt.imatrix) {
+    cw = column_weights_from_imatrix(mi);
     opt.column_weights = &cw;
   }
   Analysis a = drive ? drive(opt) : analyze_checkpoint(ck, opt);
@@ -170,7 +194,13 @@ Modes plan_input_modes(const std::string& path, const AnalyzeCli& o) {
 }
 
 Analysis load_or_analyze(const std::string& path, const AnalyzeCli& o) {
-  if (is_analysis_file(path)) return read_analysis_file(path);
+  if (is_analysis_file(path)) {
+    const Analysis& a = read_analysis_file(path);
+    if (!o.imatrix.empty())
+      fail("--imatrix goes with a model (the analysis is measured with it); " + path + " was made " +
+           (a.imatrix.empty() ? std::string("without an imatrix") : "with " + a.imatrix.describe()));
+    return a;
+  }
   expect_float_model(path);
   Checkpoint ck = open_model(path);
   for (const auto& w : ck.warnings)

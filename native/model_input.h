@@ -19,6 +19,9 @@ struct AnalyzeCli {
   bool norm_weights = false;
   std::string calibrate;  // calibration text file (empty: none)
   int calibrate_samples = 32, calibrate_seq_len = 0;  // 0: the model's context, at most 2048
+  // llama.cpp importance matrix (GGUF or .dat): the GGUF quantizers use it, and it gives the `calibrated`
+  // column weights unless --norm-weights/--calibrate says otherwise (analysis/importance.h).
+  std::string imatrix;
 };
 
 // Adds --dtype/--format/--bits/--group-sizes(/--features) to a verb.
@@ -30,6 +33,10 @@ void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool 
 // Adds --norm-weights / --calibrate TEXT (+ --calibrate-samples/--calibrate-seq-len, which apply only with
 // --calibrate): analyze, plan, sweep.
 void add_column_weight_options(CLI::App& app, AnalyzeCli& o, const std::vector<Mode>& needs = {});
+// Adds --imatrix FILE (analyze, plan, quantize), applying in the modes `needs`.
+CLI::Option* add_imatrix_option(CLI::App& app, std::string& file, const std::vector<Mode>& needs = {});
+// Reads an imatrix file and matches it to the checkpoint (throws naming the file when it is for another model).
+ModelImatrix load_model_imatrix(const std::string& file, const Checkpoint& ck);
 AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string& progress_label);
 bool is_analysis_file(const std::string& path);
 // An analysis.json, parsed once per run (a verb's mode function reads its format before the run reads it all).

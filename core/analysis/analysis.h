@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/column_weights.h"
+#include "analysis/importance.h"
 #include "analysis/roles.h"
 #include "io/checkpoint.h"
 #include "quant/affine.h"
@@ -75,6 +76,8 @@ struct Analysis {
   // "" (data-free, plain NRMSE only), "norm" (γ²-weighted, data-free) or "calibrated" (activation-weighted
   // from text: not data-free); see analysis/column_weights.h. source says what calibration text was used.
   std::string column_weighting, column_weighting_source;
+  // The importance matrix the GGUF candidates were quantized with (empty: none); see analysis/importance.h.
+  ImatrixRef imatrix;
   std::vector<TensorAnalysis> tensors;
 };
 
@@ -94,6 +97,9 @@ struct AnalyzeOptions {
   std::function<bool()> cancelled;                       // polled between tensors
   // Column weights for the weighted error (null: none); must outlive the analysis.
   const ColumnWeights* column_weights = nullptr;
+  // Importance weights for the GGUF quantizers, as llama-quantize --imatrix passes them (null: none); must
+  // outlive the analysis. MLX's affine quantizer has no importance weights: with format Mlx it is only recorded.
+  const ModelImatrix* imatrix = nullptr;
   // Extension point for sensitivity features (filled by analysis/features when requested).
   std::function<void(const Checkpoint&, const TensorInfo&, TensorAnalysis&)> per_tensor_hook;
 };

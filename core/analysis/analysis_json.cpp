@@ -91,6 +91,7 @@ json analysis_to_json(const Analysis& a) {
   j["f32_output_dtype"] = float_dtype_long_name(a.f32_out_dtype);
   if (!a.column_weighting.empty())  // absent = data-free, plain NRMSE only
     j["column_weighting"] = {{"kind", a.column_weighting}, {"source", a.column_weighting_source}};
+  if (!a.imatrix.empty()) j["imatrix"] = imatrix_ref_json(a.imatrix);  // absent = no importance matrix
   json cfgs = json::array();
   for (auto c : a.configs) cfgs.push_back(config_json(c));
   j["configs"] = cfgs;
@@ -204,6 +205,7 @@ Analysis analysis_from_json(const json& j, const std::string& source) {
     if (a.column_weighting != "norm" && a.column_weighting != "calibrated")
       fail(source + ": unknown column_weighting kind '" + a.column_weighting + "' (norm or calibrated)");
   }
+  if (j.contains("imatrix")) a.imatrix = imatrix_ref_from_json(j["imatrix"], source);
   if (!j.contains("tensors") || !j["tensors"].is_array()) fail(source + ": missing 'tensors' array");
   for (const auto& e : j["tensors"]) a.tensors.push_back(tensor_from_json(e, a.format, source));
   return a;

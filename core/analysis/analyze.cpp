@@ -81,7 +81,8 @@ double sqnr_db_from(double signal, double err) {
 namespace {
 // Σ_ij c_j (ref − ŵ)² per config and Σ_ij c_j ref², over a [rows, cols] block, for the weighted error.
 void weighted_errors(const float* w, const float* ref, std::size_t rows, std::size_t cols, const QConfig* configs,
-                     std::size_t nconfigs, DType sdt, const float* c, double* signal, std::vector<double>* err) {
+                     std::size_t nconfigs, DType sdt, const float* c, const float* imatrix, double* signal,
+                     std::vector<double>* err) {
   const std::size_t n = rows * cols;
   double s = 0;
   for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(c[i % cols]) * ref[i] * ref[i];
@@ -94,7 +95,7 @@ void weighted_errors(const float* w, const float* ref, std::size_t rows, std::si
     const QConfig q = configs[k];
     if (q.gguf()) {
       packed.resize(rows * ggml_row_bytes(q.type, cols));
-      ggml_quantize_rows(q.type, w, rows, cols, packed.data());
+      ggml_quantize_rows(q.type, w, rows, cols, packed.data(), imatrix);
       ggml_dequantize_rows(q.type, packed.data(), rows, cols, deq.data());
     } else {
       packed.resize(n * static_cast<std::size_t>(q.bits) / 8);
@@ -173,8 +174,14 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
 
   // Column weights for this tensor, when the analysis has them (the weighted error quantizes each chunk
   // once more per config, so it roughly doubles the cost of the tensor).
-  const std::vector<float>* cw =
-      opt.column_weights && nv ? opt.column_weights->for_tensor(ta.role, ck.config.tied_embeddings, cols) : nullptr;
+  const std::vector<float>* cw = opt.column_weights && nv
+                                     ? opt.column_weights->for_tensor(t.name, ta.role, ck.config.tied_embeddings, cols)
+                                     : nullptr;
+  // Importance weights for the GGUF quantizers (one slice per expert of a 3-D stack), as llama-quantize passes them.
+  const std::vector<float>* iw = opt.imatrix && opt.format == QFormat::Gguf && nv ? opt.imatrix->find(t.name) : nullptr;
+  if (iw && iw->size() != cols * plan.experts)
+    fail(ck.location + ": tensor '" + t.name + "': the imatrix has " + std::to_string(iw->size()) +
+         " weights, expected " + std::to_string(cols * plan.experts));
   struct ChunkOut {
     double signal = 0, cast_err = 0, wsignal = 0;
     std::vector<double> err, werr;
@@ -205,15 +212,19 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
       w = wc.data();
     }
     o.err.assign(nv, 0.0);
+    // Chunks never straddle two experts (plan_chunks), so a chunk has one expert's importance weights.
+    const float* im = iw ? iw->data() + (r0 / plan.rows_per_expert) * cols : nullptr;
     if (nv && opt.format == QFormat::Gguf) {
       // Σ ref² exactly as the MLX path computes it (so "keep" agrees across formats), then the ggml port.
       o.signal = measure_rows(w, ref.data(), r1 - r0, cols, nullptr, 0, ta.out_dtype, nullptr);
-      ggml_measure_rows(w, ref.data(), r1 - r0, cols, valid.data(), nv, o.err.data());
+      ggml_measure_rows(w, ref.data(), r1 - r0, cols, valid.data(), nv, o.err.data(), im);
     } else if (nv)
       o.signal = measure_rows(w, ref.data(), r1 - r0, cols, valid.data(), nv, ta.out_dtype, o.err.data());
     else
       for (uint64_t i = 0; i < n; ++i) o.signal += static_cast<double>(ref[i]) * ref[i];
-    if (cw) weighted_errors(w, ref.data(), r1 - r0, cols, valid.data(), nv, ta.out_dtype, cw->data(), &o.wsignal, &o.werr);
+    if (cw)
+      weighted_errors(w, ref.data(), r1 - r0, cols, valid.data(), nv, ta.out_dtype, cw->data(), im, &o.wsignal,
+                      &o.werr);
   };
   opt.parallel(nchunks, body);
 
@@ -275,6 +286,7 @@ AnalysisRun::AnalysisRun(const Checkpoint& ck, AnalyzeOptions opt) : ck_(ck), op
   a.num_experts = ck.config.num_experts;
   a.total_params = ck.total_params();
   a.total_bytes = ck.total_bytes();
+  if (opt_.imatrix) a.imatrix = opt_.imatrix->ref;
   if (opt_.column_weights) {
     a.column_weighting = opt_.column_weights->kind;
     a.column_weighting_source = opt_.column_weights->source;

@@ -47,6 +47,14 @@ const std::vector<float>* ColumnWeights::for_tensor(const TensorRole& r, bool ti
   return &it->second;
 }
 
+const std::vector<float>* ColumnWeights::for_tensor(const std::string& name, const TensorRole& r, bool tied,
+                                                    uint64_t cols) const {
+  // A 3-D expert stack's per-expert weights (cols × experts) do not fit the one c_j per column the weighted
+  // error uses: such a tensor gets its plain error until the measure takes per-expert weights.
+  if (auto it = tensors.find(name); it != tensors.end()) return it->second.size() == cols ? &it->second : nullptr;
+  return for_tensor(r, tied, cols);
+}
+
 namespace {
 // The norm that feeds each site, by name (HF Llama family, and Meta's original naming).
 bool llama_norm_site(const std::string& name, InputSite* site, int* layer) {

@@ -29,8 +29,12 @@ struct ColumnWeights {
   std::string kind;    // "norm" | "calibrated"
   std::string source;  // calibrated: what text and how much of it (recorded in analysis.json)
   std::map<std::pair<InputSite, int>, std::vector<float>> sites;  // (site, layer; Head: -1) → c
+  // By tensor name: each weight's own c (read from an imatrix file, analysis/importance.h); consulted first.
+  std::map<std::string, std::vector<float>> tensors;
   // The weights for a tensor, or nullptr (no site, or no weights recorded for it, or a length mismatch).
   const std::vector<float>* for_tensor(const TensorRole& r, bool tied_embeddings, uint64_t cols) const;
+  const std::vector<float>* for_tensor(const std::string& name, const TensorRole& r, bool tied_embeddings,
+                                       uint64_t cols) const;
 };
 
 // The RMSNorm tensor that feeds a site, and what is added to its stored values to give the multiplier γ

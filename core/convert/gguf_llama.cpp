@@ -181,13 +181,13 @@ GgufSizes gguf_layout_sizes(const GgufModelLayout& L) {
 bool gguf_type_encodable(uint32_t t) { return is_float_type(t) || port_type(t) != nullptr; }
 bool gguf_type_decodable(uint32_t t) { return gguf_type_encodable(t); }
 
-void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t cols, uint8_t* dst) {
+void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t cols, uint8_t* dst, const float* imatrix) {
   if (is_float_type(type)) return from_f32(float_dtype(type), x, rows * cols, dst);
   const GgmlTypeInfo* q = port_type(type);
   if (!q) fail("squint cannot write GGUF type " + type_label(type));
   // Blocks run along a row, so rows are independent: quantizing a row-permuted matrix equals permuting the
   // quantized rows (the Q/K permutation is applied to the float rows before this call).
-  ggml_quantize_rows(q->type, x, rows, cols, dst);
+  ggml_quantize_rows(q->type, x, rows, cols, dst, imatrix);
 }
 
 void gguf_decode_rows(uint32_t type, const uint8_t* src, uint64_t rows, uint64_t cols, float* dst) {
@@ -325,6 +325,12 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
       fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong element count");
     }
     if (rows == 0) w.write(out.data(), 0);
+    // Importance weights per matrix: a 3-D expert stack's rows are cut where the expert changes, as llama.cpp's
+    // quantizer gives each expert's rows that expert's slice. `base`: the stack's row where this source begins.
+    const uint64_t per_expert = t.ne.size() >= 3 ? std::max<uint64_t>(t.ne[1], 1) : std::max<uint64_t>(rows, 1);
+    if (t.imatrix && t.imatrix->size() != cols * (rows / per_expert))
+      fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong number of importance weights");
+    uint64_t base = 0;
     const std::size_t nsrc = srcs.empty() ? 1 : srcs.size();
     for (std::size_t si = 0; si < nsrc; ++si) {
       const TensorInfo* ti = srcs.empty() ? nullptr : srcs[si];
@@ -358,11 +364,18 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
         const uint64_t subs = (n + kSubRows - 1) / kSubRows;
         pf(static_cast<std::size_t>(subs), [&](std::size_t k) {
           const uint64_t s0 = k * kSubRows, sn = std::min(kSubRows, n - s0);
-          gguf_encode_rows(t.type, x.data() + s0 * cols, sn, cols, out.data() + s0 * row_bytes);
+          if (!t.imatrix) return gguf_encode_rows(t.type, x.data() + s0 * cols, sn, cols, out.data() + s0 * row_bytes);
+          for (uint64_t a = s0; a < s0 + sn;) {
+            const uint64_t row = base + r0 + a, e = row / per_expert, b = std::min(s0 + sn, a + (e + 1) * per_expert - row);
+            gguf_encode_rows(t.type, x.data() + a * cols, b - a, cols, out.data() + a * row_bytes,
+                             t.imatrix->data() + e * cols);
+            a = b;
+          }
         });
         w.write(out.data(), out.size());
         done += out.size();
       }
+      base += srows;
     }
     if (progress) progress(done, total, t.gguf_name);
   }

@@ -37,6 +37,9 @@ struct GgufTensorPlan {
   // Quantized types: the source is rounded to this dtype before quantizing (a plan's analysis measured the
   // quantizer on the values of the tensor's output dtype; F32 = quantize the source values as they are).
   DType quant_input = DType::F32;
+  // Quantized types: the importance weights ggml's quantizer gets (an imatrix, analysis/importance.h): cols
+  // floats per matrix (a 3-D expert stack: one slice per expert), or null. Owned by the caller.
+  const std::vector<float>* imatrix = nullptr;
   uint64_t rows() const { return ne.size() < 2 ? 1 : ne[1] * (ne.size() > 2 ? ne[2] : 1); }
   // The source tensors whose rows are written one after the other.
   std::vector<std::string> sources() const { return experts.empty() ? std::vector<std::string>{hf_name} : experts; }
@@ -82,7 +85,9 @@ void permute_qk_rows(const float* src, float* dst, uint64_t rows, uint64_t cols,
 
 // Float rows <-> ggml type bytes: F32/F16/BF16 and the 12 quantized types of the ggml port (core/quant).
 bool gguf_type_encodable(uint32_t type);
-void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t cols, uint8_t* dst);
+// `imatrix`: cols importance weights for every row (ggml_quantize_chunk's), or null; float types ignore it.
+void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t cols, uint8_t* dst,
+                      const float* imatrix = nullptr);
 bool gguf_type_decodable(uint32_t type);
 void gguf_decode_rows(uint32_t type, const uint8_t* src, uint64_t rows, uint64_t cols, float* dst);
 

@@ -29,10 +29,12 @@ const TensorInfo* read_weight_f32(const Checkpoint& ck, const std::string& name,
 // (the source values), kept matrices in their output dtype, quantized ones encoded in the plan's ggml type from
 // the source rounded to its output dtype and decoded again. The file's Q/K row permutation is left out: ggml
 // blocks run along a row, so quantizing permuted rows and undoing the permutation gives these same values.
-WeightSource gguf_quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf) {
+WeightSource gguf_quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf,
+                                    const ModelImatrix* imatrix) {
   if (plan.fingerprint != ck.fingerprint)
     fail("plan was made for a different model: plan fingerprint " + plan.fingerprint + ", model " + ck.location +
          " has " + ck.fingerprint);
+  check_plan_imatrix(plan.imatrix, imatrix ? &imatrix->ref : nullptr, "the plan");
   std::map<std::string, uint32_t> quant;  // tensor -> ggml type id
   for (const auto& pt : plan.tensors) {
     const TensorInfo* t = ck.find(pt.name);
@@ -46,7 +48,8 @@ WeightSource gguf_quantized_weights(const Checkpoint& ck, const Plan& plan, cons
     quant[pt.name] = static_cast<uint32_t>(gi->type);
   }
   const DType f32_out = plan.f32_out_dtype;
-  return [&ck, quant, f32_out, pf](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
+  return [&ck, quant, f32_out, pf, imatrix](const std::string& name, std::vector<int64_t>* shape,
+                                            std::vector<float>* data) {
     const TensorInfo* t = read_weight_f32(ck, name, shape, data);
     if (!t) return false;
     if (t->shape.size() < 2) return true;  // written as F32
@@ -57,13 +60,19 @@ WeightSource gguf_quantized_weights(const Checkpoint& ck, const Plan& plan, cons
     if (it == quant.end()) return true;  // kept: the rounded values are the stored ones
     const uint32_t type = it->second;
     const uint64_t cols = t->cols(), rows = t->rows(), row_bytes = cols / gguf_type_size(type).block * gguf_type_size(type).bytes;
-    const uint64_t rpc = rows_per_chunk(cols);
-    const std::size_t chunks = static_cast<std::size_t>((rows + rpc - 1) / rpc);
+    if (rows == 0) return true;
+    const std::vector<float>* iw = imatrix ? imatrix->find(name) : nullptr;
+    // Chunks never straddle two experts of a 3-D stack, so each has one expert's importance weights.
+    const uint64_t per_expert = t->shape.size() >= 3 ? static_cast<uint64_t>(t->shape[t->shape.size() - 2]) : rows;
+    const uint64_t rpc = std::min(rows_per_chunk(cols), per_expert);
+    const uint64_t chunks_per_expert = (per_expert + rpc - 1) / rpc;
+    const std::size_t chunks = static_cast<std::size_t>(rows / per_expert * chunks_per_expert);
     float* w = data->data();
     pf(chunks, [&](std::size_t ci) {  // rows are independent: chunking does not change a bit
-      const uint64_t r0 = ci * rpc, nr = std::min(rows, r0 + rpc) - r0;
+      const uint64_t e = ci / chunks_per_expert, r0 = e * per_expert + (ci % chunks_per_expert) * rpc;
+      const uint64_t nr = std::min((e + 1) * per_expert, r0 + rpc) - r0;
       std::vector<uint8_t> bytes(nr * row_bytes);
-      gguf_encode_rows(type, w + r0 * cols, nr, cols, bytes.data());
+      gguf_encode_rows(type, w + r0 * cols, nr, cols, bytes.data(), iw ? iw->data() + e * cols : nullptr);
       gguf_decode_rows(type, bytes.data(), nr, cols, w + r0 * cols);
     });
     return true;
@@ -72,8 +81,9 @@ WeightSource gguf_quantized_weights(const Checkpoint& ck, const Plan& plan, cons
 
 }  // namespace
 
-WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf) {
-  if (plan.format == QFormat::Gguf) return gguf_quantized_weights(ck, plan, pf);
+WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf,
+                               const ModelImatrix* imatrix) {
+  if (plan.format == QFormat::Gguf) return gguf_quantized_weights(ck, plan, pf, imatrix);
   (void)plan_conversion(ck, plan);  // the checks `quantize` makes, with its messages
   std::map<std::string, QConfig> quant;
   for (const auto& t : plan.tensors)

@@ -3,6 +3,7 @@
 // (quantized tensors dequantized from codes and scales/biases rounded to the output dtype; kept F32
 // tensors cast to the output dtype), without writing a file. The quality lab evaluates many plans this
 // way; a test holds it bit-identical to the written MLX model.
+#include "analysis/importance.h"
 #include "model/model.h"
 #include "io/checkpoint.h"
 #include "plan/plan.h"
@@ -10,9 +11,11 @@
 
 namespace squint {
 
-// Validates the plan against the checkpoint first (as quantize does: fingerprint, names, valid configs).
-// The returned source reads from `ck` and keeps a copy of the plan; `ck` must outlive it.
-WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf = serial());
+// Validates the plan against the checkpoint first (as quantize does: fingerprint, names, valid configs, and for
+// a GGUF plan made with an imatrix, that `imatrix` is that one: its GGUF types are quantized with it).
+// The returned source reads from `ck` and `imatrix` and keeps a copy of the plan; both must outlive it.
+WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const ParallelFor& pf = serial(),
+                               const ModelImatrix* imatrix = nullptr);
 // The checkpoint's own float weights (the reference model of the lab and of measured selection).
 WeightSource float_weights(const Checkpoint& ck);
 

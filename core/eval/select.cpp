@@ -12,7 +12,8 @@ namespace squint {
 
 Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparams& cfg, const EvalWindows& w,
                       const PlanOptions& opt, const ParallelFor& pf, const std::string& text_name,
-                      const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
+                      const std::function<void(std::size_t, std::size_t, const std::string&)>& progress,
+                      const ModelImatrix* imatrix) {
   if (a.fingerprint != ck.fingerprint) fail("the analysis was made for a different model than " + ck.location);
   // The settings tried, the default first: data-free ones, the published one, and the analysis's weighted
   // objective when it has column weights.
@@ -66,7 +67,7 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparam
   for (std::size_t i = 0; i < cands.size(); ++i) {
     if (progress) progress(i, cands.size(), cands[i].name);
     if (!cands[i].note.empty()) continue;  // infeasible or a duplicate
-    Model m(cfg, quantized_weights(ck, plans[i], pf));
+    Model m(cfg, quantized_weights(ck, plans[i], pf, imatrix));
     const EvalResult r = evaluate(m, w, pf, {}, &base);
     cands[i].kl_mean = r.kl.mean;
     cands[i].median_ppl = r.ppl.median_ppl;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/importance.h"
 #include "eval/evaluate.h"
 #include "model/model.h"
 #include "io/checkpoint.h"
@@ -32,8 +33,10 @@ struct Selection {
 // replaced per candidate. Identical plans are evaluated once; ties keep the earlier candidate (the default
 // setting comes first). `progress` is first called once every candidate is solved, before the float model
 // runs, so that a caller can time the solves apart from the evaluations.
+// An analysis made with an imatrix needs that `imatrix` (GGUF plans are quantized with it).
 Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparams& cfg, const EvalWindows& w,
                       const PlanOptions& opt, const ParallelFor& pf, const std::string& text_name,
-                      const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {});
+                      const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {},
+                      const ModelImatrix* imatrix = nullptr);
 
 }  // namespace squint

@@ -81,6 +81,8 @@ struct Plan {
   std::string solver;
   std::vector<PlanTensor> tensors;  // analysis order
   std::optional<PlanSelectionRecord> selection;
+  // The importance matrix of the analysis (empty: none): `quantize` must be given the same file.
+  ImatrixRef imatrix;
 
   const PlanTensor* find(const std::string& name) const {
     for (const auto& t : tensors)

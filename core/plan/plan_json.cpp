@@ -36,6 +36,7 @@ json plan_to_json(const Plan& p) {
   j["version"] = kPlanVersion;
   if (p.format == QFormat::Gguf) j["quant_format"] = format_name(p.format);  // absent = "mlx"
   j["model_fingerprint"] = p.fingerprint;
+  if (!p.imatrix.empty()) j["imatrix"] = imatrix_ref_json(p.imatrix);  // absent = made without an imatrix
   j["f32_output_dtype"] = float_dtype_long_name(p.f32_out_dtype);
   json cfgs = json::array();
   for (auto c : p.options.configs) cfgs.push_back(config_json(c));
@@ -92,6 +93,7 @@ Plan plan_from_json(const json& j, const std::string& source) {
     if (qf != "mlx" && qf != "gguf") fail(source + ": unknown quant_format '" + qf + "' (mlx or gguf)");
     p.format = qf == "gguf" ? QFormat::Gguf : QFormat::Mlx;
     p.fingerprint = j.at("model_fingerprint").get<std::string>();
+    if (j.contains("imatrix")) p.imatrix = imatrix_ref_from_json(j["imatrix"], source);
     auto od = parse_float_dtype_name(j.value("f32_output_dtype", std::string("float16")));
     if (!od) fail(source + ": unknown f32_output_dtype");
     p.f32_out_dtype = *od;

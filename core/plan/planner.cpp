@@ -45,6 +45,7 @@ Plan plan_from_solution(const Analysis& a, const PlanProblem& p, const PlanOptio
   Plan plan;
   plan.format = a.format;
   plan.fingerprint = a.fingerprint;
+  plan.imatrix = a.imatrix;
   plan.f32_out_dtype = a.f32_out_dtype;
   plan.options = opt;
   if (plan.options.configs.empty()) plan.options.configs = a.configs;

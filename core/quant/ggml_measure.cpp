@@ -8,7 +8,7 @@
 namespace squint {
 
 void ggml_measure_rows(const float* w, const float* ref, std::size_t rows, std::size_t cols, const QConfig* configs,
-                       std::size_t nconfigs, double* err_out) {
+                       std::size_t nconfigs, double* err_out, const float* imatrix) {
   // Row by row, every config on the row while it is in cache; each config's Σ err² still runs element by
   // element in row-major order. IQ4_NL and IQ4_XS quantize with the same per-32-block scale search, so
   // when both are measured it runs once per block for the two.
@@ -21,7 +21,8 @@ void ggml_measure_rows(const float* w, const float* ref, std::size_t rows, std::
     has_nl = has_nl || configs[ci].type == GgmlType::IQ4_NL;
     has_xs = has_xs || configs[ci].type == GgmlType::IQ4_XS;
   }
-  const bool share = has_nl && has_xs;
+  // With importance weights the IQ4 types search their scales with them: no shared search.
+  const bool share = has_nl && has_xs && !imatrix;
   for (std::size_t r = 0; r < rows; ++r) {
     const float* xr = w + r * cols;
     const float* x = ref + r * cols;
@@ -34,7 +35,7 @@ void ggml_measure_rows(const float* w, const float* ref, std::size_t rows, std::
       else if (share && t == GgmlType::IQ4_XS)
         ggml::quantize_row_iq4_xs_scaled(xr, iq4_scales.data(), reinterpret_cast<ggml::block_iq4_xs*>(qd), static_cast<int64_t>(cols));
       else
-        ggml_quantize_rows(t, xr, 1, cols, qd);
+        ggml_quantize_rows(t, xr, 1, cols, qd, imatrix);
       ggml_dequantize_rows(t, qd, 1, cols, deq.data() + ci * cols);
     }
     // Σ err² of four configs per pass: four independent chains instead of one latency-bound chain, each
