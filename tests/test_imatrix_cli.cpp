@@ -2,8 +2,10 @@
 // the analysis and the plan record which imatrix (hash, chunks, datasets), quantize refuses another one (or none),
 // another model's imatrix is refused, a legacy .dat and a GGUF imatrix of the same statistic give the same file,
 // and squint's GGUF tensors are byte-identical to llama_model_quantize's with the same types and imatrix.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -41,6 +43,10 @@ std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> tensors_of(cons
     out[t.name] = {t.type, std::move(b)};
   }
   return out;
+}
+void write_bytes(const std::filesystem::path& p, const std::vector<uint8_t>& b) {
+  std::ofstream(p, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 // Shared across the test cases of this file (made once: the forward pass is the slow part).
 struct Made {
@@ -240,4 +246,99 @@ TEST_CASE(
     if (gguf_type_size(t.first).block > 1 && gguf_type_size(t.first).name != std::string("Q8_0"))
       differ += ref0.at(name).second != t.second;
   CHECK(differ > 0);
+}
+
+TEST_CASE(
+    "imatrix option: a Mixtral's per-expert imatrix (n_mat = 4) quantizes each expert with its own slice, "
+    "byte-identical to llama_model_quantize's",
+    "[imatrix][cli][llama][moe]") {
+  TempDir d;
+  std::string log;
+  // A synthetic Mixtral (4 experts, 128/256-wide rows) with stories260K's tokenizer, and its F32 GGUF.
+  const std::string M = d.str("mixtral");
+  REQUIRE(run(cli() + " -q synth " + M + " --preset mixtral", &log) == 0);
+  for (const char* f : {"tokenizer.model", "tokenizer_config.json"})
+    std::filesystem::copy_file(model("stories260K") + "/" + f, M + "/" + f);
+  REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type F32 -o " + d.str("f32.gguf"), &log) == 0);
+  // A synthetic imatrix for every matrix but the embedding and the routers: each expert its own sums and token
+  // count, and one expert that saw no token (its weights are 1, as llama.cpp's loader gives an idle expert).
+  Imatrix im;
+  im.chunk_count = 1;
+  im.chunk_size = 64;
+  im.datasets = {"synthetic"};
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<float>((state >> 40) % 1000 + 1) / 100.0f;
+  };
+  std::size_t stacks = 0;
+  FileSource f32(d.str("f32.gguf"));
+  const GgufFile g32 = read_gguf(f32);
+  for (const auto& tt : g32.tensors) {
+    const GgufTensorInfo* ti = &tt;
+    const std::string& name = tt.name;
+    if (ti->ne.size() < 2 || name == "token_embd.weight" || name.find("ffn_gate_inp") != std::string::npos) continue;
+    const uint64_t cols = ti->ne[0], mats = ti->ne.size() >= 3 ? ti->ne[2] : 1;
+    stacks += mats > 1;
+    ImatrixEntry e;
+    for (uint64_t m = 0; m < mats; ++m) {
+      const bool idle = mats > 1 && m == 2 && name.find("blk.0.") == 0;
+      e.counts.push_back(idle ? 0 : static_cast<int64_t>(8 + 5 * m));
+      for (uint64_t j = 0; j < cols; ++j) e.sums.push_back(idle ? 0.0f : next() * (j % 7 == 0 ? 40.0f : 1.0f));
+    }
+    im.entries[name] = std::move(e);
+  }
+  REQUIRE(stacks == 6);  // 2 layers x gate/up/down
+  write_bytes(d.path / "im.gguf", write_imatrix_gguf(im));
+  REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type Q4_0 --imatrix " + d.str("im.gguf") + " -o " +
+                  d.str("squint.gguf"),
+              &log) == 0);
+  const auto ours = tensors_of(d.str("squint.gguf"));
+  const auto weights = imatrix_quant_weights(im);
+  LlamaQuantizeRequest r;
+  r.lib = libllama();
+  r.in = d.str("f32.gguf");
+  r.out = d.str("llama.gguf");
+  r.ftype = llama_ftype_from_name("Q4_0");
+  r.pure = true;
+  r.imatrix = &weights;
+  llama_quantize_file(r);
+  const auto ref = tensors_of(d.str("llama.gguf"));
+  std::size_t same_stacks = 0;
+  for (const auto& [name, t] : ours) {
+    if (gguf_type_size(t.first).block <= 1) continue;
+    INFO(name);
+    REQUIRE(ref.count(name));
+    CHECK(ref.at(name).first == t.first);
+    CHECK(ref.at(name).second == t.second);
+    same_stacks += name.find("_exps.") != std::string::npos && ref.at(name).second == t.second;
+  }
+  CHECK(same_stacks == 6);
+  // Negative control: the experts' slices rotated (expert m gets m+1's weights) give llama.cpp other bytes.
+  auto rotated = weights;
+  for (auto& [name, w] : rotated)
+    if (name.find("_exps.") != std::string::npos)
+      std::rotate(w.begin(), w.begin() + static_cast<long>(w.size() / 4), w.end());
+  r.imatrix = &rotated;
+  r.out = d.str("rot.gguf");
+  llama_quantize_file(r);
+  const auto rot = tensors_of(d.str("rot.gguf"));
+  std::size_t differ = 0;
+  for (const auto& [name, t] : ours)
+    differ += name.find("_exps.") != std::string::npos && rot.at(name).second != t.second;
+  CHECK(differ == 6);
+  // A budget with the imatrix: the per-expert tensors are measured with their slices; the plan records it.
+  REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --bpw 5 --imatrix " + d.str("im.gguf") + " --save-plan " +
+                  d.str("p.json") + " -o " + d.str("b.gguf"),
+              &log) == 0);
+  CHECK(read_json(d.str("p.json"))["imatrix"]["hash"] == content_hash(FileSource(d.str("im.gguf"))));
+  // An imatrix whose stack has another expert count is another model's.
+  im.entries["blk.1.ffn_up_exps.weight"].counts.pop_back();
+  im.entries["blk.1.ffn_up_exps.weight"].sums.resize(3 * 128);
+  write_bytes(d.path / "bad.gguf", write_imatrix_gguf(im));
+  CHECK(run(cli() + " -q quantize " + M + " --format gguf --type Q4_0 --imatrix " + d.str("bad.gguf") + " -o " +
+                d.str("x.gguf"),
+            &log) == 2);
+  CHECK_THAT(log, Catch::Contains("entry 'blk.1.ffn_up_exps.weight' has 3 x 128 values") &&
+                      Catch::Contains("4 x 128 columns"));
 }

@@ -328,7 +328,7 @@ uint64_t stream_gguf(const Checkpoint& ck, const GgufModelLayout& L, const std::
     // Importance weights per matrix: a 3-D expert stack's rows are cut where the expert changes, as llama.cpp's
     // quantizer gives each expert's rows that expert's slice. `base`: the stack's row where this source begins.
     const uint64_t per_expert = t.ne.size() >= 3 ? std::max<uint64_t>(t.ne[1], 1) : std::max<uint64_t>(rows, 1);
-    if (t.imatrix && t.imatrix->size() != cols * (rows / per_expert))
+    if (t.imatrix && t.imatrix->size() != cols * (t.ne.size() >= 3 ? t.ne[2] : 1))
       fail("internal error: GGUF tensor '" + t.gguf_name + "' has the wrong number of importance weights");
     uint64_t base = 0;
     const std::size_t nsrc = srcs.empty() ? 1 : srcs.size();
