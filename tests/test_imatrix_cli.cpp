@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -43,10 +42,6 @@ std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> tensors_of(cons
     out[t.name] = {t.type, std::move(b)};
   }
   return out;
-}
-void write_bytes(const std::filesystem::path& p, const std::vector<uint8_t>& b) {
-  std::ofstream(p, std::ios::binary)
-      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 // Shared across the test cases of this file (made once: the forward pass is the slow part).
 struct Made {
