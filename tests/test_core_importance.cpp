@@ -11,7 +11,7 @@ using namespace squint;
 
 namespace {
 // A 1-layer Llama-shaped checkpoint in memory: q_proj [8, 32], down_proj [32, 64], an embedding.
-Checkpoint tiny_model() {
+Checkpoint importance_tiny_model() {
   MemoryProvider mp;
   mp.add("config.json",
          std::string(R"({"model_type":"llama","num_hidden_layers":1,"hidden_size":32,"intermediate_size":64,
@@ -21,7 +21,7 @@ Checkpoint tiny_model() {
                                              {"model.layers.0.mlp.down_proj.weight", DType::F32, {32, 64}, {}}}));
   return open_checkpoint(mp);
 }
-Imatrix tiny_imatrix() {
+Imatrix importance_tiny_imatrix() {
   Imatrix m;
   m.chunk_count = 1;
   m.chunk_size = 4;
@@ -33,11 +33,11 @@ Imatrix tiny_imatrix() {
 
 TEST_CASE("imatrix matched to a model: weights by tensor, another model's imatrix refused naming the entry",
           "[imatrix]") {
-  const Checkpoint ck = tiny_model();
+  const Checkpoint ck = importance_tiny_model();
   ImatrixRef ref;
   ref.file = "im.gguf";
   ref.hash = "xxh64:1";
-  const ModelImatrix mi = match_imatrix(tiny_imatrix(), ref, ck);
+  const ModelImatrix mi = match_imatrix(importance_tiny_imatrix(), ref, ck);
   REQUIRE(mi.find("model.layers.0.self_attn.q_proj.weight"));
   CHECK(*mi.find("model.layers.0.self_attn.q_proj.weight") == std::vector<float>(32, 2.0f));
   CHECK(*mi.find("model.layers.0.mlp.down_proj.weight") == std::vector<float>(64, 0.5f));
@@ -50,19 +50,19 @@ TEST_CASE("imatrix matched to a model: weights by tensor, another model's imatri
   REQUIRE(cw.for_tensor("model.layers.0.self_attn.q_proj.weight", q, true, 32));
   CHECK(cw.for_tensor("model.layers.0.self_attn.q_proj.weight", q, true, 32)->at(0) == 2.0f);
   // Another model: a name it lacks, or a different column count.
-  Imatrix other = tiny_imatrix();
+  Imatrix other = importance_tiny_imatrix();
   other.entries["blk.1.attn_q.weight"] = {std::vector<float>(32, 1.0f), {4}};
   CHECK_THROWS_WITH(
       match_imatrix(other, ref, ck),
       Catch::Contains("im.gguf: entry 'blk.1.attn_q.weight' names no tensor") && Catch::Contains("another model"));
-  other = tiny_imatrix();
+  other = importance_tiny_imatrix();
   other.entries["blk.0.attn_q.weight"] = {std::vector<float>(64, 1.0f), {4}};
   CHECK_THROWS_WITH(match_imatrix(other, ref, ck),
                     Catch::Contains("'blk.0.attn_q.weight' has 1 x 64 values") && Catch::Contains("has 32 columns"));
-  other = tiny_imatrix();
+  other = importance_tiny_imatrix();
   other.entries["blk.0.attn_q.weight"] = {std::vector<float>(64, 1.0f), {4, 4}};  // 2 experts for a dense weight
   CHECK_THROWS_WITH(match_imatrix(other, ref, ck), Catch::Contains("has 2 x 32 values"));
-  other = tiny_imatrix();
+  other = importance_tiny_imatrix();
   other.legacy = true;
   other.entries["blk.0.ffn_down.weight"] = {std::vector<float>(32, 1.0f), {4}};
   CHECK_THROWS_WITH(match_imatrix(other, ref, ck), Catch::Contains("has 32 values"));

@@ -19,20 +19,20 @@ using namespace squint::test;
 using nlohmann::json;
 
 namespace {
-std::string model(const std::string& m) { return shared_dir() + "/models/" + m; }
-std::string train() { return shared_dir() + "/data/tinystories/train.txt"; }
-std::string libllama() {
+std::string imcli_model(const std::string& m) { return shared_dir() + "/models/" + m; }
+std::string imcli_train() { return shared_dir() + "/data/tinystories/train.txt"; }
+std::string imcli_libllama() {
   return std::string(SQUINT_SOURCE_DIR) + "/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.4.0.so";
 }
-json read_json(const std::string& p) { return json::parse(read_all_text(FileSource(p))); }
-std::vector<uint8_t> bytes_of(const std::string& p) {
+json imcli_json(const std::string& p) { return json::parse(read_all_text(FileSource(p))); }
+std::vector<uint8_t> imcli_bytes(const std::string& p) {
   FileSource f(p);
   std::vector<uint8_t> b(f.size());
   f.read(0, b.size(), b.data());
   return b;
 }
 // Tensor data by name (a GGUF file's tensors), and each tensor's type.
-std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> tensors_of(const std::string& p) {
+std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> imcli_tensors(const std::string& p) {
   FileSource f(p);
   const GgufFile g = read_gguf(f);
   std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> out;
@@ -44,63 +44,63 @@ std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> tensors_of(cons
   return out;
 }
 // Shared across the test cases of this file (made once: the forward pass is the slow part).
-struct Made {
+struct ImcliMade {
   TempDir d;
-  Made() {
-    const std::string M = model("stories260K");
+  ImcliMade() {
+    const std::string M = imcli_model("stories260K");
     std::string log;
     // 4 windows: ncall = 4 in the .dat, a power of two, so its means are the GGUF's to the bit.
     for (const char* f : {"im.gguf", "im.dat"})
-      REQUIRE(run(cli() + " -q imatrix " + M + " --text " + train() + " --samples 4 --seq-len 64 -o " + d.str(f),
+      REQUIRE(run(cli() + " -q imatrix " + M + " --text " + imcli_train() + " --samples 4 --seq-len 64 -o " + d.str(f),
                   &log) == 0);
-    REQUIRE(run(cli() + " -q imatrix " + M + " --text " + train() + " --samples 4 --seq-len 64 --seed 7 -o " +
+    REQUIRE(run(cli() + " -q imatrix " + M + " --text " + imcli_train() + " --samples 4 --seq-len 64 --seed 7 -o " +
                     d.str("other.gguf"),
                 &log) == 0);
   }
 };
-const Made& made() {
-  static Made m;
+const ImcliMade& imcli_made() {
+  static ImcliMade m;
   return m;
 }
 }  // namespace
 
 TEST_CASE("imatrix option: the analysis and the plan record the imatrix, and the calibrated objective reads it",
           "[imatrix][cli]") {
-  const TempDir& d = made().d;
-  const std::string M = model("stories260K");
+  const TempDir& d = imcli_made().d;
+  const std::string M = imcli_model("stories260K");
   std::string log;
   REQUIRE(run(cli() + " -q analyze " + M + " --format gguf --imatrix " + d.str("im.gguf") + " -o " + d.str("a.json"),
               &log) == 0);
   INFO(log);
-  const json a = read_json(d.str("a.json"));
+  const json a = imcli_json(d.str("a.json"));
   REQUIRE(a.contains("imatrix"));
   CHECK(a["imatrix"]["hash"] == content_hash(FileSource(d.str("im.gguf"))));
   CHECK(a["imatrix"]["chunk_count"] == 4);
   CHECK(a["imatrix"]["chunk_size"] == 64);
   CHECK(a["imatrix"]["format"] == "gguf");
-  CHECK(a["imatrix"]["datasets"] == json::array({train()}));
+  CHECK(a["imatrix"]["datasets"] == json::array({imcli_train()}));
   CHECK(a["column_weighting"]["kind"] == "calibrated");
   CHECK_THAT(a["column_weighting"]["source"].get<std::string>(), Catch::Contains("imatrix"));
   REQUIRE(run(cli() + " -q plan " + d.str("a.json") + " --bpw 8 --objective calibrated -o " + d.str("p.json"), &log) ==
           0);
-  CHECK(read_json(d.str("p.json"))["imatrix"] == a["imatrix"]);
-  // An analysis file is measured once: --imatrix goes with a model.
+  CHECK(imcli_json(d.str("p.json"))["imatrix"] == a["imatrix"]);
+  // An analysis file is measured once: --imatrix applies only to a model.
   CHECK(run(cli() + " -q plan " + d.str("a.json") + " --bpw 8 --imatrix " + d.str("im.gguf"), &log) == 2);
-  CHECK_THAT(log, Catch::Contains("--imatrix goes with a model"));
+  CHECK_THAT(log, Catch::Contains("--imatrix applies only when the input is a model"));
   // Without --imatrix: no record (and the plan JSON has no "imatrix" key).
   REQUIRE(run(cli() + " -q analyze " + M + " --format gguf -o " + d.str("a0.json"), &log) == 0);
-  CHECK_FALSE(read_json(d.str("a0.json")).contains("imatrix"));
+  CHECK_FALSE(imcli_json(d.str("a0.json")).contains("imatrix"));
 }
 
 TEST_CASE("imatrix option: the GGUF types are measured with the importance weights (Q4_0..IQ4_XS change, Q8_0 does not)",
           "[imatrix][cli]") {
-  const TempDir& d = made().d;
-  const std::string M = model("stories260K");
+  const TempDir& d = imcli_made().d;
+  const std::string M = imcli_model("stories260K");
   std::string log;
   REQUIRE(run(cli() + " -q analyze " + M + " --format gguf --imatrix " + d.str("im.gguf") + " -o " + d.str("ma.json"),
               &log) == 0);
   REQUIRE(run(cli() + " -q analyze " + M + " --format gguf -o " + d.str("m0.json"), &log) == 0);
-  const json a = read_json(d.str("ma.json")), b = read_json(d.str("m0.json"));
+  const json a = imcli_json(d.str("ma.json")), b = imcli_json(d.str("m0.json"));
   std::map<std::string, int> changed;  // type -> tensors whose SQNR differs
   for (std::size_t i = 0; i < a["tensors"].size(); ++i)
     for (std::size_t k = 0; k < a["tensors"][i]["configs"].size(); ++k) {
@@ -116,8 +116,8 @@ TEST_CASE("imatrix option: the GGUF types are measured with the importance weigh
 
 TEST_CASE("imatrix option: quantize refuses another imatrix or none, and a plan made without one given one",
           "[imatrix][cli]") {
-  const TempDir& d = made().d;
-  const std::string M = model("stories260K");
+  const TempDir& d = imcli_made().d;
+  const std::string M = imcli_model("stories260K");
   std::string log;
   REQUIRE(run(cli() + " -q analyze " + M + " --format gguf --imatrix " + d.str("im.gguf") + " -o " + d.str("qa.json"),
               &log) == 0);
@@ -148,39 +148,40 @@ TEST_CASE("imatrix option: quantize refuses another imatrix or none, and a plan 
 TEST_CASE("imatrix option: an imatrix for another model is refused naming the entry, nothing written", "[imatrix][cli]") {
   TempDir d;
   std::string log;
-  REQUIRE(run(cli() + " -q imatrix " + model("tinystories-3M") + " --text " + train() +
+  REQUIRE(run(cli() + " -q imatrix " + imcli_model("tinystories-3M") + " --text " + imcli_train() +
                   " --samples 1 --seq-len 32 -o " + d.str("ts.gguf"),
               &log) == 0);
-  CHECK(run(cli() + " -q analyze " + model("stories260K") + " --format gguf --imatrix " + d.str("ts.gguf") + " -o " +
-                d.str("a.json"),
+  CHECK(run(cli() + " -q analyze " + imcli_model("stories260K") + " --format gguf --imatrix " + d.str("ts.gguf") +
+                " -o " + d.str("a.json"),
             &log) == 2);
   CHECK_THAT(log, Catch::Contains(d.str("ts.gguf") + ": entry 'blk.0.attn_k.weight' has 1 x 256 values") &&
                       Catch::Contains("another model"));
   CHECK_FALSE(std::filesystem::exists(d.path / "a.json"));
-  CHECK(run(cli() + " -q quantize " + model("stories260K") + " --format gguf --type Q4_0 --imatrix " +
+  CHECK(run(cli() + " -q quantize " + imcli_model("stories260K") + " --format gguf --type Q4_0 --imatrix " +
                 d.str("ts.gguf") + " -o " + d.str("q.gguf"),
             &log) == 2);
   CHECK_FALSE(std::filesystem::exists(d.path / "q.gguf"));
   // A file that is no imatrix at all.
   write_text(d.path / "x.dat", "hello");
-  CHECK(run(cli() + " -q analyze " + model("stories260K") + " --format gguf --imatrix " + d.str("x.dat"), &log) == 2);
+  CHECK(run(cli() + " -q analyze " + imcli_model("stories260K") + " --format gguf --imatrix " + d.str("x.dat"), &log) ==
+        2);
   CHECK_THAT(log, Catch::Contains("x.dat: not a valid imatrix file"));
 }
 
 TEST_CASE("imatrix option: a legacy .dat and a GGUF imatrix of the same statistic give byte-identical GGUF files",
           "[imatrix][cli]") {
-  const TempDir& d = made().d;
+  const TempDir& d = imcli_made().d;
   std::string log;
   // stories260K's 64-wide rows cannot hold Q4_K: use Q4_0, whose quantizer takes importance weights.
-  const std::string q4 = cli() + " -q quantize " + model("stories260K") + " --format gguf --type Q4_0 --force ";
+  const std::string q4 = cli() + " -q quantize " + imcli_model("stories260K") + " --format gguf --type Q4_0 --force ";
   REQUIRE(run(q4 + "--imatrix " + d.str("im.gguf") + " -o " + d.str("g.gguf"), &log) == 0);
   REQUIRE(run(q4 + "--imatrix " + d.str("im.dat") + " -o " + d.str("l.gguf"), &log) == 0);
   REQUIRE(run(q4 + "--imatrix " + d.str("other.gguf") + " -o " + d.str("o.gguf"), &log) == 0);
   REQUIRE(run(q4 + "-o " + d.str("n.gguf"), &log) == 0);
-  CHECK(bytes_of(d.str("g.gguf")) == bytes_of(d.str("l.gguf")));
+  CHECK(imcli_bytes(d.str("g.gguf")) == imcli_bytes(d.str("l.gguf")));
   // Negative controls: another statistic, and none, give other bytes.
-  CHECK(bytes_of(d.str("g.gguf")) != bytes_of(d.str("o.gguf")));
-  CHECK(bytes_of(d.str("g.gguf")) != bytes_of(d.str("n.gguf")));
+  CHECK(imcli_bytes(d.str("g.gguf")) != imcli_bytes(d.str("o.gguf")));
+  CHECK(imcli_bytes(d.str("g.gguf")) != imcli_bytes(d.str("n.gguf")));
 }
 
 TEST_CASE(
@@ -188,9 +189,10 @@ TEST_CASE(
     "[imatrix][cli][llama]") {
   TempDir d;
   std::string log;
-  const std::string M = model("tinystories-3M");  // 256-wide rows: K and IQ types
-  REQUIRE(run(cli() + " -q imatrix " + M + " --text " + train() + " --samples 2 --seq-len 64 -o " + d.str("im.gguf"),
-              &log) == 0);
+  const std::string M = imcli_model("tinystories-3M");  // 256-wide rows: K and IQ types
+  REQUIRE(
+      run(cli() + " -q imatrix " + M + " --text " + imcli_train() + " --samples 2 --seq-len 64 -o " + d.str("im.gguf"),
+          &log) == 0);
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type F32 -o " + d.str("f32.gguf"), &log) == 0);
   FileSource imf(d.str("im.gguf"));
   const auto weights = imatrix_quant_weights(read_imatrix(imf));
@@ -201,10 +203,10 @@ TEST_CASE(
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --plan " + d.str("p.json") + " --imatrix " +
                   d.str("im.gguf") + " -o " + d.str("squint.gguf"),
               &log) == 0);
-  const auto ours = tensors_of(d.str("squint.gguf"));
+  const auto ours = imcli_tensors(d.str("squint.gguf"));
   // llama.cpp: the same type per tensor through --tensor-type overrides (anchored names), --pure, the same weights.
   LlamaQuantizeRequest r;
-  r.lib = libllama();
+  r.lib = imcli_libllama();
   r.in = d.str("f32.gguf");
   r.out = d.str("llama.gguf");
   r.ftype = llama_ftype_from_name("Q8_0");
@@ -220,7 +222,7 @@ TEST_CASE(
   }
   CHECK(types.size() >= 3);
   llama_quantize_file(r);
-  const auto ref = tensors_of(d.str("llama.gguf"));
+  const auto ref = imcli_tensors(d.str("llama.gguf"));
   std::size_t same = 0;
   for (const auto& [name, t] : ours) {
     if (gguf_type_size(t.first).block <= 1) continue;
@@ -235,7 +237,7 @@ TEST_CASE(
   r.imatrix = nullptr;
   r.out = d.str("llama0.gguf");
   llama_quantize_file(r);
-  const auto ref0 = tensors_of(d.str("llama0.gguf"));
+  const auto ref0 = imcli_tensors(d.str("llama0.gguf"));
   std::size_t differ = 0;
   for (const auto& [name, t] : ours)
     if (gguf_type_size(t.first).block > 1 && gguf_type_size(t.first).name != std::string("Q8_0"))
@@ -253,7 +255,7 @@ TEST_CASE(
   const std::string M = d.str("mixtral");
   REQUIRE(run(cli() + " -q synth " + M + " --preset mixtral", &log) == 0);
   for (const char* f : {"tokenizer.model", "tokenizer_config.json"})
-    std::filesystem::copy_file(model("stories260K") + "/" + f, M + "/" + f);
+    std::filesystem::copy_file(imcli_model("stories260K") + "/" + f, M + "/" + f);
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type F32 -o " + d.str("f32.gguf"), &log) == 0);
   // A synthetic imatrix for every matrix but the embedding and the routers: each expert its own sums and token
   // count, and one expert that saw no token (its weights are 1, as llama.cpp's loader gives an idle expert).
@@ -288,17 +290,17 @@ TEST_CASE(
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type Q4_0 --imatrix " + d.str("im.gguf") + " -o " +
                   d.str("squint.gguf"),
               &log) == 0);
-  const auto ours = tensors_of(d.str("squint.gguf"));
+  const auto ours = imcli_tensors(d.str("squint.gguf"));
   const auto weights = imatrix_quant_weights(im);
   LlamaQuantizeRequest r;
-  r.lib = libllama();
+  r.lib = imcli_libllama();
   r.in = d.str("f32.gguf");
   r.out = d.str("llama.gguf");
   r.ftype = llama_ftype_from_name("Q4_0");
   r.pure = true;
   r.imatrix = &weights;
   llama_quantize_file(r);
-  const auto ref = tensors_of(d.str("llama.gguf"));
+  const auto ref = imcli_tensors(d.str("llama.gguf"));
   std::size_t same_stacks = 0;
   for (const auto& [name, t] : ours) {
     if (gguf_type_size(t.first).block <= 1) continue;
@@ -317,7 +319,7 @@ TEST_CASE(
   r.imatrix = &rotated;
   r.out = d.str("rot.gguf");
   llama_quantize_file(r);
-  const auto rot = tensors_of(d.str("rot.gguf"));
+  const auto rot = imcli_tensors(d.str("rot.gguf"));
   std::size_t differ = 0;
   for (const auto& [name, t] : ours)
     differ += name.find("_exps.") != std::string::npos && rot.at(name).second != t.second;
@@ -326,7 +328,7 @@ TEST_CASE(
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --bpw 5 --imatrix " + d.str("im.gguf") + " --save-plan " +
                   d.str("p.json") + " -o " + d.str("b.gguf"),
               &log) == 0);
-  CHECK(read_json(d.str("p.json"))["imatrix"]["hash"] == content_hash(FileSource(d.str("im.gguf"))));
+  CHECK(imcli_json(d.str("p.json"))["imatrix"]["hash"] == content_hash(FileSource(d.str("im.gguf"))));
   // An imatrix whose stack has another expert count is another model's.
   im.entries["blk.1.ffn_up_exps.weight"].counts.pop_back();
   im.entries["blk.1.ffn_up_exps.weight"].sums.resize(3 * 128);
