@@ -15,7 +15,7 @@
 using namespace squint;
 
 TEST_CASE("ggml types: table, names, ids, row bytes", "[ggml]") {
-  REQUIRE(ggml_quant_types().size() == 12);
+  REQUIRE(ggml_quant_types().size() == 19);
   CHECK(ggml_type_from_name("q4_k")->type == GgmlType::Q4_K);
   CHECK(ggml_type_from_name("IQ4_XS")->block_bytes == 136);
   CHECK(ggml_type_from_name("Q4_KM") == nullptr);

@@ -196,7 +196,10 @@ void gguf_decode_rows(uint32_t type, const uint8_t* src, uint64_t rows, uint64_t
     return;
   }
   const GgmlTypeInfo* q = port_type(type);
-  if (!q) fail("squint cannot read GGUF type " + type_label(type) + " (it reads F32, F16, BF16, Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)");
+  if (!q)
+    fail("squint cannot read GGUF type " + type_label(type) +
+         " (it reads F32, F16, BF16, Q4_0..Q8_0, Q2_K..Q6_K, IQ1_S, IQ1_M, IQ2_XXS..IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, "
+         "IQ4_XS)");
   ggml_dequantize_rows(q->type, src, rows, cols, dst);
 }
 

@@ -83,7 +83,7 @@ GgufModelLayout gguf_llama_layout(const Checkpoint& ck, const std::function<uint
 // Row permutation of a [rows, cols] matrix for `heads` heads (inverse = undo it).
 void permute_qk_rows(const float* src, float* dst, uint64_t rows, uint64_t cols, int heads, bool inverse);
 
-// Float rows <-> ggml type bytes: F32/F16/BF16 and the 12 quantized types of the ggml port (core/quant).
+// Float rows <-> ggml type bytes: F32/F16/BF16 and the 19 quantized types of the ggml port (core/quant).
 bool gguf_type_encodable(uint32_t type);
 // `imatrix`: cols importance weights for every row (ggml_quantize_chunk's), or null; float types ignore it.
 void gguf_encode_rows(uint32_t type, const float* x, uint64_t rows, uint64_t cols, uint8_t* dst,

@@ -21,7 +21,9 @@ QConfig gguf_config(GgmlType t) {
 
 std::vector<QConfig> all_gguf_configs() {
   std::vector<QConfig> out;
-  for (GgmlType t : ggml_quant_types()) out.push_back(gguf_config(t));
+  // Not yet the grid types (IQ1_*, IQ2_*, IQ3_*): which of them are candidates depends on an imatrix.
+  for (GgmlType t : ggml_quant_types())
+    if (!ggml_is_grid_type(t)) out.push_back(gguf_config(t));
   return out;
 }
 

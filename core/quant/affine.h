@@ -24,7 +24,7 @@ struct QConfig {
   bool gguf() const { return format == QFormat::Gguf; }
 };
 QConfig gguf_config(GgmlType t);           // {nominal bits, block, Gguf, t}
-std::vector<QConfig> all_gguf_configs();   // the 12 ggml_quant_types(), in their order
+std::vector<QConfig> all_gguf_configs();   // the 12 ggml_quant_types() other than the grid types, in order
 // How a config is printed everywhere: "4/64" (MLX) or "Q4_K" (GGUF).
 std::string config_name(QConfig c);
 const char* format_name(QFormat f);        // "mlx" | "gguf"

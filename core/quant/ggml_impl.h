@@ -10,6 +10,9 @@ namespace squint::ggml {
 
 constexpr int QK4_0 = 32, QK4_1 = 32, QK5_0 = 32, QK5_1 = 32, QK8_0 = 32, QK4_NL = 32, QK_K = 256;
 constexpr float GROUP_MAX_EPS = 1e-15f;
+constexpr float GROUP_MAX_EPS_IQ3_XXS = 1e-8f, GROUP_MAX_EPS_IQ2_S = 1e-8f, GROUP_MAX_EPS_IQ1_M = 1e-7f,
+                GROUP_MAX_EPS_IQ1_S = 1e-12f;
+constexpr float IQ1S_DELTA = 0.125f, IQ1M_DELTA = 0.125f;
 
 inline float from_bits(uint32_t w) { float f; std::memcpy(&f, &w, 4); return f; }
 inline uint32_t to_bits(float f) { uint32_t w; std::memcpy(&w, &f, 4); return w; }
@@ -74,6 +77,16 @@ struct block_q5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; 
 struct block_q6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; };
 struct block_iq4_nl { uint16_t d; uint8_t qs[QK4_NL / 2]; };
 struct block_iq4_xs { uint16_t d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; };
+struct block_iq2_xxs { uint16_t d; uint16_t qs[QK_K / 8]; };
+struct block_iq2_xs { uint16_t d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32]; };
+struct block_iq2_s { uint16_t d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t scales[QK_K / 32]; };
+struct block_iq3_xxs { uint16_t d; uint8_t qs[3 * QK_K / 8]; };
+struct block_iq3_s { uint16_t d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t signs[QK_K / 8]; uint8_t scales[QK_K / 64]; };
+struct block_iq1_s { uint16_t d; uint8_t qs[QK_K / 8]; uint16_t qh[QK_K / 32]; };
+struct block_iq1_m { uint8_t qs[QK_K / 8]; uint8_t qh[QK_K / 16]; uint8_t scales[QK_K / 32]; };
+static_assert(sizeof(block_iq2_xxs) == 66 && sizeof(block_iq2_xs) == 74 && sizeof(block_iq2_s) == 82 &&
+              sizeof(block_iq3_xxs) == 98 && sizeof(block_iq3_s) == 110 && sizeof(block_iq1_s) == 50 &&
+              sizeof(block_iq1_m) == 56, "IQ block layouts must match ggml-common.h");
 static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(block_q5_0) == 22 &&
               sizeof(block_q5_1) == 24 && sizeof(block_q8_0) == 34 && sizeof(block_q2_K) == 84 &&
               sizeof(block_q3_K) == 110 && sizeof(block_q4_K) == 144 && sizeof(block_q5_K) == 176 &&
@@ -130,5 +143,22 @@ void quantize_row_iq4_nl_scaled(const float* x, const float* scales, block_iq4_n
 void quantize_row_iq4_xs_scaled(const float* x, const float* scales, block_iq4_xs* y, int64_t n_per_row);
 void dequantize_row_iq4_nl(const block_iq4_nl* x, float* y, int64_t k);
 void dequantize_row_iq4_xs(const block_iq4_xs* x, float* y, int64_t k);
+
+// The grid types (ggml_quants_iq2.cpp, _iq3.cpp, _iq1.cpp): quantize_row_*_impl for one row of n elements with
+// its importance weights qw (nullptr where ggml allows it: IQ2_S, IQ3_XXS, IQ3_S, IQ1_M) and dequantize_row_*.
+void quantize_row_iq2_xxs(const float* x, block_iq2_xxs* y, int64_t n, const float* qw);
+void quantize_row_iq2_xs(const float* x, block_iq2_xs* y, int64_t n, const float* qw);
+void quantize_row_iq2_s(const float* x, block_iq2_s* y, int64_t n, const float* qw);
+void quantize_row_iq3_xxs(const float* x, block_iq3_xxs* y, int64_t n, const float* qw);
+void quantize_row_iq3_s(const float* x, block_iq3_s* y, int64_t n, const float* qw);
+void quantize_row_iq1_s(const float* x, block_iq1_s* y, int64_t n, const float* qw);
+void quantize_row_iq1_m(const float* x, block_iq1_m* y, int64_t n, const float* qw);
+void dequantize_row_iq2_xxs(const block_iq2_xxs* x, float* y, int64_t k);
+void dequantize_row_iq2_xs(const block_iq2_xs* x, float* y, int64_t k);
+void dequantize_row_iq2_s(const block_iq2_s* x, float* y, int64_t k);
+void dequantize_row_iq3_xxs(const block_iq3_xxs* x, float* y, int64_t k);
+void dequantize_row_iq3_s(const block_iq3_s* x, float* y, int64_t k);
+void dequantize_row_iq1_s(const block_iq1_s* x, float* y, int64_t k);
+void dequantize_row_iq1_m(const block_iq1_m* x, float* y, int64_t k);
 
 }  // namespace squint::ggml

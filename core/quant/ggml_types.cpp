@@ -11,14 +11,17 @@ namespace squint {
 namespace {
 
 constexpr GgmlTypeInfo kTypes[] = {
-    {GgmlType::F32, "F32", 1, 4, 32},        {GgmlType::F16, "F16", 1, 2, 16},
-    {GgmlType::Q4_0, "Q4_0", 32, 18, 4},     {GgmlType::Q4_1, "Q4_1", 32, 20, 4},
-    {GgmlType::Q5_0, "Q5_0", 32, 22, 5},     {GgmlType::Q5_1, "Q5_1", 32, 24, 5},
-    {GgmlType::Q8_0, "Q8_0", 32, 34, 8},     {GgmlType::Q2_K, "Q2_K", 256, 84, 2},
-    {GgmlType::Q3_K, "Q3_K", 256, 110, 3},   {GgmlType::Q4_K, "Q4_K", 256, 144, 4},
-    {GgmlType::Q5_K, "Q5_K", 256, 176, 5},   {GgmlType::Q6_K, "Q6_K", 256, 210, 6},
-    {GgmlType::IQ4_NL, "IQ4_NL", 32, 18, 4}, {GgmlType::IQ4_XS, "IQ4_XS", 256, 136, 4},
-    {GgmlType::BF16, "BF16", 1, 2, 16},
+    {GgmlType::F32, "F32", 1, 4, 32},           {GgmlType::F16, "F16", 1, 2, 16},
+    {GgmlType::Q4_0, "Q4_0", 32, 18, 4},        {GgmlType::Q4_1, "Q4_1", 32, 20, 4},
+    {GgmlType::Q5_0, "Q5_0", 32, 22, 5},        {GgmlType::Q5_1, "Q5_1", 32, 24, 5},
+    {GgmlType::Q8_0, "Q8_0", 32, 34, 8},        {GgmlType::Q2_K, "Q2_K", 256, 84, 2},
+    {GgmlType::Q3_K, "Q3_K", 256, 110, 3},      {GgmlType::Q4_K, "Q4_K", 256, 144, 4},
+    {GgmlType::Q5_K, "Q5_K", 256, 176, 5},      {GgmlType::Q6_K, "Q6_K", 256, 210, 6},
+    {GgmlType::IQ2_XXS, "IQ2_XXS", 256, 66, 2}, {GgmlType::IQ2_XS, "IQ2_XS", 256, 74, 2},
+    {GgmlType::IQ3_XXS, "IQ3_XXS", 256, 98, 3}, {GgmlType::IQ1_S, "IQ1_S", 256, 50, 1},
+    {GgmlType::IQ4_NL, "IQ4_NL", 32, 18, 4},    {GgmlType::IQ3_S, "IQ3_S", 256, 110, 3},
+    {GgmlType::IQ2_S, "IQ2_S", 256, 82, 2},     {GgmlType::IQ4_XS, "IQ4_XS", 256, 136, 4},
+    {GgmlType::IQ1_M, "IQ1_M", 256, 56, 1},     {GgmlType::BF16, "BF16", 1, 2, 16},
 };
 
 const GgmlTypeInfo& info_or_fail(GgmlType t) {
@@ -73,7 +76,16 @@ const std::vector<GgmlType>& ggml_quant_types() {
   return types;
 }
 
-bool ggml_requires_imatrix(GgmlType) { return false; }  // none of the types ported so far
+bool ggml_requires_imatrix(GgmlType t) {
+  return t == GgmlType::IQ2_XXS || t == GgmlType::IQ2_XS || t == GgmlType::IQ1_S;
+}
+
+bool ggml_is_grid_type(GgmlType t) {
+  return t == GgmlType::IQ2_XXS || t == GgmlType::IQ2_XS || t == GgmlType::IQ2_S || t == GgmlType::IQ3_XXS ||
+         t == GgmlType::IQ3_S || t == GgmlType::IQ1_S || t == GgmlType::IQ1_M;
+}
+
+bool llama_requires_imatrix(GgmlType t) { return ggml_is_grid_type(t) && t != GgmlType::IQ3_S; }
 
 uint64_t ggml_row_bytes(GgmlType t, uint64_t n) {
   const GgmlTypeInfo& i = info_or_fail(t);
@@ -156,6 +168,27 @@ void ggml_quantize_rows(GgmlType t, const float* x, std::size_t rows, std::size_
       case GgmlType::IQ4_XS:
         quantize_row_iq4_xs(xr, reinterpret_cast<block_iq4_xs*>(d), k, qw);
         break;
+      case GgmlType::IQ2_XXS:
+        quantize_row_iq2_xxs(xr, reinterpret_cast<block_iq2_xxs*>(d), k, qw);
+        break;
+      case GgmlType::IQ2_XS:
+        quantize_row_iq2_xs(xr, reinterpret_cast<block_iq2_xs*>(d), k, qw);
+        break;
+      case GgmlType::IQ2_S:
+        quantize_row_iq2_s(xr, reinterpret_cast<block_iq2_s*>(d), k, qw);
+        break;
+      case GgmlType::IQ3_XXS:
+        quantize_row_iq3_xxs(xr, reinterpret_cast<block_iq3_xxs*>(d), k, qw);
+        break;
+      case GgmlType::IQ3_S:
+        quantize_row_iq3_s(xr, reinterpret_cast<block_iq3_s*>(d), k, qw);
+        break;
+      case GgmlType::IQ1_S:
+        quantize_row_iq1_s(xr, reinterpret_cast<block_iq1_s*>(d), k, qw);
+        break;
+      case GgmlType::IQ1_M:
+        quantize_row_iq1_m(xr, reinterpret_cast<block_iq1_m*>(d), k, qw);
+        break;
     }
   }
 }
@@ -202,6 +235,27 @@ void ggml_dequantize_rows(GgmlType t, const uint8_t* src, std::size_t rows, std:
       case GgmlType::Q6_K: dequantize_row_q6_K(reinterpret_cast<const block_q6_K*>(s), y, k); break;
       case GgmlType::IQ4_NL: dequantize_row_iq4_nl(reinterpret_cast<const block_iq4_nl*>(s), y, k); break;
       case GgmlType::IQ4_XS: dequantize_row_iq4_xs(reinterpret_cast<const block_iq4_xs*>(s), y, k); break;
+      case GgmlType::IQ2_XXS:
+        dequantize_row_iq2_xxs(reinterpret_cast<const block_iq2_xxs*>(s), y, k);
+        break;
+      case GgmlType::IQ2_XS:
+        dequantize_row_iq2_xs(reinterpret_cast<const block_iq2_xs*>(s), y, k);
+        break;
+      case GgmlType::IQ2_S:
+        dequantize_row_iq2_s(reinterpret_cast<const block_iq2_s*>(s), y, k);
+        break;
+      case GgmlType::IQ3_XXS:
+        dequantize_row_iq3_xxs(reinterpret_cast<const block_iq3_xxs*>(s), y, k);
+        break;
+      case GgmlType::IQ3_S:
+        dequantize_row_iq3_s(reinterpret_cast<const block_iq3_s*>(s), y, k);
+        break;
+      case GgmlType::IQ1_S:
+        dequantize_row_iq1_s(reinterpret_cast<const block_iq1_s*>(s), y, k);
+        break;
+      case GgmlType::IQ1_M:
+        dequantize_row_iq1_m(reinterpret_cast<const block_iq1_m*>(s), y, k);
+        break;
     }
   }
 }
