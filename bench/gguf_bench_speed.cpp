@@ -1,5 +1,6 @@
 // GGUF speed figures (issue 13): `gguf_bench_speed MODEL [RUNS] [BPW] [--per-type]`.
-// 1. Analysis with the GGUF candidate set (12 ggml types, byte-exact ggml quantizers) vs the MLX set (18
+// 1. Analysis with the GGUF candidate set (13 ggml types, byte-exact ggml quantizers; and the 12 without the
+//    grid type IQ3_S) vs the MLX set (18
 //    affine configs), all threads, alternated in the same run: medians of RUNS (default 3), params/s, GB/s
 //    read and the time ratio GGUF / MLX; --per-type also times each GGUF type alone (one run each).
 // 2. GGUF conversion throughput: `squint quantize MODEL --format gguf --type F16` (float copy: layout,
@@ -112,11 +113,14 @@ int main(int argc, char** argv) {
             out, runs, bytes, params);
     return 0;
   }
-  AnalyzeOptions mlx, gguf;
+  AnalyzeOptions mlx, gguf, nogrid;
   mlx.parallel = gguf.parallel = make_thread_pool(threads);
   gguf.configs = all_gguf_configs();
   gguf.format = QFormat::Gguf;
-  std::vector<double> tm, tg;
+  // The candidates without the grid types (IQ3_S is the one without an imatrix): what the grid types cost.
+  nogrid = gguf;
+  std::erase_if(nogrid.configs, [](QConfig c) { return ggml_is_grid_type(c.type); });
+  std::vector<double> tm, tg, tn;
   Analysis ga;
   for (int r = 0; r < runs; ++r) {
     double a = now();
@@ -125,9 +129,13 @@ int main(int argc, char** argv) {
     a = now();
     ga = analyze_checkpoint(ck, gguf);
     tg.push_back(now() - a);
-    fmt::print(stderr, "run {}: MLX {:.2f} s, GGUF {:.2f} s\n", r + 1, tm.back(), tg.back());
+    a = now();
+    analyze_checkpoint(ck, nogrid);
+    tn.push_back(now() - a);
+    fmt::print(stderr, "run {}: MLX {:.2f} s, GGUF {:.2f} s, GGUF without grid types {:.2f} s\n", r + 1, tm.back(),
+               tg.back(), tn.back());
   }
-  const double m = median(tm), g = median(tg);
+  const double m = median(tm), g = median(tg), gn = median(tn);
   fmt::print("model: {} ({:.0f} M params, {:.2f} GB), {} threads, medians of {} runs\n", model, params / 1e6, bytes / 1e9,
              threads, runs);
   fmt::print("{:<34} {:>9} {:>12} {:>8}\n", "analysis", "seconds", "M params/s", "GB/s");
@@ -135,9 +143,13 @@ int main(int argc, char** argv) {
              params / m / 1e6, bytes / m / 1e9);
   fmt::print("{:<34} {:>9.3f} {:>12.1f} {:>8.3f}\n", fmt::format("GGUF set ({} types)", gguf.configs.size()), g,
              params / g / 1e6, bytes / g / 1e9);
-  fmt::print("GGUF / MLX analysis time: {:.2f}x (same run)\n", g / m);
+  fmt::print("{:<34} {:>9.3f} {:>12.1f} {:>8.3f}\n",
+             fmt::format("GGUF set without grid types ({})", nogrid.configs.size()), gn, params / gn / 1e6,
+             bytes / gn / 1e9);
+  fmt::print("GGUF / MLX analysis time: {:.2f}x; without the grid types {:.2f}x (same run)\n", g / m, gn / m);
   // Where the GGUF time goes: each type alone (one run each; --per-type).
-  for (QConfig c : per_type ? all_gguf_configs() : std::vector<QConfig>{}) {
+  for (QConfig c :
+       per_type ? all_gguf_configs() : std::vector<QConfig>{}) {  // the types an imatrix adds: gguf_types_speed
     AnalyzeOptions one = gguf;
     one.configs = {c};
     const double a = now();

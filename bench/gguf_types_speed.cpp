@@ -1,7 +1,8 @@
 // Per-type speed of the ggml port as the GGUF analysis uses it (ggml_measure_rows: quantize, dequantize,
 // Σ err²), single thread (thread CPU time), on Gaussian rows of 4096 (Llama-3-8B's hidden size) with a few heavy-tailed
-// outliers, against MLX's 18 affine configs (measure_rows) on the same rows. Prints ns/param per type, the
-// 12-type total, the MLX total and their ratio, and an FNV hash of every type's quantized bytes so that a
+// outliers, against MLX's 18 affine configs (measure_rows) on the same rows. Prints ns/param per type (and the
+// time to quantize with importance weights, for all 19 types), the total of the candidates without an imatrix
+// (13), the MLX total and their ratio, and an FNV hash of every type's quantized bytes so that a
 // speed change that moves any bit is seen at once (tests/test_ggml_quants.cpp compares with libggml itself).
 // Usage: gguf_types_speed [ROWS=64] [COLS=4096] [REPS=1]
 #include <fmt/core.h>
@@ -32,22 +33,42 @@ int main(int argc, char** argv) {
     return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
   };
   const double n = static_cast<double>(rows * cols) * reps;
+  // Importance weights as llama.cpp passes them: the per-column mean of x² (here of the rows themselves).
+  std::vector<float> imatrix(cols, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < cols; ++j) imatrix[j] += w[r * cols + j] * w[r * cols + j] / static_cast<float>(rows);
+  auto fnv = [](const std::vector<uint8_t>& q) {
+    uint64_t h = 1469598103934665603ull;
+    for (uint8_t b : q) h = (h ^ b) * 1099511628211ull;
+    return h;
+  };
   double total = 0;
   std::vector<uint8_t> q;
-  for (const QConfig& c : all_gguf_configs()) {
+  for (const QConfig& c : all_gguf_configs(/*with_imatrix=*/true)) {
     if (cols % static_cast<std::size_t>(c.group)) continue;
+    q.resize(static_cast<std::size_t>(ggml_row_bytes(c.type, cols)) * rows);
+    // Quantizing with the importance weights (every type; the three that need them only so).
+    const auto ti = now();
+    for (int r = 0; r < reps; ++r) ggml_quantize_rows(c.type, w.data(), rows, cols, q.data(), imatrix.data());
+    const double si = now() - ti;
+    const uint64_t hi = fnv(q);
+    if (ggml_requires_imatrix(c.type)) {
+      fmt::print("{:<7} {:>9} ns/param  {:>29}  with imatrix: quantize {:>9.1f} ns/param, bytes fnv {:016x}\n",
+                 config_name(c), "-", "(needs an imatrix)", si / n * 1e9, hi);
+      continue;
+    }
     double err = 0;
     const auto t0 = now();
     for (int r = 0; r < reps; ++r) ggml_measure_rows(w.data(), w.data(), rows, cols, &c, 1, &err);
     const double s = now() - t0;
     total += s;
-    q.resize(static_cast<std::size_t>(ggml_row_bytes(c.type, cols)) * rows);
     ggml_quantize_rows(c.type, w.data(), rows, cols, q.data());
-    uint64_t h = 1469598103934665603ull;
-    for (uint8_t b : q) h = (h ^ b) * 1099511628211ull;
-    fmt::print("{:<7} {:>9.1f} ns/param  err {:.9e}  bytes fnv {:016x}\n", config_name(c), s / n * 1e9, err, h);
+    fmt::print(
+        "{:<7} {:>9.1f} ns/param  err {:.9e}  bytes fnv {:016x}  with imatrix: quantize {:>9.1f} ns/param, bytes fnv "
+        "{:016x}\n",
+        config_name(c), s / n * 1e9, err, fnv(q), si / n * 1e9, hi);
   }
-  // All 12 at once, as the analysis calls it (shared work across types, e.g. the IQ4 scale search).
+  // All 13 at once, as the analysis calls it (shared work across types, e.g. the IQ4 scale search).
   std::vector<QConfig> set;
   for (const QConfig& c : all_gguf_configs())
     if (cols % static_cast<std::size_t>(c.group) == 0) set.push_back(c);

@@ -37,7 +37,8 @@ void add_analyze_options(CLI::App& app, AnalyzeCli& o, bool with_features, bool 
            ->capture_default_str(),
        needs);
   when(app.add_option("--format", o.format,
-                      "candidates: mlx (affine bits/group) or gguf (ggml's Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)")
+                      "candidates: mlx (affine bits/group) or gguf (ggml's Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, "
+                      "IQ3_S; with --imatrix also IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS)")
            ->check(CLI::IsMember({"mlx", "gguf"}))
            ->capture_default_str(),
        needs);

@@ -36,7 +36,7 @@ std::vector<CLI::Option*> add_plan_options(CLI::App& app, PlanCli& o, bool with_
                  ->delimiter(',')
                  ->check(CLI::IsMember({32, 64, 128, 256}))),
       only_with(
-          app.add_option("--types", o.types, "GGUF plans: allowed ggml types, e.g. Q4_K,Q6_K,Q8_0 (default all 12)")
+          app.add_option("--types", o.types, "GGUF plans: allowed ggml types, e.g. Q4_K,Q6_K,Q8_0,IQ3_S (default: all the analysis measured)")
               ->delimiter(','),
           mode::gguf),
       always(

@@ -41,7 +41,7 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   REQUIRE(run(cli() + " analyze " + model + " --format gguf -q -o " + ana) == 0);
   const Analysis a = parse_analysis(read_text_file(ana), ana);
   CHECK(a.format == QFormat::Gguf);
-  CHECK(a.configs.size() == 12);
+  CHECK(a.configs.size() == 13);  // the 12 + IQ3_S (all_gguf_configs without an imatrix)
 
   const auto& q = tensor(a, "model.layers.0.self_attn.q_proj.weight");
   REQUIRE(q.measured);
@@ -79,7 +79,7 @@ TEST_CASE("analyze --format gguf on stories260K: 32-block types only, down_proj 
   const auto& down = tensor(a, "model.layers.0.mlp.down_proj.weight");
   CHECK_FALSE(down.measured);
   CHECK(down.reason.find("no candidate GGUF type") != std::string::npos);
-  CHECK(down.invalid.size() == 12);
+  CHECK(down.invalid.size() == 13);
 
   // A plan: only GGUF types, printed by name; the MLX writer refuses it.
   const std::string pj = d.str("plan.json");
@@ -129,7 +129,7 @@ TEST_CASE("analyze --format gguf on tinystories-3M: K-quants valid, plan optimal
   const Analysis a = parse_analysis(read_text_file(ana), ana);
   const auto& up = tensor(a, "model.layers.0.mlp.up_proj.weight");
   REQUIRE(up.measured);
-  CHECK(up.results.size() == 12);
+  CHECK(up.results.size() == 13);
   const ConfigResult* q4k = up.find(gguf_config(GgmlType::Q4_K));
   REQUIRE(q4k);
   CHECK(q4k->bytes == up.params / 256 * 144);

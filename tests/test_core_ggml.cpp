@@ -1,18 +1,38 @@
 // Portable checks of the ggml port (run natively and as wasm): the type table, hand-worked blocks, round
 // trips within each type's error, and the fp16 conversion. Byte-exactness against the real ggml is
 // tests/test_ggml_quants.cpp (native only: it loads libggml-base.so).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "io/dtype.h"
+#include "quant/affine.h"
 #include "quant/ggml_impl.h"
 #include "quant/ggml_quants.h"
 #include "util/error.h"
 #include "util/rng.h"
 
 using namespace squint;
+
+// The GGUF candidates: without an importance matrix, the grid types llama-quantize refuses without one
+// (llama-quant.cpp's tensor_requires_imatrix: all but IQ3_S) are not offered; with one, all 19 are.
+TEST_CASE("ggml types: GGUF candidates with and without an importance matrix", "[ggml]") {
+  const auto plain = all_gguf_configs(false), weighted = all_gguf_configs(true);
+  CHECK(weighted.size() == 19);
+  REQUIRE(plain.size() == 13);
+  int grid = 0;
+  for (QConfig c : plain) {
+    CHECK_FALSE(llama_requires_imatrix(c.type));
+    CHECK_FALSE(ggml_requires_imatrix(c.type));
+    grid += ggml_is_grid_type(c.type);
+  }
+  CHECK(grid == 1);  // IQ3_S
+  CHECK(std::find(plain.begin(), plain.end(), gguf_config(GgmlType::IQ3_S)) != plain.end());
+  CHECK(std::find(plain.begin(), plain.end(), gguf_config(GgmlType::IQ3_XXS)) == plain.end());
+  CHECK(std::find(weighted.begin(), weighted.end(), gguf_config(GgmlType::IQ1_S)) != weighted.end());
+}
 
 TEST_CASE("ggml types: table, names, ids, row bytes", "[ggml]") {
   REQUIRE(ggml_quant_types().size() == 19);

@@ -64,7 +64,7 @@ PlanOptions plan_options_from(const PlanSettings& o, bool need_budget) {
   // GGUF candidates too: an MLX analysis never offers them and a GGUF one never offers MLX configs, so one
   // option set serves both (the plan records only its own format's configs). mint8 is MLX only.
   if (o.preset != "mint8")
-    for (QConfig c : all_gguf_configs()) base.push_back(c);
+    for (QConfig c : all_gguf_configs(/*with_imatrix=*/true)) base.push_back(c);  // the analysis says which it has
   std::vector<GgmlType> types;
   for (const auto& n : o.types) {
     const GgmlTypeInfo* t = ggml_type_from_name(n);

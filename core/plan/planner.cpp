@@ -49,8 +49,11 @@ Plan plan_from_solution(const Analysis& a, const PlanProblem& p, const PlanOptio
   plan.f32_out_dtype = a.f32_out_dtype;
   plan.options = opt;
   if (plan.options.configs.empty()) plan.options.configs = a.configs;
-  // The options may list both formats' candidates; the plan records those of its analysis.
-  std::erase_if(plan.options.configs, [&](QConfig c) { return c.format != a.format; });
+  // The options may list both formats' candidates; the plan records those of its analysis. GGUF options list
+  // all 19 types, an analysis without an importance matrix measured 13 (all_gguf_configs): those it has.
+  std::erase_if(plan.options.configs, [&](QConfig c) {
+    return c.format != a.format || (c.gguf() && std::find(a.configs.begin(), a.configs.end(), c) == a.configs.end());
+  });
   plan.budget_bytes = budget;
   plan.solver = s.solver;
   plan.objective = s.objective;

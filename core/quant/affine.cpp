@@ -19,11 +19,10 @@ QConfig gguf_config(GgmlType t) {
   return {i->nominal_bits, i->block, QFormat::Gguf, t};
 }
 
-std::vector<QConfig> all_gguf_configs() {
+std::vector<QConfig> all_gguf_configs(bool with_imatrix) {
   std::vector<QConfig> out;
-  // Not yet the grid types (IQ1_*, IQ2_*, IQ3_*): which of them are candidates depends on an imatrix.
   for (GgmlType t : ggml_quant_types())
-    if (!ggml_is_grid_type(t)) out.push_back(gguf_config(t));
+    if (with_imatrix || !llama_requires_imatrix(t)) out.push_back(gguf_config(t));
   return out;
 }
 

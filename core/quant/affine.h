@@ -24,7 +24,10 @@ struct QConfig {
   bool gguf() const { return format == QFormat::Gguf; }
 };
 QConfig gguf_config(GgmlType t);           // {nominal bits, block, Gguf, t}
-std::vector<QConfig> all_gguf_configs();   // the 12 ggml_quant_types() other than the grid types, in order
+// The GGUF candidates, in ggml id order: with an importance matrix all 19 ggml_quant_types(); without one the
+// 13 that llama.cpp quantizes without one (all but those llama_requires_imatrix: Q4_0..Q8_0, Q2_K..Q6_K,
+// IQ4_NL, IQ3_S, IQ4_XS).
+std::vector<QConfig> all_gguf_configs(bool with_imatrix = false);
 // How a config is printed everywhere: "4/64" (MLX) or "Q4_K" (GGUF).
 std::string config_name(QConfig c);
 const char* format_name(QFormat f);        // "mlx" | "gguf"

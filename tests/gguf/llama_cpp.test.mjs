@@ -26,17 +26,17 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function quantize(name, extra) {
+function quantize(name, extra, m = model) {
   const out = path.join(tmp, name);
-  run(["quantize", model, "--format", "gguf", "-o", out, ...extra]);
+  run(["quantize", m, "--format", "gguf", "-o", out, ...extra]);
   return out;
 }
 
 // squint eval of the GGUF: window NLLs (mean nats per predicted token) and the ids it evaluated.
-function squintEval(file) {
+function squintEval(file, m = model) {
   const json = path.join(tmp, path.basename(file) + ".eval.json"), tokens = path.join(tmp, path.basename(file) + ".tok.json");
-  run(["eval", file, "--text", text, "--seq-len", String(SEQ), "--tokenizer", model, "-o", json]);
-  run(["tokenize", model, "--text", text, "--json", "-o", tokens]);  // the ids eval evaluates
+  run(["eval", file, "--text", text, "--seq-len", String(SEQ), "--tokenizer", m, "-o", json]);
+  run(["tokenize", m, "--text", text, "--json", "-o", tokens]);  // the ids eval evaluates
   const ev = JSON.parse(fs.readFileSync(json, "utf8")), ids = JSON.parse(fs.readFileSync(tokens, "utf8")).ids;
   assert.ok(ev.windows.length >= WINDOWS, `need ${WINDOWS} windows, got ${ev.windows.length}`);
   return { windows: ev.windows.slice(0, WINDOWS), ids };
@@ -80,6 +80,42 @@ test("mixed-plan GGUF (--bpw 7.5: several types, kept F16 and F32 tensors): llam
   assert.ok(types.size >= 3, `a mix of several types, got ${[...types]}`);
   const d = await maxWindowDiff(file, squintEval(file));
   assert.ok(d < 1e-2, `max |ΔNLL| ${d}`);
+});
+
+// The grid types need 256-wide rows: tinystories-3M (256/768). A plan of Q3_K/IQ3_S (the 3-bit candidates of an
+// analysis without an importance matrix) with its quantized tensors cycled through IQ3_S, IQ3_XXS, IQ2_S, IQ1_M
+// and Q3_K: the four grid types ggml quantizes without importance weights, side by side in one file.
+function gridMix(name, cycle) {
+  const m = path.join(shared, "models/tinystories-3M");
+  const a = path.join(tmp, "iq.analysis.json"), p = path.join(tmp, "iq.plan.json"), p2 = path.join(tmp, `${name}.plan.json`);
+  if (!fs.existsSync(p)) {
+    run(["analyze", m, "--format", "gguf", "--bits", "3", "-o", a]);
+    run(["plan", a, "--min-safe", "--floor", "0", "-o", p]);
+  }
+  const plan = JSON.parse(fs.readFileSync(p, "utf8"));
+  let k = 0;
+  const bits = { IQ3_S: 3, IQ3_XXS: 3, IQ2_S: 2, IQ1_M: 1, Q3_K: 3 };  // each type's nominal width (plan check)
+  for (const t of plan.tensors)
+    if (t.type === "Q3_K" || t.type === "IQ3_S") {
+      t.type = cycle[k++ % cycle.length];
+      t.bits = bits[t.type];
+    }
+  assert.ok(k >= 2 * cycle.length, `${k} quantized tensors`);
+  fs.writeFileSync(p2, JSON.stringify(plan));
+  return quantize(`${name}.gguf`, ["--plan", p2], m);
+}
+
+test("mixed GGUF with grid types IQ3_S, IQ3_XXS, IQ2_S, IQ1_M (tinystories-3M): llama.cpp equals squint eval within 2e-2 nats", async () => {
+  const m = path.join(shared, "models/tinystories-3M");
+  const file = gridMix("iq-mix", ["IQ3_S", "IQ3_XXS", "IQ2_S", "IQ1_M", "Q3_K"]);
+  const ref = squintEval(file, m);
+  const d = await maxWindowDiff(file, ref);
+  assert.ok(d < 2e-2, `max |ΔNLL| ${d}`);
+  // Negative control: the same tensors with the grid types rotated (each tensor another type) are a different
+  // model; llama.cpp on it must disagree with squint eval of the first file.
+  const other = gridMix("iq-mix-rotated", ["IQ1_M", "IQ3_S", "IQ3_XXS", "IQ2_S", "Q3_K"]);
+  const dn = await maxWindowDiff(other, ref);
+  assert.ok(dn > 5e-2, `a rotated mix should be far off; max |ΔNLL| ${dn}`);
 });
 
 test("negative control: without the Q/K permutation llama.cpp disagrees with squint eval", async () => {
