@@ -359,7 +359,7 @@ TEST_CASE("ggml port: perturbed importance weights change the bytes of every typ
 // The seven grid types in one test case: ggml builds their search tables (iq2xs_init_impl, iq3xs_init_impl)
 // once per process, ~26 s of CPU (IQ1's 14 s, IQ2_S's 6.5 s; squint's own take 0.15 s), so one process pays it
 // once; the comparisons themselves take ~3 s.
-TEST_CASE("ggml port: IQ2/IQ3/IQ1 grid types byte-identical to ggml, with and without importance weights", "[ggml]") {
+TEST_CASE("ggml port: IQ2/IQ3/IQ1 grid types byte-identical to ggml, with and without importance weights", "[ggml][slow]") {
   const GgmlLib& g = lib();
   INFO(g.error);
   REQUIRE(g.error.empty());

@@ -8,6 +8,7 @@
 #include "model/checkpoint_check.h"
 #include "model/family.h"
 #include "quant/ggml_measure.h"
+#include "quant/ggml_quants.h"
 #include "util/chunks.h"
 #include "util/error.h"
 
@@ -147,10 +148,21 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
     ta.reason = "not a module weight (P.weight): MLX quantizes modules only; kept";
   }
   const uint64_t cols = t.cols();
+  // Importance weights for the GGUF quantizers (one slice per expert of a 3-D stack), as llama-quantize passes them.
+  const std::vector<float>* iw = opt.imatrix && opt.format == QFormat::Gguf ? opt.imatrix->find(t.name) : nullptr;
+  // Without this tensor's weights, a grid type is made neither by ggml (IQ2_XXS, IQ2_XS, IQ1_S) nor by
+  // llama-quantize (the six but IQ3_S; token_embd and output excepted: llama-quant.cpp tensor_requires_imatrix).
+  const bool embd_or_output = ta.role.role == Role::Embedding || ta.role.role == Role::LmHead;
+  auto needs_weights = [&](QConfig c) {
+    return c.gguf() && !iw &&
+           (ggml_requires_imatrix(c.type) || (!embd_or_output && llama_requires_imatrix(c.type)));
+  };
   std::vector<QConfig> valid;
   if (ta.reason.empty()) {
     for (QConfig c : opt.configs) {
-      if (cols % static_cast<uint64_t>(c.group) == 0)
+      if (needs_weights(c))
+        ta.invalid.push_back({c, "needs importance weights, and the imatrix has none for this tensor"});
+      else if (cols % static_cast<uint64_t>(c.group) == 0)
         valid.push_back(c);
       else if (c.gguf())
         ta.invalid.push_back({c, "row length " + std::to_string(cols) + " is not a multiple of the block size " +
@@ -177,9 +189,7 @@ TensorAnalysis analyze_tensor(const Checkpoint& ck, const TensorInfo& t, const A
   const std::vector<float>* cw = opt.column_weights && nv
                                      ? opt.column_weights->for_tensor(t.name, ta.role, ck.config.tied_embeddings, cols)
                                      : nullptr;
-  // Importance weights for the GGUF quantizers (one slice per expert of a 3-D stack), as llama-quantize passes them.
-  const std::vector<float>* iw = opt.imatrix && opt.format == QFormat::Gguf && nv ? opt.imatrix->find(t.name) : nullptr;
-  if (iw && iw->size() != cols * plan.experts)
+  if (nv && iw && iw->size() != cols * plan.experts)
     fail(ck.location + ": tensor '" + t.name + "': the imatrix has " + std::to_string(iw->size()) +
          " weights, expected " + std::to_string(cols * plan.experts));
   struct ChunkOut {
