@@ -37,7 +37,8 @@ uint64_t size_arg(const std::string& flag, const std::string& v) {
 
 int run_curve(const CurveCmd& o) {
   PlanOptions opt = make_plan_options(o.plan, false);
-  check_config_filters(o.plan.bits, o.plan.groups, input_format(o.input, o.analyze));
+  // An analysis may hold the imatrix-only grid types (IQ1_S: --bits 1): it says which it has.
+  check_config_filters(o.plan.bits, o.plan.groups, input_format(o.input, o.analyze), /*with_imatrix=*/true);
   Analysis a = load_or_analyze(o.input, o.analyze);
   std::vector<CalibrationPoint> cal;
   for (const auto& c : o.calibrate) {

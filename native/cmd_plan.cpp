@@ -80,7 +80,8 @@ Plan select_measured(const PlanCmd& o, const Analysis& a, const PlanOptions& opt
 int run_plan(const PlanCmd& o) {
   if (!o.out.file.empty()) check_writable_parent(o.out.file);
   PlanOptions opt = make_plan_options(o.plan, true);
-  check_config_filters(o.plan.bits, o.plan.groups, input_format(o.input, o.analyze));
+  // An analysis may hold the imatrix-only grid types (IQ1_S: --bits 1): it says which it has.
+  check_config_filters(o.plan.bits, o.plan.groups, input_format(o.input, o.analyze), /*with_imatrix=*/true);
   Analysis a = load_or_analyze(o.input, o.analyze);
   auto t0 = std::chrono::steady_clock::now();
   Plan p = o.select_text.empty() ? make_plan(a, opt) : select_measured(o, a, opt);

@@ -23,6 +23,7 @@
 #include "plan/planner.h"
 #include "plan_cli.h"
 #include "progress.h"
+#include "quant/ggml_quants.h"
 #include "safetensors_writer.h"
 #include "util/error.h"
 #include "util/units.h"
@@ -78,13 +79,14 @@ std::string budget_words(const PlanCli& b) {
 // output format; --save-plan keeps the plan.
 Plan budget_plan(Checkpoint& ck, const QuantizeCli& o, QFormat format) {
   PlanOptions popt = make_plan_options(o.budget, true);
-  check_config_filters(o.budget.bits, o.budget.groups, format);
+  check_config_filters(o.budget.bits, o.budget.groups, format, !o.imatrix.empty());
   AnalyzeCli ac;
   ac.format = format_name(format);
   ac.imatrix = o.imatrix;
   if (!o.dtype.empty()) ac.dtype = o.dtype;
+  // The widths and blocks of the configs the analysis can measure: the grid types but IQ3_S need an imatrix.
   for (QConfig c : popt.configs) {
-    if (c.format != format) continue;
+    if (c.format != format || (c.gguf() && o.imatrix.empty() && llama_requires_imatrix(c.type))) continue;
     if (std::find(ac.bits.begin(), ac.bits.end(), c.bits) == ac.bits.end()) ac.bits.push_back(c.bits);
     if (std::find(ac.groups.begin(), ac.groups.end(), c.group) == ac.groups.end()) ac.groups.push_back(c.group);
   }

@@ -97,7 +97,7 @@ AnalyzeOptions make_analyze_options(const AnalyzeCli& o, const std::string&) {
   opt.f32_out_dtype = *parse_float_dtype_name(o.dtype);
   opt.configs.clear();
   opt.format = o.format == "gguf" ? QFormat::Gguf : QFormat::Mlx;
-  check_config_filters(o.bits, o.groups, opt.format);
+  check_config_filters(o.bits, o.groups, opt.format, !o.imatrix.empty());
   for (QConfig c : opt.format == QFormat::Gguf ? all_gguf_configs(!o.imatrix.empty()) : all_configs()) {
     bool bok = o.bits.empty() || std::find(o.bits.begin(), o.bits.end(), c.bits) != o.bits.end();
     bool gok = o.groups.empty() || std::find(o.groups.begin(), o.groups.end(), c.group) != o.groups.end();

@@ -9,8 +9,9 @@
 
 namespace squint {
 
-void check_config_filters(const std::vector<int>& bits, const std::vector<int>& groups, QFormat format) {
-  const std::vector<QConfig> all = format == QFormat::Gguf ? all_gguf_configs() : all_configs();
+void check_config_filters(const std::vector<int>& bits, const std::vector<int>& groups, QFormat format,
+                          bool with_imatrix) {
+  const std::vector<QConfig> all = format == QFormat::Gguf ? all_gguf_configs(with_imatrix) : all_configs();
   const std::string fmt = format == QFormat::Gguf ? "GGUF type" : "MLX config";
   auto offered = [&](auto field) {
     std::vector<int> v;

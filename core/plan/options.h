@@ -27,6 +27,8 @@ PlanOptions plan_options_from(const PlanSettings& s, bool need_budget);
 
 // A --bits or --group-sizes value that no candidate of `format` has would be dropped without a word (MLX groups
 // are 32, 64 and 128; GGUF blocks 32 and 256): refused, naming the value and what the format offers.
-void check_config_filters(const std::vector<int>& bits, const std::vector<int>& groups, QFormat format);
+// with_imatrix: the GGUF candidates an importance matrix adds (IQ1_S --bits 1, ...) count as offered.
+void check_config_filters(const std::vector<int>& bits, const std::vector<int>& groups, QFormat format,
+                          bool with_imatrix = false);
 
 }  // namespace squint
