@@ -186,7 +186,7 @@ TEST_CASE("imatrix option: a legacy .dat and a GGUF imatrix of the same statisti
 
 TEST_CASE(
     "imatrix option: squint's GGUF tensors are byte-identical to llama_model_quantize's with the same types and imatrix",
-    "[imatrix][cli][llama]") {
+    "[imatrix][cli][llama][slow]") {
   TempDir d;
   std::string log;
   const std::string M = imcli_model("tinystories-3M");  // 256-wide rows: K and IQ types
