@@ -16,6 +16,7 @@
 #include "model/family.h"
 #include "model/mlx_source.h"
 #include "model_input.h"
+#include "parallel.h"
 #include "plan/plan.h"
 #include "tokenizer_sp.h"
 #include "util/error.h"
@@ -131,7 +132,10 @@ std::unique_ptr<Model> load_model(const std::string& path, const NoiseSpec* nois
   WeightSource base = weights_from(m, &read);
   std::unique_ptr<Model> model;
   if (!noise) {
-    model = std::make_unique<Model>(cfg, base);
+    // F16/BF16 matrices stay in their stored precision (dequantized tile by tile as they run, over the
+    // threads of --threads); the rest is read as float32.
+    model =
+        std::make_unique<Model>(cfg, base, stored_linears_from(m, &read, make_thread_pool(global_options().threads)));
   } else {
     auto targets = noise_targets(*noise, m);
     const uint64_t seed = noise->seed;

@@ -17,6 +17,11 @@ int default_threads() {
 
 namespace {
 
+// Set while this thread runs a loop body of any pool: a loop started from inside one (a StoredLinear's tiles
+// inside an evaluation window that already has its thread) runs inline, since the threads are all busy and
+// waiting on them from one of them would deadlock.
+thread_local bool t_in_pool_body = false;
+
 class Pool {
  public:
   explicit Pool(int n) {
@@ -33,7 +38,7 @@ class Pool {
 
   void run(std::size_t n, const std::function<void(std::size_t)>& body) {
     if (n == 0) return;
-    if (workers_.empty() || n == 1) {
+    if (workers_.empty() || n == 1 || t_in_pool_body) {
       for (std::size_t i = 0; i < n; ++i) body(i);
       return;
     }
@@ -56,6 +61,8 @@ class Pool {
 
  private:
   void work() {
+    const bool outer = t_in_pool_body;
+    t_in_pool_body = true;
     for (;;) {
       std::size_t i = next_.fetch_add(1);
       if (i >= n_) break;
@@ -67,6 +74,7 @@ class Pool {
         next_.store(n_);
       }
     }
+    t_in_pool_body = outer;
   }
   void loop() {
     uint64_t seen = 0;

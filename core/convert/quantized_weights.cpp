@@ -122,6 +122,19 @@ WeightSource quantized_weights(const Checkpoint& ck, const Plan& plan, const Par
   };
 }
 
+std::set<std::string> plan_changed_tensors(const Checkpoint& ck, const Plan& plan) {
+  std::set<std::string> quantized, out;
+  for (const auto& pt : plan.tensors)
+    if (!pt.keep()) quantized.insert(pt.name);
+  for (const auto& t : ck.tensors) {
+    // As the sources above: a GGUF plan passes 1-D tensors through as F32; any other tensor changes when it
+    // is quantized or cast to another output dtype.
+    if (plan.format == QFormat::Gguf && t.shape.size() < 2) continue;
+    if (quantized.count(t.name) || output_dtype_for(t.dtype, plan.f32_out_dtype) != t.dtype) out.insert(t.name);
+  }
+  return out;
+}
+
 WeightSource float_weights(const Checkpoint& ck) {
   return [&ck](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
     return read_weight_f32(ck, name, shape, data) != nullptr;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "convert/quantized_weights.h"
+#include "model/stored_linear.h"
 #include "plan/plan_twins.h"
 #include "plan/planner.h"
 #include "plan/uniform.h"
@@ -61,13 +62,15 @@ Selection select_plan(const Checkpoint& ck, const Analysis& a, const ModelHparam
   for (std::size_t i = 0; i < uni.size() && i < 3; ++i) add("uniform " + config_name(uni[i].second), uniform_plan(a, uni[i].second), "");
 
   if (progress) progress(0, cands.size(), "float model");  // the solves are done (select.h)
-  Model base_model(cfg, float_weights(ck));
+  // F16/BF16 matrices in their stored precision; each candidate's model shares the ones its plan leaves alone.
+  Model base_model(cfg, float_weights(ck), stored_linears(ck, pf));
   EvalBase base(base_model, w, pf);
   std::size_t best = cands.size();
   for (std::size_t i = 0; i < cands.size(); ++i) {
     if (progress) progress(i, cands.size(), cands[i].name);
     if (!cands[i].note.empty()) continue;  // infeasible or a duplicate
-    Model m(cfg, quantized_weights(ck, plans[i], pf, imatrix));
+    Model m(cfg, quantized_weights(ck, plans[i], pf, imatrix),
+            shared_linears(base_model.weights(), plan_changed_tensors(ck, plans[i])));
     const EvalResult r = evaluate(m, w, pf, {}, &base);
     cands[i].kl_mean = r.kl.mean;
     cands[i].median_ppl = r.ppl.median_ppl;

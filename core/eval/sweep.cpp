@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "convert/quantized_weights.h"
+#include "model/stored_linear.h"
 #include "plan/options.h"
 #include "plan/plan_twins.h"
 #include "plan/planner.h"
@@ -166,8 +168,9 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const ModelHparam
       res.rows.push_back(row);
     }
 
-  // The float model once; its log-probabilities are cached for every comparison.
-  Model base_model(cfg, float_weights(ck));
+  // The float model once (F16/BF16 matrices in their stored precision); its log-probabilities are cached for
+  // every comparison, and each candidate's model shares its unchanged matrices.
+  Model base_model(cfg, float_weights(ck), stored_linears(ck, opt.parallel));
   EvalBase base(base_model, w, opt.parallel, opt.base_progress);
   res.base = ppl_stats(base.windows());
   res.windows = w.chosen.size();
@@ -176,10 +179,14 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const ModelHparam
     SweepRow& row = res.rows[jobs[j].row];
     if (opt.progress) opt.progress(j, jobs.size(), row.kind == "squint" ? row.setting + " at " + row.size : row.size);
     WeightSource src;
+    std::set<std::string> changed;  // the rest is shared with the float model
     if (jobs[j].noise) {
       std::map<std::string, double> sq;
       for (const auto& t : jobs[j].plan.tensors)
-        if (!t.keep()) sq[t.name] = t.sqnr_db;
+        if (!t.keep()) {
+          sq[t.name] = t.sqnr_db;
+          changed.insert(t.name);
+        }
       WeightSource fl = float_weights(ck);
       const uint64_t seed = row.seed;
       src = [fl, sq, seed](const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data) {
@@ -190,8 +197,9 @@ SweepResult run_sweep(const Checkpoint& ck, const Analysis& a, const ModelHparam
       };
     } else {
       src = quantized_weights(ck, jobs[j].plan, opt.parallel);
+      changed = plan_changed_tensors(ck, jobs[j].plan);
     }
-    Model m(cfg, src);
+    Model m(cfg, src, shared_linears(base_model.weights(), changed));
     const EvalResult r = evaluate(m, w, opt.parallel, {}, &base);
     row.evaluated = true;
     row.ppl = r.ppl;

@@ -2,6 +2,7 @@
 
 #include "convert/mlx_names.h"
 #include "model/family.h"
+#include "model/stored_linear.h"
 #include "util/error.h"
 
 namespace squint {
@@ -30,6 +31,25 @@ WeightSource weights_from(const MlxModel& m, std::set<std::string>* read) {
       fail("weight '" + name + "' contains NaN or Inf");
     if (read) read->insert(st->stacked);
     return true;
+  };
+}
+
+LinearSource stored_linears_from(const MlxModel& m, std::set<std::string>* read, const ParallelFor& pf) {
+  auto kept = [](const LogicalTensor& t) { return !t.quant && runs_stored(t.dtype); };
+  return [&m, read, pf, kept](const std::string& name) -> LinearPtr {
+    if (const LogicalTensor* t = m.find(name)) {
+      if (!kept(*t) || t->shape.size() != 2) return nullptr;
+      LinearPtr l = read_stored_linear(m.ck, *t->weight, 0, logical_rows(*t), name, pf);
+      if (l && read) read->insert(name);
+      return l;
+    }
+    const auto st = expert_stack_name(name);
+    const LogicalTensor* s = st ? m.find(st->stacked) : nullptr;
+    if (!s || !kept(*s) || s->shape.size() != 3 || st->expert >= s->shape[0]) return nullptr;  // weights_from says why
+    const uint64_t out = static_cast<uint64_t>(s->shape[1]);
+    LinearPtr l = read_stored_linear(m.ck, *s->weight, static_cast<uint64_t>(st->expert) * out, out, name, pf);
+    if (l && read) read->insert(st->stacked);
+    return l;
   };
 }
 

@@ -8,12 +8,18 @@
 #include "io/mlx_model.h"
 #include "model/hparams.h"
 #include "model/weights.h"
+#include "util/parallel.h"
 
 namespace squint {
 
 // `read` (optional, must outlive the source): the logical tensors handed out are added to it (an expert by
 // its stack's name).
 WeightSource weights_from(const MlxModel& m, std::set<std::string>* read = nullptr);
+
+// The model's F16/BF16 weight matrices (an expert also as its slice of a stack) as StoredLinears, kept in their
+// stored precision (model/stored_linear.h); nullptr for the rest (F32 weights, whose float32 copy is their
+// stored size, and MLX-quantized ones), which the loader then reads through weights_from(). `read` as there.
+LinearSource stored_linears_from(const MlxModel& m, std::set<std::string>* read, const ParallelFor& pf);
 
 // Refuses, with one line naming a tensor, a model whose checkpoint holds weights its family's forward pass
 // did not read (`read`, after loading it): a checkpoint of another architecture under a model_type squint

@@ -46,8 +46,8 @@ struct Model::Trace {
   }
 };
 
-Model::Model(const ModelHparams& h, const WeightSource& src) : Model(h, ModelWeights{}) {
-  WeightLoader loader(src);
+Model::Model(const ModelHparams& h, const WeightSource& src, const LinearSource& linears) : Model(h, ModelWeights{}) {
+  WeightLoader loader(src, linears);
   w_ = family_named(h.family).load(h, loader);
   if (static_cast<int>(w_.layers.size()) != h.layers) fail("internal error: the family loaded the wrong layer count");
 }

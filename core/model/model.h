@@ -25,8 +25,9 @@ struct InputMoments {
 
 class Model {
  public:
-  // Loads the weights through the family named by h.family (refused when unknown).
-  Model(const ModelHparams& h, const WeightSource& weights);
+  // Loads the weights through the family named by h.family (refused when unknown); matrices that `linears`
+  // offers (stored precision, or shared with another model) are taken from it, the rest from `weights`.
+  Model(const ModelHparams& h, const WeightSource& weights, const LinearSource& linears = {});
   Model(const ModelHparams& h, ModelWeights w);
   const ModelHparams& hparams() const { return h_; }
   const ModelHparams& config() const { return h_; }

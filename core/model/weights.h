@@ -4,6 +4,8 @@
 // each source maps those to its own layout (GGUF names, stacked experts).
 #include <Eigen/Dense>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,10 @@ namespace squint {
 
 // Gets a logical weight (dequantized float32, HF shape) by HF name, or returns false if absent.
 using WeightSource = std::function<bool(const std::string& name, std::vector<int64_t>* shape, std::vector<float>* data)>;
+// Gets a weight matrix by HF name as a Linear in the form its file stores it (model/stored_linear.h), or nullptr
+// when it is not offered that way (absent, or only as floats: the loader then asks the WeightSource). A family's
+// load() never sees which of the two it got.
+using LinearSource = std::function<LinearPtr(const std::string& name)>;
 
 struct AttnWeights {
   LinearPtr q, k, v, o;
@@ -46,10 +52,16 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
 };
 
+// Every matrix of `w` by its HF name (embed and a tied lm_head are one entry).
+std::map<std::string, LinearPtr> linears_by_name(const ModelWeights& w);
+// A model's matrices offered to another model's loader, except `changed` (names whose values differ there):
+// a candidate plan's model is then the base model with only those replaced, sharing the rest (shared_ptr).
+LinearSource shared_linears(const ModelWeights& base, const std::set<std::string>& changed);
+
 // Reads weights of the expected shapes from a source, with one-line errors naming the weight.
 class WeightLoader {
  public:
-  explicit WeightLoader(const WeightSource& src) : src_(src) {}
+  explicit WeightLoader(const WeightSource& src, LinearSource linears = {}) : src_(src), linears_(std::move(linears)) {}
   LinearPtr matrix(const std::string& name, int64_t rows, int64_t cols);
   // A vector of n values; absent and !required: empty. `add` is added to every value (Gemma's 1 + w norms).
   Eigen::VectorXf vector(const std::string& name, int64_t n, bool required, float add = 0.0f);
@@ -58,7 +70,10 @@ class WeightLoader {
 
  private:
   LinearPtr to_linear(const std::string& name, int64_t rows, int64_t cols);
+  // The Linear `linears_` offers for `name`, checked against [rows, cols]; nullptr when it offers none.
+  LinearPtr offered(const std::string& name, int64_t rows, int64_t cols);
   const WeightSource& src_;
+  LinearSource linears_;
   std::vector<int64_t> shape_;
   std::vector<float> data_;
 };
