@@ -72,7 +72,8 @@ int run_eval(const EvalCmd& o) {
     }
   }
   if (!quiet) {
-    fmt::print(stderr, "{:.0f} tokens/s with {} thread(s)\n", tps,
+    // Three significant figures down to slow runs of big models (bench/eval/run.sh reads this line).
+    fmt::print(stderr, "{:.{}f} tokens/s with {} thread(s)\n", tps, tps < 10 ? 2 : tps < 100 ? 1 : 0,
                global_options().threads > 0 ? global_options().threads : default_threads());
   }
   {
