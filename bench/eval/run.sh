@@ -40,7 +40,7 @@ for M in $MODELS; do
     cp "$TOK/tokenizer.model" "$TOK/tokenizer_config.json" "$D/"
   fi
   [ -f "$D.gguf" ] || "$SQ" -q quantize "$D" --format gguf --type F16 -o "$D.gguf"
-  STORED=$(du -b "$D"/*.safetensors | awk '{s += $1} END {print s}')
+  STORED=$(du -b "$D"/*.safetensors | awk '{s += $1} END {printf "%.0f", s}')
   for r in $(seq "$RUNS"); do
     /usr/bin/time -f "maxrss_kb %M" "$SQ" -j "$THREADS" eval "$D" --text "$TEXT" --seq-len "$SEQ" --samples "$WINDOWS" \
       --tokenizer "$TOK" -o "$OUT/$M.eval.json" 2> "$OUT/$M.squint.err"
