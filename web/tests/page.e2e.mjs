@@ -248,13 +248,13 @@ await check('gate of a squint GGUF dropped beside its original: gate.json == squ
 
 await check('GGUF candidates: analysis.json and plan.json downloaded from the page equal squint analyze/plan --format gguf', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'squint-web-'));
-  await page.selectOption('#format', 'gguf');  // re-analyses the same files with the 12 ggml types
+  await page.selectOption('#format', 'gguf');  // re-analyses the same files with the 13 ggml types (IQ3_S among them)
   await page.waitForSelector('#status[data-state="done"]', { timeout: 120000 });
   const a = await downloadAnalysis(page, path.join(dir, 'page-analysis.json'));
   execFileSync(BIN, ['-q', 'analyze', SHARDED, '--format', 'gguf', '-o', path.join(dir, 'cli-analysis.json')]);
   assert.ok(a.equals(readFileSync(path.join(dir, 'cli-analysis.json'))), 'GGUF analysis bytes differ');
   const names = await page.$$eval('#table tr', (trs) => trs.slice(1).map((tr) => tr.children[0].textContent));
-  assert.ok(names.includes('Q4_K') && names.includes('IQ4_XS') && names.length === 12, names.join(' '));
+  assert.ok(names.includes('Q4_K') && names.includes('IQ4_XS') && names.includes('IQ3_S') && names.length === 13, names.join(' '));
   await planFor('250000', 'B');
   await page.waitForSelector('#plan-summary[data-budget-bytes="250000"]', { timeout: 30000 });
   const p = await downloadPlan(dir, 'page-plan.json');
