@@ -12,6 +12,7 @@
 #include "io/gguf.h"
 #include "io/imatrix.h"
 #include "llama_quantize.h"
+#include "gguf_tensor_pins.h"
 #include "test_util.h"
 
 using namespace squint;
@@ -30,18 +31,6 @@ std::vector<uint8_t> imcli_bytes(const std::string& p) {
   std::vector<uint8_t> b(f.size());
   f.read(0, b.size(), b.data());
   return b;
-}
-// Tensor data by name (a GGUF file's tensors), and each tensor's type.
-std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> imcli_tensors(const std::string& p) {
-  FileSource f(p);
-  const GgufFile g = read_gguf(f);
-  std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> out;
-  for (const auto& t : g.tensors) {
-    std::vector<uint8_t> b(t.nbytes);
-    f.read(g.absolute_offset(t), b.size(), b.data());
-    out[t.name] = {t.type, std::move(b)};
-  }
-  return out;
 }
 // Shared across the test cases of this file (made once: the forward pass is the slow part).
 struct ImcliMade {
@@ -203,7 +192,7 @@ TEST_CASE(
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --plan " + d.str("p.json") + " --imatrix " +
                   d.str("im.gguf") + " -o " + d.str("squint.gguf"),
               &log) == 0);
-  const auto ours = imcli_tensors(d.str("squint.gguf"));
+  const auto ours = gguf_tensor_data(d.str("squint.gguf"));
   // llama.cpp: the same type per tensor through --tensor-type overrides (anchored names), --pure, the same weights.
   LlamaQuantizeRequest r;
   r.lib = imcli_libllama();
@@ -212,17 +201,10 @@ TEST_CASE(
   r.ftype = llama_ftype_from_name("Q8_0");
   r.pure = true;
   r.imatrix = &weights;
-  std::set<std::string> types;
-  for (const auto& [name, t] : ours) {
-    if (gguf_type_size(t.first).block <= 1) continue;  // float tensors: kept
-    std::string re = "^";
-    for (char c : name) re += (c == '.' ? std::string("\\.") : std::string(1, c));
-    r.tensor_types.emplace_back(re + "$", t.first);
-    types.insert(gguf_type_size(t.first).name);
-  }
+  const std::set<std::string> types = pin_tensor_types(r, ours);
   CHECK(types.size() >= 3);
   llama_quantize_file(r);
-  const auto ref = imcli_tensors(d.str("llama.gguf"));
+  const auto ref = gguf_tensor_data(d.str("llama.gguf"));
   std::size_t same = 0;
   for (const auto& [name, t] : ours) {
     if (gguf_type_size(t.first).block <= 1) continue;
@@ -237,7 +219,7 @@ TEST_CASE(
   r.imatrix = nullptr;
   r.out = d.str("llama0.gguf");
   llama_quantize_file(r);
-  const auto ref0 = imcli_tensors(d.str("llama0.gguf"));
+  const auto ref0 = gguf_tensor_data(d.str("llama0.gguf"));
   std::size_t differ = 0;
   for (const auto& [name, t] : ours)
     if (gguf_type_size(t.first).block > 1 && gguf_type_size(t.first).name != std::string("Q8_0"))
@@ -290,7 +272,7 @@ TEST_CASE(
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type Q4_0 --imatrix " + d.str("im.gguf") + " -o " +
                   d.str("squint.gguf"),
               &log) == 0);
-  const auto ours = imcli_tensors(d.str("squint.gguf"));
+  const auto ours = gguf_tensor_data(d.str("squint.gguf"));
   const auto weights = imatrix_quant_weights(im);
   LlamaQuantizeRequest r;
   r.lib = imcli_libllama();
@@ -300,7 +282,7 @@ TEST_CASE(
   r.pure = true;
   r.imatrix = &weights;
   llama_quantize_file(r);
-  const auto ref = imcli_tensors(d.str("llama.gguf"));
+  const auto ref = gguf_tensor_data(d.str("llama.gguf"));
   std::size_t same_stacks = 0;
   for (const auto& [name, t] : ours) {
     if (gguf_type_size(t.first).block <= 1) continue;
@@ -319,7 +301,7 @@ TEST_CASE(
   r.imatrix = &rotated;
   r.out = d.str("rot.gguf");
   llama_quantize_file(r);
-  const auto rot = imcli_tensors(d.str("rot.gguf"));
+  const auto rot = gguf_tensor_data(d.str("rot.gguf"));
   std::size_t differ = 0;
   for (const auto& [name, t] : ours)
     differ += name.find("_exps.") != std::string::npos && rot.at(name).second != t.second;

@@ -12,6 +12,7 @@
 #include "io/imatrix.h"
 #include "llama_quantize.h"
 #include "quant/ggml_quants.h"
+#include "gguf_tensor_pins.h"
 #include "test_util.h"
 
 using namespace squint;
@@ -21,18 +22,6 @@ using nlohmann::json;
 namespace {
 std::string imgrid_model() { return shared_dir() + "/models/tinystories-3M"; }  // 256-wide rows
 json imgrid_json(const std::string& p) { return json::parse(read_all_text(FileSource(p))); }
-// Tensor data by name, with each tensor's ggml type.
-std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> imgrid_tensors(const std::string& p) {
-  FileSource f(p);
-  const GgufFile g = read_gguf(f);
-  std::map<std::string, std::pair<uint32_t, std::vector<uint8_t>>> out;
-  for (const auto& t : g.tensors) {
-    std::vector<uint8_t> b(t.nbytes);
-    f.read(g.absolute_offset(t), b.size(), b.data());
-    out[t.name] = {t.type, std::move(b)};
-  }
-  return out;
-}
 }  // namespace
 
 TEST_CASE("imatrix grid types: analyze --imatrix measures all 19 types, plans of IQ types equal llama_model_quantize's",
@@ -82,7 +71,7 @@ TEST_CASE("imatrix grid types: analyze --imatrix measures all 19 types, plans of
                   d.str("squint.gguf"),
               &log) == 0);
   REQUIRE(run(cli() + " -q quantize " + M + " --format gguf --type F32 -o " + d.str("f32.gguf"), &log) == 0);
-  const auto ours = imgrid_tensors(d.str("squint.gguf"));
+  const auto ours = gguf_tensor_data(d.str("squint.gguf"));
   FileSource imf(d.str("im.gguf"));
   const auto weights = imatrix_quant_weights(read_imatrix(imf));
   LlamaQuantizeRequest r;
@@ -91,21 +80,14 @@ TEST_CASE("imatrix grid types: analyze --imatrix measures all 19 types, plans of
   r.ftype = llama_ftype_from_name("Q8_0");
   r.pure = true;
   r.imatrix = &weights;
-  std::set<std::string> types;
-  for (const auto& [name, t] : ours) {
-    if (gguf_type_size(t.first).block <= 1) continue;  // float tensors: kept
-    std::string re = "^";
-    for (char c : name) re += (c == '.' ? std::string("\\.") : std::string(1, c));
-    r.tensor_types.emplace_back(re + "$", t.first);
-    types.insert(gguf_type_size(t.first).name);
-  }
+  const std::set<std::string> types = pin_tensor_types(r, ours);
   INFO(log);
   // At 2.9 bpw on tinystories-3M: IQ2_XXS and IQ3_XXS in the decoder, IQ3_S for the tied embedding.
   CHECK(types.count("IQ2_XXS"));
   CHECK(types.count("IQ3_XXS"));
   CHECK(types.size() >= 3);
   llama_quantize_file(r);
-  const auto ref = imgrid_tensors(d.str("llama.gguf"));
+  const auto ref = gguf_tensor_data(d.str("llama.gguf"));
   std::size_t same = 0;
   for (const auto& [name, t] : ours) {
     if (gguf_type_size(t.first).block <= 1) continue;
@@ -122,7 +104,7 @@ TEST_CASE("imatrix grid types: analyze --imatrix measures all 19 types, plans of
   r.imatrix = &heavier;
   r.out = d.str("llama-heavier.gguf");
   llama_quantize_file(r);
-  const auto other = imgrid_tensors(d.str("llama-heavier.gguf"));
+  const auto other = gguf_tensor_data(d.str("llama-heavier.gguf"));
   std::size_t differ = 0;
   for (const auto& [name, t] : ours)
     if (ggml_is_grid_type(static_cast<GgmlType>(t.first))) differ += other.at(name).second != t.second;
